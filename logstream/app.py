@@ -1,0 +1,268 @@
+"""app: the HTTP routes, built by ``create_app(config)``.
+
+Owns request parsing and response headers; turns every ``LogstreamError`` into
+``{"error": ...}`` in one handler. Never opens a path except through ``paths``;
+never builds SSE bytes by hand (``sse`` does); never starts the watcher at import
+time (each gunicorn worker starts its own on first use).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import gevent.event
+from flask import Flask, Response, jsonify, request, send_from_directory
+from werkzeug.exceptions import HTTPException
+
+from . import __version__, paths, sse
+from .config import Config
+from .errors import BadRequest, LogstreamError, NotFound
+from .metrics import Metrics
+from .stream import LineFilter, Stream
+from .topic import Topics
+from .watcher import FileListener, Watcher
+
+log = logging.getLogger(__name__)
+
+WEB = Path(__file__).resolve().parent.parent / "web"
+SSE_HEADERS = {
+    "Cache-Control": "no-cache, no-transform",
+    "X-Accel-Buffering": "no",
+}
+
+
+class Runtime:
+    """The running parts the routes share: topics, the watcher, metrics, shutdown."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.topics = Topics(config.root, config.max_line, config.poll_interval)
+        self.watcher = Watcher(config.root, self.topics)
+        self.metrics = Metrics(self.topics)
+        self.shutdown = gevent.event.Event()
+        self.started = time.time()
+
+    def ensure_started(self) -> None:
+        self.watcher.start()
+
+    def stop(self) -> None:
+        self.shutdown.set()
+        self.topics.close()
+        self.watcher.stop()
+
+
+def create_app(config: Config) -> Flask:
+    app = Flask(__name__, static_folder=None)
+    app.json.sort_keys = False
+    runtime = Runtime(config)
+    app.extensions["logstream"] = runtime
+
+    @app.errorhandler(LogstreamError)
+    def _logstream_error(exc: LogstreamError):
+        runtime.metrics.rejected.labels(str(exc.status)).inc()
+        response = jsonify(error=exc.message)
+        response.status_code = exc.status
+        response.headers.update(exc.headers)
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        response = jsonify(error=exc.description or exc.name)
+        response.status_code = exc.code or 500
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unexpected error on %s", request.path)
+        response = jsonify(error="internal error")
+        response.status_code = 500
+        return response
+
+    @app.before_request
+    def _start_watching():
+        runtime.ensure_started()
+
+    @app.get("/")
+    def index():
+        return _static("index.html")
+
+    @app.get("/<path:name>")
+    def static_file(name: str):
+        if name.startswith("api/"):
+            raise NotFound(f"no such route: /{name}")
+        return _static(name)
+
+    def _static(name: str):
+        response = send_from_directory(WEB, name, max_age=0)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(
+            status="ok" if runtime.watcher.alive else "degraded",
+            version=__version__,
+            root=config.root.name,
+            watcher="inotify" if runtime.watcher.alive else "stopped",
+            tailers=len(runtime.topics.topics),
+            subscribers=runtime.topics.subscriber_count(),
+            heartbeat=config.heartbeat,
+            retry_ms=config.retry,
+            uptime=round(time.time() - runtime.started, 1),
+        )
+
+    @app.get("/metrics")
+    def metrics():
+        return Response(runtime.metrics.render(), mimetype="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.get("/api/files")
+    def files():
+        return jsonify(root=config.root.name, files=[f.as_json() for f in paths.list_files(config.root)])
+
+    @app.get("/api/files/events")
+    def file_events():
+        listener = FileListener()
+        runtime.watcher.listeners.add(listener)
+        runtime.metrics.file_listeners.inc()
+        return _sse_response(_FileEvents(runtime, listener, request.environ.get("logstream.socket")))
+
+    @app.get("/api/download/<path:rel>")
+    def download(rel: str):
+        fd, st = paths.open_file(config.root, rel)
+        f = os.fdopen(fd, "rb")
+        response = Response(_read_file(f, st.st_size), mimetype="text/plain; charset=utf-8", direct_passthrough=True)
+        response.headers["Content-Length"] = str(st.st_size)
+        name = os.path.basename(rel).replace('"', "")
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @app.get("/api/stream/<path:rel>")
+    def stream_one(rel: str):
+        return _stream([rel])
+
+    @app.get("/api/stream")
+    def stream_many():
+        rels = request.args.getlist("path")
+        if not rels:
+            raise BadRequest("give at least one ?path=")
+        if len(rels) > 32:
+            raise BadRequest("at most 32 files in one merged stream")
+        if len(rels) > 1 and any("\n" in r or "\r" in r for r in rels):
+            raise BadRequest("a merged stream cannot carry a path with a line break")
+        return _stream(rels)
+
+    def _stream(rels: list[str]):
+        args = request.args
+        lines = _int_arg("lines", config.backlog, 0, config.max_backlog)
+        fmt = args.get("format", "sse")
+        if fmt not in ("sse", "text"):
+            raise BadRequest("format: expected sse or text")
+        pattern = args.get("filter", "")
+        invert = _bool_arg("invert")
+        line_filter = LineFilter(pattern, invert) if pattern else None
+        last_id = request.headers.get("Last-Event-ID") or args.get("last_event_id") or None
+        stream = Stream(runtime.topics, rels, config=config, line_filter=line_filter, text=fmt == "text",
+                        lines=lines, last_id=last_id, sock=request.environ.get("logstream.socket"),
+                        shutdown=runtime.shutdown, metrics=runtime.metrics)
+        runtime.metrics.stream_opened()
+        if fmt == "text":
+            response = Response(_Counted(stream, runtime.metrics), mimetype="text/plain; charset=utf-8")
+            response.headers.update(SSE_HEADERS)
+            return response
+        return _sse_response(_Counted(stream, runtime.metrics))
+
+    def _int_arg(name: str, default: int, low: int, high: int) -> int:
+        raw = request.args.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise BadRequest(f"{name}: expected a whole number, got {raw[:40]!r}") from None
+        if not low <= value <= high:
+            raise BadRequest(f"{name}: must be between {low} and {high}")
+        return value
+
+    def _bool_arg(name: str) -> bool:
+        return request.args.get(name, "").lower() in ("1", "true", "yes", "on")
+
+    return app
+
+
+def _sse_response(body) -> Response:
+    response = Response(body, mimetype="text/event-stream")
+    response.headers["Content-Type"] = "text/event-stream; charset=utf-8"
+    response.headers.update(SSE_HEADERS)
+    return response
+
+
+def _read_file(f, size: int) -> Iterator[bytes]:
+    with f:
+        left = size
+        while left > 0:
+            chunk = f.read(min(256 * 1024, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            yield chunk
+
+
+class _Counted:
+    """Counts the bytes of a stream body and passes ``close()`` on."""
+
+    def __init__(self, stream: Stream, metrics: Metrics) -> None:
+        self.stream = stream
+        self.metrics = metrics
+
+    def __iter__(self) -> Iterator[bytes]:
+        counter = self.metrics.bytes_sent
+        for chunk in self.stream:
+            counter.inc(len(chunk))
+            yield chunk
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+class _FileEvents:
+    """The /api/files/events body: a snapshot, then changes, then pings."""
+
+    def __init__(self, runtime: Runtime, listener: FileListener, sock) -> None:
+        self.runtime = runtime
+        self.listener = listener
+        self.sock = sock
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        runtime, listener = self.runtime, self.listener
+        config = runtime.config
+        yield sse.retry(config.retry)
+        while True:
+            if listener.closed or runtime.shutdown.is_set():
+                yield sse.comment("server shutting down")
+                return
+            if listener.needs_snapshot:
+                listener.needs_snapshot = False
+                files = [f.as_json() for f in paths.list_files(config.root)]
+                yield sse.event(json.dumps({"files": files}, ensure_ascii=False), event="snapshot")
+                continue
+            if not listener.queue:
+                if not listener.wakeup.wait(config.heartbeat or None):
+                    yield sse.comment("ping")
+                continue
+            items = list(listener.queue)
+            listener.queue.clear()
+            listener.wakeup.clear()
+            yield b"".join(sse.event(json.dumps(data, ensure_ascii=False), event=kind) for kind, data in items)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.runtime.watcher.listeners.discard(self.listener)
+            self.runtime.metrics.file_listeners.dec()

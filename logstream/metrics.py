@@ -1,0 +1,49 @@
+"""metrics: Prometheus text for /metrics, through prometheus-client, in a registry
+of the app's own (two apps in one process never share counters). Counts per chunk
+and per batch, never per line, so measuring costs nothing on the fan-out path."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+
+class Metrics:
+    def __init__(self, topics) -> None:
+        self.registry = CollectorRegistry()
+        self.streams = Gauge("logstream_open_streams", "Open line streams (SSE or text).", registry=self.registry)
+        self.file_listeners = Gauge("logstream_file_list_streams", "Open /api/files/events streams.",
+                                    registry=self.registry)
+        self.bytes_sent = Counter("logstream_sent_bytes", "Bytes of stream bodies handed to clients.",
+                                  registry=self.registry)
+        self.catchups = Counter("logstream_catchups", "Times a slow client's queue overflowed and it caught "
+                                "up from the file instead.", registry=self.registry)
+        self.disconnects = Counter("logstream_disconnects", "Streams ended, by reason.", ["reason"],
+                                   registry=self.registry)
+        self.rejected = Counter("logstream_rejected_requests", "Requests refused, by HTTP status.", ["status"],
+                                registry=self.registry)
+        topics_ref = topics
+
+        class _PerFile:
+            def collect(self):
+                family = GaugeMetricFamily("logstream_subscribers", "Subscribers per followed file.",
+                                           labels=["file"])
+                for key, topic in list(topics_ref.topics.items()):
+                    family.add_metric([key], len(topic.subscribers))
+                yield family
+                yield GaugeMetricFamily("logstream_tailers", "Files being followed (one tailer each).",
+                                        value=len(topics_ref.topics))
+
+        self.registry.register(_PerFile())
+
+    def stream_opened(self) -> None:
+        self.streams.inc()
+
+    def stream_closed(self, stream) -> None:
+        self.streams.dec()
+
+    def catchup(self) -> None:
+        self.catchups.inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,131 @@
+"""paths: the one gate between a client's path and the file system.
+
+Promise: nothing outside the served directory is listed, streamed or read. Every
+route and the tailer open files only through ``open_file``; nothing else in the
+package calls ``open`` on a client-supplied path. werkzeug's ``safe_join`` is the
+first gate (``..``, absolute paths, NUL); then the real path must stay under the
+root (a symlink inside the root may point at a file inside it, never outside);
+then the opened descriptor must be a regular file (FIFOs, devices and sockets are
+refused without blocking: the open is non-blocking and checked with fstat).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from werkzeug.security import safe_join
+
+from .errors import NotFound, PathRejected
+
+_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+
+
+def _inside(root: str, real: str) -> bool:
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def resolve(root: Path, rel: str) -> str:
+    """The absolute path for ``rel`` under ``root``, or ``PathRejected``."""
+    if not isinstance(rel, str) or not rel or "\0" in rel or len(rel) > 4096:
+        raise PathRejected("path is not allowed")
+    joined = safe_join(str(root), rel)
+    if joined is None:
+        raise PathRejected("path leads outside the log directory")
+    if not _inside(str(root), os.path.realpath(joined)):
+        raise PathRejected("path leads outside the log directory")
+    return joined
+
+
+def open_file(root: Path, rel: str) -> tuple[int, os.stat_result]:
+    """Open ``rel`` for reading: (descriptor, stat). Raises ``NotFound`` or
+    ``PathRejected``; never hangs on a FIFO."""
+    path = resolve(root, rel)
+    try:
+        fd = os.open(path, _FLAGS)
+    except FileNotFoundError:
+        raise NotFound(f"no such file: {rel}") from None
+    except NotADirectoryError:
+        raise NotFound(f"no such file: {rel}") from None
+    except PermissionError:
+        raise PathRejected(f"not readable: {rel}") from None
+    except OSError as exc:
+        raise PathRejected(f"cannot open {rel}: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise PathRejected(f"not a regular file: {rel}")
+        # The path was checked before the open; a symlink swapped in between is
+        # caught here, on what was really opened.
+        real = os.readlink(f"/proc/self/fd/{fd}") if os.path.exists("/proc/self/fd") else os.path.realpath(path)
+        if not _inside(str(root), real):
+            raise PathRejected("path leads outside the log directory")
+    except BaseException:
+        os.close(fd)
+        raise
+    os.set_blocking(fd, True)
+    return fd, st
+
+
+def stat_file(root: Path, rel: str) -> os.stat_result:
+    """stat() of ``rel`` (following an inside symlink); ``FileNotFoundError`` if gone,
+    ``PathRejected`` (an OSError-free error) turned into ``PermissionError``."""
+    try:
+        path = resolve(root, rel)
+    except PathRejected as exc:
+        raise PermissionError(exc.message) from None
+    return os.stat(path)
+
+
+@dataclass
+class FileInfo:
+    path: str
+    size: int
+    mtime: float
+
+    def as_json(self) -> dict:
+        return {"path": self.path, "size": self.size, "mtime": round(self.mtime, 3)}
+
+
+def describe(root: Path, full: str) -> FileInfo | None:
+    """A listing entry for an absolute path under ``root``, or None if it is not
+    a readable regular file inside the root."""
+    rel = os.path.relpath(full, root)
+    if rel.startswith("..") or os.sep != "/" and "\\" in rel:
+        return None
+    try:
+        if not _inside(str(root), os.path.realpath(full)):
+            return None
+        st = os.stat(full)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or not os.access(full, os.R_OK):
+        return None
+    return FileInfo(rel, st.st_size, st.st_mtime)
+
+
+def list_files(root: Path, limit: int = 100_000) -> list[FileInfo]:
+    """Every readable regular file under ``root``, recursively, sorted by path.
+    Symlinked directories are not descended (no loops, no escapes)."""
+    out: list[FileInfo] = []
+    stack = [str(root)]
+    while stack and len(out) < limit:
+        top = stack.pop()
+        try:
+            entries = list(os.scandir(top))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                    continue
+            except OSError:
+                continue
+            info = describe(root, entry.path)
+            if info is not None:
+                out.append(info)
+    out.sort(key=lambda f: f.path)
+    return out

@@ -1,0 +1,304 @@
+"""tailer: one followed file. Owns its identity (device + inode), the offset of the
+last complete line, the unfinished last line, and the history of what happened to
+it: rotation (the path now names another inode: read the old one to its end, then
+start the new one at 0), truncation (size below our offset: announce it, restart
+at 0), deletion and re-creation.
+
+Publishes ``Batch`` (lines with their offsets) and ``Change`` (a control event)
+items, in file order, to one callback. Keeps closed segments' descriptors a while
+so a lagging client can still catch up on a rotated file (promise: no line lost).
+Never blocks the hub for long (reads in blocks, yields between them); never reads
+a file from its start to find its end; opens files only through ``paths``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import gevent
+import gevent.event
+
+from . import paths
+from .lines import BLOCK, Lines, LineSplitter, last_line_end
+
+log = logging.getLogger(__name__)
+
+KEEP_CLOSED = 4  # rotated-away segments kept readable for lagging clients
+MOVE_GRACE = 2.0  # seconds a moved-away file waits for its replacement
+READ_PER_TURN = 4 * 1024 * 1024  # bytes read before letting other greenlets run
+
+
+@dataclass(frozen=True, order=True)
+class Cursor:
+    """A place in the file's history: segment number, offset, and whether the
+    segment's file is gone. Ordered, so a client can tell old news from a gap."""
+
+    seq: int
+    offset: int
+    gone: bool = False
+
+
+@dataclass(eq=False)
+class Batch:
+    """Complete lines [start, end) of segment ``seq``. Shared by every subscriber;
+    ``encoded`` caches the bytes per (filter, format, ...) so each is made once."""
+
+    seq: int
+    ino: int
+    start: int
+    end: int
+    lines: Lines
+    encoded: dict = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(eq=False)
+class Change:
+    """``rotate`` / ``truncate`` / ``deleted``: moves a client from ``before`` to ``after``."""
+
+    kind: str
+    before: Cursor
+    after: Cursor
+    ino: int  # the inode ``after`` points into (for the event id)
+    info: dict = field(default_factory=dict)
+    size: int = 0
+
+
+@dataclass(eq=False)
+class Segment:
+    """A stretch of one inode's bytes between two changes."""
+
+    seq: int
+    ino: int
+    dev: int
+    fd: int | None
+    end: int | None = None  # None while current
+    changes: list[Change] = field(default_factory=list)
+
+
+class Tailer:
+    def __init__(self, root, rel: str, max_line: int, poll_interval: float,
+                 publish: Callable[[Batch | Change], None]) -> None:
+        self.root = root
+        self.rel = rel
+        self.max_line = max_line
+        self.poll_interval = poll_interval
+        self._publish = publish
+        self.current: Segment | None = None
+        self.closed: list[Segment] = []
+        self._seq = 0
+        self._splitter: LineSplitter | None = None
+        self._read_pos = 0
+        self._missing_since: float | None = None
+        self._wake = gevent.event.Event()
+        self._greenlet: gevent.Greenlet | None = None
+        self.error: str | None = None
+
+    # -- life cycle -------------------------------------------------------------------
+    def start(self) -> None:
+        """Open the file (raising ``NotFound``/``PathRejected``) and follow it."""
+        fd, st = paths.open_file(self.root, self.rel)
+        self._begin(fd, st, at_end=True)
+        self._greenlet = gevent.spawn(self._run)
+
+    def stop(self) -> None:
+        if self._greenlet is not None:
+            self._greenlet.kill(block=False)
+            self._greenlet = None
+        for seg in [*self.closed, self.current]:
+            if seg is not None and seg.fd is not None:
+                _close(seg.fd)
+                seg.fd = None
+        self.closed.clear()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    @property
+    def offset(self) -> int:
+        """End of the last complete line published in the current segment."""
+        return self._splitter.offset if self._splitter else 0
+
+    @property
+    def head(self) -> Cursor:
+        """Where a client that has seen everything published stands."""
+        if self.current is not None:
+            return Cursor(self.current.seq, self.offset)
+        last = self.closed[-1]
+        return Cursor(last.seq, last.end, True)
+
+    def segment(self, seq: int) -> Segment | None:
+        if self.current is not None and self.current.seq == seq:
+            return self.current
+        for seg in self.closed:
+            if seg.seq == seq:
+                return seg
+        return None
+
+    def segment_by_ino(self, ino: int) -> Segment | None:
+        if self.current is not None and self.current.ino == ino:
+            return self.current
+        for seg in reversed(self.closed):
+            if seg.ino == ino and seg.fd is not None:
+                return seg
+        return None
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.poll_interval)
+            self._wake.clear()
+            try:
+                self.check()
+            except Exception:  # a tailer must outlive any one bad moment of its file
+                log.exception("tailer %s: check failed", self.rel)
+
+    # -- the work -----------------------------------------------------------------------
+    def check(self) -> None:
+        try:
+            st = paths.stat_file(self.root, self.rel)
+            self.error = None
+        except FileNotFoundError:
+            st = None
+        except OSError as exc:  # unreadable, or the path now leads outside the root
+            st = None
+            self.error = str(exc)
+        cur = self.current
+        if cur is None:
+            if st is not None:
+                self._reopen("recreated")
+            return
+        if st is not None and (st.st_ino, st.st_dev) == (cur.ino, cur.dev):
+            if st.st_size < self._read_pos:
+                self._truncated()
+            self._read_available()
+            self._missing_since = None
+            return
+        # The path is gone or names another file: finish the old one first.
+        self._read_available()
+        if st is None:
+            try:
+                moved = os.fstat(cur.fd).st_nlink > 0
+            except OSError:
+                moved = False
+            now = time.monotonic()
+            if moved and self.error is None:
+                self._missing_since = self._missing_since or now
+                if now - self._missing_since < MOVE_GRACE:
+                    return  # logrotate's mv; the new file is about to appear
+            self._close_current("deleted", {"reason": self.error or ("moved away" if moved else "deleted")})
+            return
+        self._reopen("rotated")
+
+    def _begin(self, fd: int, st: os.stat_result, at_end: bool) -> None:
+        self._seq += 1
+        self.current = Segment(self._seq, st.st_ino, st.st_dev, fd)
+        start = last_line_end(fd, st.st_size) if at_end else 0
+        self._splitter = LineSplitter(start, self.max_line)
+        self._read_pos = start
+        self._missing_since = None
+        if at_end:
+            self._read_available(publish=False)
+
+    def _reopen(self, reason: str) -> None:
+        try:
+            fd, st = paths.open_file(self.root, self.rel)
+        except OSError as exc:
+            self.error = str(exc)
+            return
+        if self.current is not None:
+            self._close_current(None, {})
+            old = self.closed[-1]
+            before = Cursor(old.seq, old.end)
+        else:
+            before = self.head  # the file had been deleted: clients wait at its end
+        self._begin(fd, st, at_end=False)
+        change = Change("rotate", before, Cursor(self.current.seq, 0), st.st_ino, {"reason": reason})
+        self.closed[-1].changes.append(change)
+        self._publish(change)
+        self._read_available()
+
+    def _truncated(self) -> None:
+        cur = self.current
+        self._flush()
+        end = self._read_pos
+        old = Segment(cur.seq, cur.ino, cur.dev, None, end)  # its bytes are gone
+        self._seq += 1
+        self.current = Segment(self._seq, cur.ino, cur.dev, cur.fd)
+        change = Change("truncate", Cursor(old.seq, end), Cursor(self.current.seq, 0), cur.ino, {})
+        old.changes.append(change)
+        self._keep(old)
+        self._splitter = LineSplitter(0, self.max_line)
+        self._read_pos = 0
+        self._publish(change)
+
+    def _close_current(self, kind: str | None, info: dict) -> None:
+        """End the current segment (its file was replaced or is gone)."""
+        cur = self.current
+        self._flush()
+        cur.end = self._read_pos
+        self.current = None
+        if kind == "deleted":
+            _close(cur.fd)  # do not pin a deleted file's disk space
+            cur.fd = None
+        self._keep(cur)
+        if kind is not None:
+            change = Change(kind, Cursor(cur.seq, cur.end), Cursor(cur.seq, cur.end, True), cur.ino, info)
+            cur.changes.append(change)
+            self._publish(change)
+
+    def _keep(self, seg: Segment) -> None:
+        self.closed.append(seg)
+        while len(self.closed) > KEEP_CLOSED:
+            old = self.closed.pop(0)
+            if old.fd is not None and (self.current is None or old.fd != self.current.fd):
+                _close(old.fd)
+            old.fd = None
+
+    def _flush(self) -> None:
+        start = self._splitter.offset
+        lines = self._splitter.flush()
+        if lines:
+            self._emit(start, lines)
+
+    def _read_available(self, publish: bool = True) -> None:
+        cur = self.current
+        read_this_turn = 0
+        while True:
+            try:
+                data = os.pread(cur.fd, BLOCK, self._read_pos)
+            except OSError as exc:
+                self.error = str(exc)
+                return
+            if not data:
+                return
+            self._read_pos += len(data)
+            start = self._splitter.offset
+            lines = self._splitter.feed(data)
+            if lines and publish:
+                self._emit(start, lines)
+            read_this_turn += len(data)
+            if read_this_turn >= READ_PER_TURN:
+                gevent.sleep(0)  # let writers drain; we carry on next turn
+                read_this_turn = 0
+                if self.current is not cur:
+                    return
+
+    def _emit(self, start: int, lines: Lines) -> None:
+        seg = self.current
+        self._publish(Batch(seg.seq, seg.ino, start, lines.ends[-1], lines))
+
+
+def _close(fd: int | None) -> None:
+    if fd is None:
+        return
+    try:
+        os.close(fd)
+    except OSError:
+        pass

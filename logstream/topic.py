@@ -1,0 +1,126 @@
+"""topic: fan-out of one file's lines to its subscribers, and the registry that
+keeps one topic (so one tailer) per file while anyone watches it.
+
+The first subscriber starts the tailer, the last one leaving stops it: watching a
+directory of 10,000 files costs nothing until someone looks. A published item is
+offered to every subscriber's bounded queue as the same object (its bytes are
+encoded once per filter, lazily, by whichever subscriber needs them first). A
+subscriber whose queue overflows is not fed from memory any more: its queue is
+dropped and it catches up from the file (promise: no client slows down another,
+memory stays bounded, nothing is lost). Never blocks; never does I/O itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import deque
+from pathlib import Path
+
+import gevent.event
+
+from .tailer import Batch, Change, Tailer
+
+log = logging.getLogger(__name__)
+
+
+class Subscriber:
+    """One client's inbox, across one or more topics (a merged stream)."""
+
+    __slots__ = ("queue", "queued_bytes", "limit", "overflowed", "wakeup", "closed")
+
+    def __init__(self, limit: int) -> None:
+        self.queue: deque[tuple[int, Batch | Change]] = deque()
+        self.queued_bytes = 0
+        self.limit = limit
+        self.overflowed = False
+        self.wakeup = gevent.event.Event()
+        self.closed = False
+
+    def offer(self, index: int, item: Batch | Change) -> None:
+        if self.overflowed:
+            return  # it will catch up from the file
+        if self.queued_bytes + item.size > self.limit and self.queue:
+            self.queue.clear()
+            self.queued_bytes = 0
+            self.overflowed = True
+        else:
+            self.queue.append((index, item))
+            self.queued_bytes += item.size
+        self.wakeup.set()
+
+    def take(self) -> list[tuple[int, Batch | Change]]:
+        items = list(self.queue)
+        self.queue.clear()
+        self.queued_bytes = 0
+        self.wakeup.clear()
+        return items
+
+    def interrupt(self) -> None:
+        """Wake the client's greenlet (shutdown)."""
+        self.closed = True
+        self.wakeup.set()
+
+
+class Topic:
+    def __init__(self, key: str, tailer_factory) -> None:
+        self.key = key
+        self.subscribers: dict[Subscriber, int] = {}
+        self.tailer: Tailer = tailer_factory(self.publish)
+
+    def publish(self, item: Batch | Change) -> None:
+        for sub, index in self.subscribers.items():
+            sub.offer(index, item)
+
+
+class Topics:
+    """The registry: path → topic, and directory → topics for waking tailers."""
+
+    def __init__(self, root: Path, max_line: int, poll_interval: float) -> None:
+        self.root = root
+        self.max_line = max_line
+        self.poll_interval = poll_interval
+        self.topics: dict[str, Topic] = {}
+        self._by_dir: dict[str, set[Topic]] = {}
+
+    def subscribe(self, rel: str, sub: Subscriber, index: int) -> Topic:
+        """Join (creating) the topic for ``rel``; raises ``NotFound``/``PathRejected``."""
+        key = os.path.normpath(rel)
+        topic = self.topics.get(key)
+        if topic is None:
+            topic = Topic(key, lambda publish: Tailer(self.root, key, self.max_line, self.poll_interval, publish))
+            topic.tailer.start()
+            self.topics[key] = topic
+            for d in self._dirs(key):
+                self._by_dir.setdefault(d, set()).add(topic)
+        topic.subscribers[sub] = index
+        return topic
+
+    def unsubscribe(self, topic: Topic, sub: Subscriber) -> None:
+        topic.subscribers.pop(sub, None)
+        if not topic.subscribers and self.topics.get(topic.key) is topic:
+            del self.topics[topic.key]
+            for d in self._dirs(topic.key):
+                group = self._by_dir.get(d)
+                if group is not None:
+                    group.discard(topic)
+                    if not group:
+                        del self._by_dir[d]
+            topic.tailer.stop()
+
+    def _dirs(self, key: str) -> set[str]:
+        full = os.path.join(self.root, key)
+        return {os.path.dirname(full), os.path.dirname(os.path.realpath(full))}
+
+    def touched(self, path: str) -> None:
+        """A file-system event at ``path``: wake the tailers of its directory."""
+        for topic in self._by_dir.get(os.path.dirname(path), ()):
+            topic.tailer.wake()
+
+    def subscriber_count(self) -> int:
+        return sum(len(t.subscribers) for t in self.topics.values())
+
+    def close(self) -> None:
+        for topic in list(self.topics.values()):
+            for sub in list(topic.subscribers):
+                sub.interrupt()

@@ -1,0 +1,153 @@
+"""watcher: the one watchdog observer of the process, one recursive inotify watch
+of the root, turned into two things: wake-ups for the tailers of the directory an
+event touched, and the live file list (created / deleted / moved / changed).
+
+gevent runs watchdog's threads as greenlets here (see ``logstream/__main__.py`` for
+why and where that is decided), so handlers may set gevent events directly. One
+observer for the whole process: inotify instances are few (128 per user) and a
+tool that starts one per client falls back to slow polling past that. Never reads
+file contents; never blocks the hub.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import deque
+from pathlib import Path
+
+import gevent
+import gevent.event
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from . import paths
+from .topic import Topics
+
+log = logging.getLogger(__name__)
+
+CHANGED_EVERY = 1.0  # seconds: size/mtime updates are coalesced per file
+LISTENER_LIMIT = 1000  # events queued for one file-list client before it gets a snapshot
+
+
+class FileListener:
+    """One client of /api/files/events."""
+
+    def __init__(self) -> None:
+        self.queue: deque[tuple[str, dict]] = deque()
+        self.needs_snapshot = True
+        self.wakeup = gevent.event.Event()
+        self.closed = False
+
+    def offer(self, kind: str, data: dict) -> None:
+        if self.needs_snapshot:
+            return
+        if len(self.queue) >= LISTENER_LIMIT:
+            self.queue.clear()
+            self.needs_snapshot = True
+        else:
+            self.queue.append((kind, data))
+        self.wakeup.set()
+
+    def resync(self) -> None:
+        self.queue.clear()
+        self.needs_snapshot = True
+        self.wakeup.set()
+
+    def interrupt(self) -> None:
+        self.closed = True
+        self.wakeup.set()
+
+
+class Watcher(FileSystemEventHandler):
+    def __init__(self, root: Path, topics: Topics) -> None:
+        self.root = root
+        self.topics = topics
+        self.listeners: set[FileListener] = set()
+        self._changed: dict[str, None] = {}
+        self._observer: Observer | None = None
+        self._ticker: gevent.Greenlet | None = None
+        self.events_seen = 0
+
+    def start(self) -> None:
+        if self._observer is not None:
+            return
+        self._observer = Observer()
+        self._observer.schedule(self, str(self.root), recursive=True)
+        self._observer.start()
+        self._ticker = gevent.spawn(self._tick)
+        log.info("watching %s (inotify, one recursive watch)", self.root)
+
+    def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.kill(block=False)
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer = None
+        for listener in list(self.listeners):
+            listener.interrupt()
+
+    @property
+    def alive(self) -> bool:
+        return self._observer is not None and self._observer.is_alive()
+
+    # -- watchdog callback (runs in watchdog's greenlet) ----------------------------------
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        self.events_seen += 1
+        src = _str(event.src_path)
+        dest = _str(event.dest_path) if event.dest_path else ""
+        self.topics.touched(src)
+        if dest:
+            self.topics.touched(dest)
+        if event.event_type == "closed":
+            return
+        if event.is_directory:
+            if event.event_type in ("deleted", "moved"):
+                self._broadcast_snapshot()
+            return
+        kind = event.event_type
+        if kind == "modified":
+            self._changed[src] = None
+        elif kind == "created":
+            info = paths.describe(self.root, src)
+            if info is not None:
+                self._broadcast("created", info.as_json())
+        elif kind == "deleted":
+            self._changed.pop(src, None)
+            self._broadcast("deleted", {"path": os.path.relpath(src, self.root)})
+        elif kind == "moved":
+            self._changed.pop(src, None)
+            info = paths.describe(self.root, dest)
+            src_rel = os.path.relpath(src, self.root)
+            if info is None:
+                self._broadcast("deleted", {"path": src_rel})
+            else:
+                self._broadcast("moved", {"path": src_rel, "dest": info.path, "size": info.size,
+                                          "mtime": round(info.mtime, 3)})
+
+    def _broadcast(self, kind: str, data: dict) -> None:
+        if data.get("path", "").startswith(".."):
+            return
+        for listener in self.listeners:
+            listener.offer(kind, data)
+
+    def _broadcast_snapshot(self) -> None:
+        for listener in self.listeners:
+            listener.resync()
+
+    def _tick(self) -> None:
+        while True:
+            gevent.sleep(CHANGED_EVERY)
+            changed, self._changed = self._changed, {}
+            if not self.listeners:
+                continue
+            for path in changed:
+                info = paths.describe(self.root, path)
+                if info is not None:
+                    self._broadcast("changed", info.as_json())
+
+
+def _str(path: str | bytes) -> str:
+    return os.fsdecode(path)

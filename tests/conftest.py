@@ -1,0 +1,203 @@
+"""Fixtures: a real ``python -m logstream`` on an ephemeral loopback port, and a
+small SSE client that parses with the spec-faithful parser. Tests wait on
+conditions with deadlines, never on fixed sleeps."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from logstream.sse import Event, Parser
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for(condition, timeout: float = 10.0, interval: float = 0.02, message: str = "condition"):
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+        time.sleep(interval)
+
+
+class Server:
+    """A logstream server process. ``url`` is ``http://127.0.0.1:PORT``."""
+
+    def __init__(self, root: Path, args: tuple[str, ...], port: int = 0, env: dict | None = None,
+                 module_args: tuple[str, ...] = ()) -> None:
+        self.root = Path(root)
+        self.args = args
+        self.port = port
+        self.env = env
+        self.module_args = module_args
+        self.proc: subprocess.Popen | None = None
+        self.stderr_path = self.root.parent / f"server-{id(self)}.stderr"
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(self.env or {})}
+        cmd = [sys.executable, "-m", "logstream", *self.module_args, str(self.root), "--port", str(self.port),
+               "--host", "127.0.0.1", *self.args]
+        self._stderr = open(self.stderr_path, "ab")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._stderr, env=env)
+        deadline = time.monotonic() + 20
+        while True:
+            line = self.proc.stdout.readline().decode()
+            if "serving" in line and "http://" in line:
+                self.port = int(line.rsplit(":", 1)[1].split("/")[0])
+                break
+            if not line and self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {self.stderr()}")
+
+    def stderr(self) -> str:
+        try:
+            return self.stderr_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self.proc.stdout.close()
+        self._stderr.close()
+        self.proc = None
+        return code
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    # -- HTTP helpers -----------------------------------------------------------------
+    def get(self, path: str, headers: dict | None = None, timeout: float = 10) -> tuple[int, dict, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request("GET", path, headers=headers or {})
+            resp = conn.getresponse()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+        finally:
+            conn.close()
+
+    def json(self, path: str, **kw):
+        status, headers, body = self.get(path, **kw)
+        return status, json.loads(body)
+
+    def stream(self, path: str, headers: dict | None = None, timeout: float = 10) -> SSEClient:
+        return SSEClient(self.port, path, headers, timeout)
+
+
+class SSEClient:
+    """An open event stream; ``events`` grows as ``read_until`` reads."""
+
+    def __init__(self, port: int, path: str, headers: dict | None, timeout: float) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        self.conn.request("GET", path, headers=headers or {})
+        self.response = self.conn.getresponse()
+        self.status = self.response.status
+        self.headers = {k.lower(): v for k, v in self.response.getheaders()}
+        self.parser = Parser()
+        self.events: list[Event] = []
+        self.raw = bytearray()
+
+    @property
+    def lines(self) -> list[str]:
+        return [e.data for e in self.events if e.type == "message"]
+
+    def read_some(self, timeout: float = 0.2) -> bool:
+        self.conn.sock.settimeout(timeout)
+        try:
+            chunk = self.response.read1(65536)
+        except TimeoutError:
+            return True
+        if not chunk:
+            return False
+        self.raw += chunk
+        self.events.extend(self.parser.feed(chunk))
+        return True
+
+    def read_until(self, condition, timeout: float = 10.0, message: str = "events"):
+        deadline = time.monotonic() + timeout
+        while True:
+            value = condition(self)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {message}; got {self.events[-5:]!r}")
+            if not self.read_some():
+                value = condition(self)
+                if value:
+                    return value
+                raise AssertionError(f"stream ended while waiting for {message}; got {self.events[-5:]!r}")
+
+    def wait_lines(self, count: int, timeout: float = 10.0) -> list[str]:
+        self.read_until(lambda c: len(c.lines) >= count, timeout, f"{count} lines")
+        return self.lines
+
+    def of_type(self, kind: str) -> list[Event]:
+        return [e for e in self.events if e.type == kind]
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@pytest.fixture
+def logserver(tmp_path_factory):
+    """Factory: ``logserver(root, *cli_args, port=0, env=None)`` → a running Server."""
+    servers: list[Server] = []
+
+    def start(root, *args, port: int = 0, env: dict | None = None, module_args: tuple[str, ...] = ()) -> Server:
+        server = Server(Path(root), tuple(args), port, env, module_args)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def logdir(tmp_path) -> Path:
+    root = tmp_path / "logs"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def server(logserver, logdir) -> Server:
+    """A server on an empty log directory, with a fast heartbeat."""
+    return logserver(logdir, "--heartbeat", "1")
+
+
+def append(path: Path, *lines: str, raw: bytes | None = None) -> None:
+    """Append lines (each gets a newline) or raw bytes, flushed at once."""
+    with open(path, "ab") as f:
+        f.write(raw if raw is not None else "".join(line + "\n" for line in lines).encode())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
