@@ -1,0 +1,154 @@
+// render: one log line -> DOM nodes.
+//
+// Log content is text, never markup: every piece of a line reaches the page
+// through createTextNode; class names come from a fixed list and colours from
+// integers (see ansi.js). Never use innerHTML (or insertAdjacentHTML, or
+// attribute strings) with anything that came from a log file.
+
+import { detectLevel, detectTimestamp, parseAnsi } from "./ansi.js";
+
+export const LEVELS = ["error", "warn", "info", "debug"];
+
+/**
+ * The highlighter for the current filter: a function text -> [{start, end}], or
+ * null. The server filters with RE2; JavaScript's RegExp agrees on the common
+ * syntax, and where it does not we just do not highlight.
+ */
+export function makeHighlighter(filter) {
+  if (!filter || !filter.text || filter.invert) return null;
+  let re;
+  try {
+    const source = filter.regex ? filter.text.replace(/^\(\?i\)/, "") : escapeRegExp(filter.text);
+    re = new RegExp(source, filter.caseSensitive ? "g" : "gi");
+  } catch {
+    return null;
+  }
+  return (text) => {
+    const out = [];
+    re.lastIndex = 0;
+    let m;
+    while ((m = re.exec(text)) !== null && out.length < 100) {
+      if (m[0].length === 0) { re.lastIndex++; continue; }
+      out.push({ start: m.index, end: m.index + m[0].length });
+    }
+    return out;
+  };
+}
+
+export function escapeRegExp(text) {
+  return text.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&");
+}
+
+function styleSpan(style) {
+  const span = document.createElement("span");
+  const cls = [];
+  let fg = style.fg, bg = style.bg;
+  if (style.inverse) {
+    [fg, bg] = [bg ?? { cls: "bg" }, fg ?? { cls: "fg" }]; // default colours swap too
+  }
+  if (style.bold) cls.push("a-b");
+  if (style.dim) cls.push("a-d");
+  if (style.italic) cls.push("a-i");
+  if (style.underline) cls.push("a-u");
+  if (style.strike) cls.push("a-s");
+  if (fg) {
+    if (fg.rgb) span.style.color = `rgb(${fg.rgb[0]}, ${fg.rgb[1]}, ${fg.rgb[2]})`;
+    else cls.push(`f${fg.cls}`);
+  }
+  if (bg) {
+    if (bg.rgb) span.style.backgroundColor = `rgb(${bg.rgb[0]}, ${bg.rgb[1]}, ${bg.rgb[2]})`;
+    else cls.push(`g${bg.cls}`);
+  }
+  if (cls.length) span.className = cls.join(" ");
+  return span;
+}
+
+/**
+ * Split [0, text.length) at every run and decoration boundary and emit the
+ * pieces: each piece is a text node wrapped in the ANSI span (if styled) and
+ * the decoration element (timestamp, level word, match mark) if covered.
+ */
+function appendStyled(parent, text, runs, decorations) {
+  if (!runs.length && !decorations.length) {
+    parent.appendChild(document.createTextNode(text));
+    return;
+  }
+  const cuts = new Set([0, text.length]);
+  for (const r of runs) { cuts.add(r.start); cuts.add(r.end); }
+  for (const d of decorations) { cuts.add(d.start); cuts.add(d.end); }
+  const points = [...cuts].filter((x) => x >= 0 && x <= text.length).sort((a, b) => a - b);
+  let ri = 0;
+  for (let i = 0; i + 1 < points.length; i++) {
+    const a = points[i], b = points[i + 1];
+    if (a === b) continue;
+    while (ri < runs.length && runs[ri].end <= a) ri++;
+    const run = ri < runs.length && runs[ri].start <= a ? runs[ri] : null;
+    let node = document.createTextNode(text.slice(a, b));
+    if (run) {
+      const span = styleSpan(run.style);
+      span.appendChild(node);
+      node = span;
+    }
+    // Innermost first: mark > level > timestamp.
+    for (const d of decorations) {
+      if (d.start <= a && d.end >= b) {
+        const el = document.createElement(d.tag);
+        if (d.cls) el.className = d.cls;
+        el.appendChild(node);
+        node = el;
+      }
+    }
+    parent.appendChild(node);
+  }
+}
+
+/**
+ * A line record ready to render: the parsed text, its level (inherited by
+ * continuation lines such as stack traces), and its source label.
+ */
+export function prepareLine(raw, previousLevel) {
+  const { text, runs } = parseAnsi(raw);
+  const found = detectLevel(text);
+  const ts = detectTimestamp(text);
+  return {
+    text,
+    runs,
+    level: found ? found.level : previousLevel,
+    levelSpan: found,
+    ts,
+    continuation: !found,
+  };
+}
+
+/** Build the element of one line. `source` is {label, colour, title} or null. */
+export function lineElement(rec, source, highlight) {
+  const div = document.createElement("div");
+  div.className = rec.level ? `ln lv-${rec.level}` : "ln";
+  if (source) {
+    const src = document.createElement("span");
+    src.className = `src c${source.colour}`;
+    src.textContent = source.label;
+    src.title = source.title;
+    div.appendChild(src);
+  }
+  const body = document.createElement("span");
+  body.className = "tx";
+  const decorations = [];
+  if (highlight) for (const m of highlight(rec.text)) decorations.push({ ...m, tag: "mark" });
+  if (rec.levelSpan) decorations.push({ start: rec.levelSpan.start, end: rec.levelSpan.end, tag: "span", cls: "lvw" });
+  if (rec.ts) decorations.push({ start: rec.ts.start, end: rec.ts.end, tag: "span", cls: "ts" });
+  appendStyled(body, rec.text, rec.runs, decorations);
+  div.appendChild(body);
+  return div;
+}
+
+/** A separator for rotate / truncate / reset / deleted and other notices. */
+export function separatorElement(kind, message) {
+  const div = document.createElement("div");
+  div.className = `sep sep-${kind}`;
+  div.setAttribute("role", "separator");
+  const label = document.createElement("span");
+  label.textContent = message;
+  div.appendChild(label);
+  return div;
+}

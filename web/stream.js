@@ -1,0 +1,146 @@
+// stream: a log stream that survives disconnects. Owns the last event id, the
+// reconnection schedule (exponential backoff from the server's retry:, capped)
+// and the dedupe of line ids, so that what reaches the view is every line once:
+// no line missing after a reconnect (we resume from the last id we received)
+// and none repeated (a Set of recently delivered ids drops a line seen before).
+// Never touches the DOM; reports its state through onState.
+
+import { connect } from "./sse.js";
+
+const DEDUPE_WINDOW = 50000; // ids remembered per stream
+const BACKOFF_CAP_MS = 30000;
+const OFFLINE_AFTER = 5; // failed attempts before we call the server unreachable
+
+export const CONTROL_EVENTS = ["rotate", "truncate", "reset", "deleted"];
+
+export class ResumableStream {
+  /**
+   * url(lastId): the URL to open (lastId is "" on the first connect).
+   * onLines(events): line events ({data, id}) not seen before, in order.
+   * onControl(type, info, id): rotate / truncate / reset / deleted.
+   * onState(state): {status, attempt, nextAt, message, lastActivity}.
+   */
+  constructor({ url, onLines, onControl, onState, onEvents = null, retryMs = 2000 }) {
+    this.url = url;
+    this.onEvents = onEvents; // raw events instead of lines (the files list)
+    this.onLines = onLines;
+    this.onControl = onControl;
+    this.onState = onState;
+    this.baseRetry = retryMs;
+    this.lastId = "";
+    this.seen = new Set();
+    this.seenOrder = [];
+    this.seenHead = 0;
+    this.attempt = 0;
+    this.conn = null;
+    this.timer = null;
+    this.stopped = false;
+    this.state = { status: "connecting", attempt: 0, nextAt: 0, message: "", lastActivity: 0 };
+    this.opens = 0;
+    this._online = () => { if (this.state.status === "offline" || this.state.status === "reconnecting") this.reconnectNow(); };
+    window.addEventListener("online", this._online);
+    this._open();
+  }
+
+  _setState(patch) {
+    this.state = { ...this.state, ...patch };
+    this.onState(this.state);
+  }
+
+  _remember(id) {
+    if (this.seen.has(id)) return false;
+    this.seen.add(id);
+    this.seenOrder.push(id);
+    if (this.seenOrder.length - this.seenHead > DEDUPE_WINDOW) {
+      this.seen.delete(this.seenOrder[this.seenHead]);
+      this.seenOrder[this.seenHead++] = undefined;
+      if (this.seenHead > DEDUPE_WINDOW) {
+        this.seenOrder = this.seenOrder.slice(this.seenHead);
+        this.seenHead = 0;
+      }
+    }
+    return true;
+  }
+
+  _open() {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.opens++;
+    const conn = connect(this.url(this.lastId), {
+      onopen: () => {
+        if (conn !== this.conn) return;
+        this.attempt = 0;
+        this._setState({ status: "live", attempt: 0, nextAt: 0, message: "", lastActivity: Date.now() });
+      },
+      onevents: (events) => {
+        if (conn !== this.conn) return;
+        this.state.lastActivity = Date.now();
+        if (this.onEvents) {
+          if (events.length) this.onEvents(events);
+          return;
+        }
+        const lines = [];
+        for (const e of events) {
+          if (e.type === "message") {
+            // No duplicate on screen: a line whose id was delivered already is dropped.
+            if (e.id && !this._remember(e.id)) continue;
+            lines.push(e);
+          } else if (CONTROL_EVENTS.includes(e.type)) {
+            if (lines.length) { this.onLines(lines.splice(0)); }
+            let info = {};
+            try { info = JSON.parse(e.data); } catch { /* keep {} */ }
+            this.onControl(e.type, info, e.id);
+          }
+        }
+        if (lines.length) this.onLines(lines);
+        if (conn.lastEventId) this.lastId = conn.lastEventId;
+      },
+      onclose: (info) => {
+        if (conn !== this.conn || this.stopped) return;
+        if (info.lastEventId) this.lastId = info.lastEventId;
+        if (info.retry) this.baseRetry = info.retry;
+        this.conn = null;
+        if (info.error === "http" && info.status >= 400 && info.status < 500 && info.status !== 408 && info.status !== 429) {
+          // A bad filter, a missing file, no access: retrying cannot help.
+          this._setState({ status: "error", message: info.message, nextAt: 0 });
+          return;
+        }
+        this._schedule(info.retryAfter ? info.retryAfter * 1000 : null, info.message);
+      },
+    });
+    this.conn = conn;
+    if (this.state.status !== "live") this._setState({ status: this.attempt ? this.state.status : "connecting" });
+  }
+
+  _schedule(minDelay, message) {
+    this.attempt++;
+    const backoff = Math.min(BACKOFF_CAP_MS, this.baseRetry * 2 ** (this.attempt - 1));
+    const jitter = backoff * 0.2 * Math.random();
+    const delay = Math.max(minDelay || 0, Math.round(backoff - jitter));
+    const offline = navigator.onLine === false || this.attempt > OFFLINE_AFTER;
+    this._setState({ status: offline ? "offline" : "reconnecting", attempt: this.attempt, nextAt: Date.now() + delay, message });
+    this.timer = setTimeout(() => this._open(), delay);
+  }
+
+  /** Skip the wait and try again now (the indicator's "retry now"). */
+  reconnectNow() {
+    if (this.stopped || this.conn) return;
+    this._open();
+  }
+
+  /** Drop the connection and resume it from the last id (e.g. after the tab slept). */
+  resume() {
+    if (this.stopped) return;
+    if (this.conn) { this.conn.close(); this.conn = null; }
+    this._open();
+  }
+
+  close() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    window.removeEventListener("online", this._online);
+    if (this.conn) this.conn.close();
+    this.conn = null;
+  }
+}

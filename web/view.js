@@ -1,0 +1,212 @@
+// view: the log pane. Owns the bounded window of lines in the DOM, the batching
+// of arriving lines (one DOM update per animation frame, within a time budget),
+// following the bottom, pausing, and the "N new lines" count.
+//
+// Promises kept here: a paused or scrolled-up view holds every arriving line
+// (up to the window size; beyond it the oldest would be dropped from the window
+// anyway, and a notice says how many) and shows them on resume; the DOM never
+// holds more than `max` entries; a frame never spends more than ~8 ms on lines.
+
+import { lineElement, prepareLine, separatorElement } from "./render.js";
+
+const FRAME_BUDGET_MS = 8;
+
+export class LogView {
+  constructor({ scroller, list, onChange, max = 10000 }) {
+    this.scroller = scroller;
+    this.list = list;
+    this.onChange = onChange; // called after counts change (toolbar, bars)
+    this.max = max;
+    this.pending = [];
+    this.pendingHead = 0;
+    this.skipped = 0; // lines that fell out of a full pending buffer
+    this.domCount = 0;
+    this.received = 0;
+    this.paused = false;
+    this.heldSincePause = 0;
+    this.following = true;
+    this.newSinceFollow = 0;
+    this.highlight = null;
+    this.sources = null; // merged view: index -> {label, colour, title}
+    this.prevLevel = new Map(); // per source: level inherited by continuation lines
+    this.scheduled = false;
+    this.lastScrollTop = 0;
+    this.autoScrolling = false;
+    this.frameStats = { frames: 0, maxMs: 0 };
+
+    scroller.addEventListener("scroll", () => this._onScroll(), { passive: true });
+    scroller.addEventListener("wheel", (e) => { if (e.deltaY < 0) this._userScrolledUp(); }, { passive: true });
+    new ResizeObserver(() => { if (this.following && !this.paused) this._stick(); }).observe(scroller);
+  }
+
+  get pendingCount() { return this.pending.length - this.pendingHead; }
+
+  /** Queue line events ({data, source}) for the next frame. */
+  addLines(items) {
+    for (const item of items) this._push({ kind: "line", data: item.data, source: item.source });
+    this.received += items.length;
+    if (this.paused) this.heldSincePause += items.length;
+    if (!this.following) this.newSinceFollow += items.length;
+    this._schedule();
+  }
+
+  addSeparator(kind, message) {
+    this._push({ kind: "sep", sepKind: kind, message });
+    this._schedule();
+  }
+
+  _push(item) {
+    this.pending.push(item);
+    if (this.pendingCount > this.max) {
+      // Beyond the window: the oldest held line could never be on screen with
+      // the newer ones. Count it so the notice can say so.
+      const dropped = this.pending[this.pendingHead];
+      this.pending[this.pendingHead++] = undefined;
+      if (dropped.kind === "line") this.skipped++;
+      if (this.pendingHead > 4096 && this.pendingHead * 2 > this.pending.length) {
+        this.pending = this.pending.slice(this.pendingHead);
+        this.pendingHead = 0;
+      }
+    }
+  }
+
+  _schedule() {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    requestAnimationFrame(() => this._flush());
+    // A hidden tab gets no animation frames: keep the counts honest anyway.
+    this.onChange();
+  }
+
+  _flush() {
+    this.scheduled = false;
+    if (this.paused) { this.onChange(); return; }
+    const started = performance.now();
+    let room = this.following ? Infinity : Math.max(0, this.max - this.domCount);
+    if (this.following && this.pendingCount > this.max) {
+      // More than a window waiting: the older part would be trimmed at once.
+      while (this.pendingCount > this.max) {
+        const dropped = this.pending[this.pendingHead];
+        this.pending[this.pendingHead++] = undefined;
+        if (dropped.kind === "line") this.skipped++;
+      }
+    }
+    const frag = document.createDocumentFragment();
+    let added = 0;
+    if (this.skipped && room > 0) {
+      frag.appendChild(separatorElement("skipped", `${this.skipped.toLocaleString()} older lines are not shown: they arrived while the view was held and fell outside the ${this.max.toLocaleString()}-line window (download the file to see everything)`));
+      this.skipped = 0;
+      added++;
+      room--;
+    }
+    while (room > 0 && this.pendingCount > 0) {
+      const item = this.pending[this.pendingHead];
+      this.pending[this.pendingHead++] = undefined;
+      frag.appendChild(this._element(item));
+      added++;
+      room--;
+      if ((added & 63) === 0 && performance.now() - started > FRAME_BUDGET_MS) break;
+    }
+    if (this.pendingHead === this.pending.length) { this.pending = []; this.pendingHead = 0; }
+    if (added) {
+      this.list.appendChild(frag);
+      this.domCount += added;
+      this._trim();
+    }
+    if (this.following) this._stick();
+    const spent = performance.now() - started;
+    this.frameStats.frames++;
+    if (spent > this.frameStats.maxMs) this.frameStats.maxMs = spent;
+    if (this.pendingCount > 0 && room > 0) this._schedule();
+    this.onChange();
+  }
+
+  _element(item) {
+    if (item.kind === "sep") return separatorElement(item.sepKind, item.message);
+    const key = item.source ? item.source.index : -1;
+    const rec = prepareLine(item.data, this.prevLevel.get(key));
+    this.prevLevel.set(key, rec.level);
+    return lineElement(rec, item.source, this.highlight);
+  }
+
+  _trim() {
+    const excess = this.domCount - this.max;
+    if (excess <= 0) return;
+    const range = document.createRange();
+    range.setStartBefore(this.list.firstChild);
+    range.setEndAfter(this.list.children[excess - 1]);
+    range.deleteContents();
+    this.domCount -= excess;
+  }
+
+  _stick() {
+    this.autoScrolling = true;
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+    this.lastScrollTop = this.scroller.scrollTop;
+  }
+
+  _atBottom() {
+    const s = this.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < 24;
+  }
+
+  _onScroll() {
+    const top = this.scroller.scrollTop;
+    const wentUp = top < this.lastScrollTop - 1;
+    this.lastScrollTop = top;
+    if (this._atBottom()) {
+      if (!this.following) this.follow();
+    } else if (this.following && wentUp) {
+      this._userScrolledUp();
+    }
+  }
+
+  _userScrolledUp() {
+    if (!this.following || this.scroller.scrollHeight <= this.scroller.clientHeight) return;
+    this.following = false;
+    this.newSinceFollow = 0;
+    this.onChange();
+  }
+
+  /** Follow the bottom again (the "jump to bottom" bar, End, f). */
+  follow() {
+    this.following = true;
+    this.newSinceFollow = 0;
+    this._stick();
+    this._schedule();
+  }
+
+  stopFollowing() {
+    if (!this.following) return;
+    this.following = false;
+    this.newSinceFollow = 0;
+    this.onChange();
+  }
+
+  setPaused(paused) {
+    if (paused === this.paused) return;
+    this.paused = paused;
+    this.heldSincePause = 0;
+    if (!paused) this._schedule();
+    this.onChange();
+  }
+
+  setMax(max) {
+    this.max = max;
+    this._trim();
+    this._schedule();
+  }
+
+  clear() {
+    this.list.replaceChildren();
+    this.pending = [];
+    this.pendingHead = 0;
+    this.skipped = 0;
+    this.domCount = 0;
+    this.heldSincePause = 0;
+    this.newSinceFollow = 0;
+    this.prevLevel.clear();
+    this.following = true;
+    this.onChange();
+  }
+}
