@@ -118,7 +118,7 @@ def create_app(config: Config) -> Flask:
 
     @app.get("/metrics")
     def metrics():
-        return Response(runtime.metrics.render(), mimetype="text/plain; version=0.0.4; charset=utf-8")
+        return Response(runtime.metrics.render(), content_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get("/api/files")
     def files():
@@ -135,7 +135,8 @@ def create_app(config: Config) -> Flask:
     def download(rel: str):
         fd, st = paths.open_file(config.root, rel)
         f = os.fdopen(fd, "rb")
-        response = Response(_read_file(f, st.st_size), mimetype="text/plain; charset=utf-8", direct_passthrough=True)
+        response = Response(_read_file(f, st.st_size), content_type="text/plain; charset=utf-8",
+                            direct_passthrough=True)
         response.headers["Content-Length"] = str(st.st_size)
         name = os.path.basename(rel).replace('"', "")
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -172,7 +173,7 @@ def create_app(config: Config) -> Flask:
                         shutdown=runtime.shutdown, metrics=runtime.metrics)
         runtime.metrics.stream_opened()
         if fmt == "text":
-            response = Response(_Counted(stream, runtime.metrics), mimetype="text/plain; charset=utf-8")
+            response = Response(_Counted(stream, runtime.metrics), content_type="text/plain; charset=utf-8")
             response.headers.update(SSE_HEADERS)
             return response
         return _sse_response(_Counted(stream, runtime.metrics))

@@ -44,6 +44,7 @@ class Server:
         self.env = env
         self.module_args = module_args
         self.proc: subprocess.Popen | None = None
+        self.clients: list[SSEClient] = []
         self.stderr_path = self.root.parent / f"server-{id(self)}.stderr"
         self.start()
 
@@ -73,6 +74,9 @@ class Server:
             return ""
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:
+        for client in self.clients:
+            client.close()
+        self.clients.clear()
         if self.proc is None:
             return 0
         if self.proc.poll() is None:
@@ -106,37 +110,86 @@ class Server:
         return status, json.loads(body)
 
     def stream(self, path: str, headers: dict | None = None, timeout: float = 10) -> SSEClient:
-        return SSEClient(self.port, path, headers, timeout)
+        client = SSEClient(self.port, path, headers, timeout)
+        self.clients.append(client)
+        return client
 
 
 class SSEClient:
-    """An open event stream; ``events`` grows as ``read_until`` reads."""
+    """An open event stream over a raw socket (so a read may time out and be
+    tried again); ``events`` grows as ``read_until`` reads."""
 
     def __init__(self, port: int, path: str, headers: dict | None, timeout: float) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-        self.conn.request("GET", path, headers=headers or {})
-        self.response = self.conn.getresponse()
-        self.status = self.response.status
-        self.headers = {k.lower(): v for k, v in self.response.getheaders()}
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n"
+        for name, value in (headers or {}).items():
+            head += f"{name}: {value}\r\n"
+        self.sock.sendall((head + "\r\n").encode("latin-1"))
+        buffer = b""
+        while b"\r\n\r\n" not in buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"no response headers: {buffer!r}")
+            buffer += chunk
+        header_block, self._pending = buffer.split(b"\r\n\r\n", 1)
+        status_line, *header_lines = header_block.decode("latin-1").split("\r\n")
+        self.status = int(status_line.split()[1])
+        self.headers = {}
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            self.headers[name.strip().lower()] = value.strip()
+        self.chunked = self.headers.get("transfer-encoding") == "chunked"
+        self.ended = False
         self.parser = Parser()
         self.events: list[Event] = []
         self.raw = bytearray()
+        self._body(b"")
 
     @property
     def lines(self) -> list[str]:
         return [e.data for e in self.events if e.type == "message"]
 
+    def _body(self, data: bytes) -> None:
+        """De-chunk what arrived and feed it to the parser."""
+        self._pending += data
+        if not self.chunked:
+            payload, self._pending = self._pending, b""
+            self._deliver(payload)
+            return
+        while True:
+            head, sep, rest = self._pending.partition(b"\r\n")
+            if not sep:
+                return
+            size = int(head.split(b";")[0], 16)
+            if len(rest) < size + 2:
+                return
+            if size == 0:
+                self.ended = True
+            self._deliver(rest[:size])
+            self._pending = rest[size + 2 :]
+
+    def _deliver(self, payload: bytes) -> None:
+        if payload:
+            self.raw += payload
+            self.events.extend(self.parser.feed(payload))
+
     def read_some(self, timeout: float = 0.2) -> bool:
-        self.conn.sock.settimeout(timeout)
+        """Read what arrives within ``timeout``; False once the stream has ended."""
+        if self.ended:
+            return False
+        self.sock.settimeout(timeout)
         try:
-            chunk = self.response.read1(65536)
+            chunk = self.sock.recv(65536)
         except TimeoutError:
             return True
-        if not chunk:
+        except OSError:
+            self.ended = True
             return False
-        self.raw += chunk
-        self.events.extend(self.parser.feed(chunk))
-        return True
+        if not chunk:
+            self.ended = True
+            return False
+        self._body(chunk)
+        return not self.ended
 
     def read_until(self, condition, timeout: float = 10.0, message: str = "events"):
         deadline = time.monotonic() + timeout
@@ -160,7 +213,7 @@ class SSEClient:
         return [e for e in self.events if e.type == kind]
 
     def close(self) -> None:
-        self.conn.close()
+        self.sock.close()
 
 
 @pytest.fixture
