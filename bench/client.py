@@ -252,7 +252,7 @@ async def open_clients(args, stats: Stats, clients: list[SSEClient]) -> None:
                 try:
                     await loop.create_connection(lambda c=client: c, args.host, args.port)
                     await asyncio.wait_for(client.headers_done, 30)
-                except (OSError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, OSError) as exc:
                     stats.errors[f"connect: {type(exc).__name__}: {exc}"[:120]] += 1
                     if client.transport:
                         client.transport.close()
@@ -275,9 +275,9 @@ async def backlog(args, stats: Stats, full_s: list[float]) -> None:
         client.target = args.expect
         client.reached = loop.create_future()
         try:
-            await loop.create_connection(lambda: client, args.host, args.port)
+            await loop.create_connection(lambda c=client: c, args.host, args.port)
             full_s.append(await asyncio.wait_for(client.reached, 30))
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             stats.errors[f"{type(exc).__name__}: {exc}"[:120]] += 1
         finally:
             if client.transport:

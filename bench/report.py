@@ -33,7 +33,8 @@ def one_line(key: str, r: dict) -> str:
     if "failed" in r:
         return "FAILED " + r["failed"]
     if key == "E":
-        return f"RSS KB {r.get('steps')} → {r.get('kb_per_connection')} KB/conn, line reached all: {r.get('one_line_reached_all')}"
+        return (f"RSS KB {r.get('steps')} → {r.get('kb_per_connection')} KB/conn, "
+                f"line reached all: {r.get('one_line_reached_all')}")
     if key == "F":
         return " ".join(f"{k}={v['median_ms'] if isinstance(v, dict) else v}" for k, v in r.items()
                         if k.startswith(("resume_", "backlog_")) and not k.endswith("_id"))
@@ -77,7 +78,8 @@ def markdown(doc: dict) -> str:
                     f"| {k} | {name} | {clients} | {fmt(rate)} | {fmt(med(ok, 'p50_ms'))} | {fmt(med(ok, 'p90_ms'))} | "
                     f"{fmt(med(ok, 'p99_ms'))} | {fmt(med(ok, 'max_ms'))} | {fmt(med(ok, 'lost'))} | "
                     f"{fmt(med(ok, 'dup'))} | {fmt(med(ok, 'server_cpu_s'))} ({fmt(med(ok, 'server_cpu_cores'))}) | "
-                    f"{fmt(hwm / 1024 if hwm else None, 1)} | {sum(bool(r.get('all_received')) for r in ok)}/{len(runs)} |")
+                    f"{fmt(hwm / 1024 if hwm else None, 1)} | "
+                    f"{sum(bool(r.get('all_received')) for r in ok)}/{len(runs)} |")
         out.append("")
         out.append("D's lines/s is end to end: lines written ÷ (last receive − first write). "
                    "Server CPU is the server's process tree over the window from the first write to the last receive.")
@@ -168,7 +170,8 @@ def targets(res: dict) -> list[str]:
     b = _ok(res, "B", "logstream")
     if b:
         p99, lost, dup = med(b, "p99_ms"), med(b, "lost"), med(b, "dup")
-        line(p99 is not None and p99 <= 10 and lost == 0 and dup == 0, f"B p99 ≤ 10 ms, 0 lost, 0 dup: {fmt(p99)} ms, {lost} lost, {dup} dup")
+        line(p99 is not None and p99 <= 10 and lost == 0 and dup == 0,
+             f"B p99 ≤ 10 ms, 0 lost, 0 dup: {fmt(p99)} ms, {lost} lost, {dup} dup")
     c = _ok(res, "C", "logstream")
     if c:
         p99, cores = med(c, "p99_ms"), med(c, "server_cpu_cores")
@@ -183,16 +186,19 @@ def targets(res: dict) -> list[str]:
         kb = med(e, "kb_per_connection")
         top = max(int(n) for n in e[0]["steps"])
         held = all(r.get("one_line_reached_all") for r in e)
-        line(kb is not None and kb <= 30 and held, f"E ≤ 30 KB per connection, {top:,} held: {fmt(kb, 1)} KB, all reached: {held}")
+        line(kb is not None and kb <= 30 and held,
+             f"E ≤ 30 KB per connection, {top:,} held: {fmt(kb, 1)} KB, all reached: {held}")
     f = _ok(res, "F", "logstream")
     if f:
         big, small = med(f, "resume_big", "median_ms"), med(f, "resume_small", "median_ms")
-        line(big is not None and big <= 10, f"F first event ≤ 10 ms independent of size: {fmt(small)} ms (1 MB), {fmt(big)} ms (big)")
+        line(big is not None and big <= 10,
+             f"F first event ≤ 10 ms independent of size: {fmt(small)} ms (1 MB), {fmt(big)} ms (big)")
     g = _ok(res, "G", "logstream")
     if g and b:
         gp, bp = med(g, "p99_ms"), med(b, "p99_ms")
         line(gp is not None and bp and gp <= 2 * bp,
-             f"G healthy p99 within 2× of B: {fmt(gp)} ms vs {fmt(bp)} ms; server RSS max {fmt(med(g, 'server_rss_max_kb'))} KB, "
+             f"G healthy p99 within 2× of B: {fmt(gp)} ms vs {fmt(bp)} ms; "
+             f"server RSS max {fmt(med(g, 'server_rss_max_kb'))} KB, "
              f"end {fmt(med(g, 'server_rss_end_kb'))} KB")
     out.append("")
     return out

@@ -33,6 +33,8 @@ import report  # noqa: E402
 from servers import BENCH, REPO, SERVERS, Frontail, Server  # noqa: E402
 
 PY = sys.executable
+PY_SPY = os.path.join(os.path.dirname(PY), "py-spy")
+PROFILE_DIR: str | None = None  # --profile: py-spy logstream's server during each live scenario
 
 
 def log(msg: str) -> None:
@@ -231,6 +233,7 @@ def live(kind: type[Server], clients: int, rate: float, count: int, procs: int =
         if not wait_all(healthy, "ready", 60, Warmup(path)):
             raise RuntimeError("clients never saw a warmup line")
         rss = RssSampler(server.pid)
+        spy = start_profile(server, f"{clients}c-{rate:g}r-{stalled}s")
         cpu0, t0 = procstat.tree_cpu_seconds(server.pid), time.monotonic()
         writer = subprocess.run([PY, os.path.join(BENCH, "writer.py"), path, "--count", str(count),
                                  "--rate", str(rate), "--group", str(group)], capture_output=True, text=True,
@@ -239,13 +242,15 @@ def live(kind: type[Server], clients: int, rate: float, count: int, procs: int =
         all_done = wait_all(healthy, "done", drain)
         cpu1, t1 = procstat.tree_cpu_seconds(server.pid), time.monotonic()
         rss.stop()
+        profile = stop_profile(spy)
         results = [c.stop() for c in healthy]
         m = merge(results)
         hwm = procstat.status_kb(server.pid, "VmHWM")
         rss_end = procstat.status_kb(server.pid, "VmRSS")
         m.update({
             "clients": clients, "stalled": stalled, "lines": count, "target_rate": rate,
-            "write_s": round(wrote["seconds"], 3), "write_rate": round(count / wrote["seconds"]) if wrote["seconds"] else None,
+            "write_s": round(wrote["seconds"], 3),
+            "write_rate": round(count / wrote["seconds"]) if wrote["seconds"] else None,
             "all_received": all_done, "window_s": round(t1 - t0, 2),
             "server_cpu_s": round(cpu1 - cpu0, 2), "server_cpu_cores": round((cpu1 - cpu0) / (t1 - t0), 2),
             "server_hwm_kb": hwm, "server_rss_end_kb": rss_end, "server_rss_max_kb": rss.max_kb,
@@ -256,12 +261,53 @@ def live(kind: type[Server], clients: int, rate: float, count: int, procs: int =
             m["end_to_end_s"] = round(e2e, 3)
             m["end_to_end_rate"] = round(count / e2e)
         m["alive_after"] = server.proc.poll() is None
+        if profile:
+            m["profile"] = profile
         return m
     finally:
         for c in cps:
             c.kill()
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def start_profile(server: Server, label: str):
+    if PROFILE_DIR is None or server.name != "logstream" or not os.path.exists(PY_SPY):
+        return None
+    path = os.path.join(PROFILE_DIR, f"{label}-{time.strftime('%H%M%S')}.txt")
+    proc = subprocess.Popen([PY_SPY, "record", "--nonblocking", "-r", "100", "-f", "raw", "-o", path,
+                             "-p", str(server.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, path
+
+
+def stop_profile(spy) -> dict | None:
+    """Stop py-spy; summarize its collapsed stacks: top self and inclusive frames."""
+    if spy is None:
+        return None
+    proc, path = spy
+    proc.send_signal(2)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    own, incl, total = {}, {}, 0
+    try:
+        with open(path) as f:
+            for line in f:
+                stack, _, n = line.rstrip().rpartition(" ")
+                frames = stack.split(";")
+                total += int(n)
+                own[frames[-1]] = own.get(frames[-1], 0) + int(n)
+                for fr in set(frames):
+                    incl[fr] = incl.get(fr, 0) + int(n)
+    except (OSError, ValueError):
+        return None
+
+    def top(d: dict) -> list[str]:
+        return [f"{100 * n / total:.1f}% {k}" for k, n in sorted(d.items(), key=lambda kv: -kv[1])[:15]]
+
+    return {"file": path, "samples": total, "self": top(own), "inclusive": top(incl)} if total else None
 
 
 def idle(kind: type[Server], steps: list[int]) -> dict:
@@ -407,6 +453,8 @@ def main() -> None:
     ap.add_argument("--servers", default="logstream,floor,frontail")
     ap.add_argument("--quick", action="store_true", help="every scenario in a few seconds, small sizes, one run")
     ap.add_argument("--runs", type=int)
+    ap.add_argument("--profile", action="store_true",
+                    help="record logstream's server with py-spy (if in the venv) during A-D and G")
     ap.add_argument("--out", help="results path without extension (default bench/results/<time>[-quick])")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -415,6 +463,10 @@ def main() -> None:
     out = args.out or os.path.join(BENCH, "results", time.strftime("%Y%m%d-%H%M%S") + ("-quick" if args.quick else ""))
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     table = scenarios(args.quick)
+    if args.profile:
+        global PROFILE_DIR
+        PROFILE_DIR = out + "-profiles"
+        os.makedirs(PROFILE_DIR, exist_ok=True)
     doc: dict = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "quick": args.quick, "runs": runs,
                  "machine": machine(), "nofile_limit": hard, "servers": {}, "results": {}}
     servers = []
