@@ -4,7 +4,10 @@ and per batch, never per line, so measuring costs nothing on the fan-out path.""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+import gc
+
+import greenlet
+from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 
@@ -16,6 +19,9 @@ class Metrics:
                                     registry=self.registry)
         self.bytes_sent = Counter("logstream_sent_bytes", "Bytes of stream bodies handed to clients.",
                                   registry=self.registry)
+        self.encodings = Counter("logstream_batch_encodings", "Batches of lines turned into bytes (once per "
+                                 "batch per distinct filter and format, however many clients).",
+                                 registry=self.registry)
         self.catchups = Counter("logstream_catchups", "Times a slow client's queue overflowed and it caught "
                                 "up from the file instead.", registry=self.registry)
         self.disconnects = Counter("logstream_disconnects", "Streams ended, by reason.", ["reason"],
@@ -33,8 +39,12 @@ class Metrics:
                 yield family
                 yield GaugeMetricFamily("logstream_tailers", "Files being followed (one tailer each).",
                                         value=len(topics_ref.topics))
+                # Costs a heap walk, once per scrape: the leak tests rely on it.
+                yield GaugeMetricFamily("logstream_greenlets", "Live greenlets in the process.",
+                                        value=sum(1 for o in gc.get_objects() if isinstance(o, greenlet.greenlet)))
 
         self.registry.register(_PerFile())
+        ProcessCollector(registry=self.registry)
 
     def stream_opened(self) -> None:
         self.streams.inc()

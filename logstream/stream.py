@@ -20,6 +20,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import gevent
 import re2
 
 from . import sse
@@ -277,6 +278,7 @@ class Stream:
                         fs.cursor, fs.ino = Cursor(seg.seq, lines.ends[-1]), seg.ino
                         if chunk:
                             yield chunk
+                        gevent.sleep(0)  # a long catch-up must not starve the other clients
                     if fs.cursor.offset < end:
                         if current:
                             return  # the file shrank under us; the tailer will announce it
@@ -321,6 +323,8 @@ class Stream:
         chunk = batch.encoded.get(key)
         if chunk is None:
             chunk = batch.encoded[key] = self._encode_lines(fs, batch.lines, batch.ino, left, right)
+            if self.metrics is not None:
+                self.metrics.encodings.inc()
         return chunk
 
     def _encode_lines(self, fs: FileState, lines: Lines, ino: int, left: str | None = None,

@@ -2,6 +2,7 @@
 also after the server restarts; an id that cannot be honoured gets a reset."""
 
 import pytest
+
 from conftest import append
 
 
