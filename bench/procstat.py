@@ -71,3 +71,11 @@ def status_kb(pid: int, field: str) -> int:
 
 def children_rss_kb(pid: int) -> int:
     return sum(status_kb(p, "VmRSS") for p in descendants(pid))
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent not idle (all cores), from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / _TICK

@@ -61,8 +61,8 @@ def markdown(doc: dict) -> str:
     if live_keys:
         out += ["## Live fan-out (A, B, C, D, G)", "",
                 "| scenario | server | clients | lines/s | p50 ms | p90 ms | p99 ms | max ms | lost | dup | "
-                "server CPU s (cores) | peak RSS MB | all received |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                "server CPU s (cores) | peak RSS MB | all received | clients, others (cores) |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for k in live_keys:
             for name, runs in res[k].items():
                 if name == "title":
@@ -79,10 +79,13 @@ def markdown(doc: dict) -> str:
                     f"{fmt(med(ok, 'p99_ms'))} | {fmt(med(ok, 'max_ms'))} | {fmt(med(ok, 'lost'))} | "
                     f"{fmt(med(ok, 'dup'))} | {fmt(med(ok, 'server_cpu_s'))} ({fmt(med(ok, 'server_cpu_cores'))}) | "
                     f"{fmt(hwm / 1024 if hwm else None, 1)} | "
-                    f"{sum(bool(r.get('all_received')) for r in ok)}/{len(runs)} |")
+                    f"{sum(bool(r.get('all_received')) for r in ok)}/{len(runs)} | "
+                    f"{fmt(med(ok, 'clients_cores'))}, {fmt(med(ok, 'other_cores'))} |")
         out.append("")
         out.append("D's lines/s is end to end: lines written ÷ (last receive − first write). "
-                   "Server CPU is the server's process tree over the window from the first write to the last receive.")
+                   "Server CPU is the server's process tree over the window from the first write to the last receive. "
+                   "The last column is what the client processes, and everything else on the machine (the writer, "
+                   "other users), burned meanwhile, in cores: the machine has 2.")
         out.append("")
     if "E" in res:
         out += ["## Idle connections (E)", "", "| server | RSS MB by connections held | KB per connection | "

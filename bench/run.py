@@ -235,12 +235,14 @@ def live(kind: type[Server], clients: int, rate: float, count: int, procs: int =
         rss = RssSampler(server.pid)
         spy = start_profile(server, f"{clients}c-{rate:g}r-{stalled}s")
         cpu0, t0 = procstat.tree_cpu_seconds(server.pid), time.monotonic()
+        busy0, clients0 = procstat.machine_busy_seconds(), clients_cpu(cps)
         writer = subprocess.run([PY, os.path.join(BENCH, "writer.py"), path, "--count", str(count),
                                  "--rate", str(rate), "--group", str(group)], capture_output=True, text=True,
                                 timeout=120)
         wrote = json.loads(writer.stdout)
         all_done = wait_all(healthy, "done", drain)
         cpu1, t1 = procstat.tree_cpu_seconds(server.pid), time.monotonic()
+        busy1, clients1 = procstat.machine_busy_seconds(), clients_cpu(cps)
         rss.stop()
         profile = stop_profile(spy)
         results = [c.stop() for c in healthy]
@@ -255,6 +257,10 @@ def live(kind: type[Server], clients: int, rate: float, count: int, procs: int =
             "server_cpu_s": round(cpu1 - cpu0, 2), "server_cpu_cores": round((cpu1 - cpu0) / (t1 - t0), 2),
             "server_hwm_kb": hwm, "server_rss_end_kb": rss_end, "server_rss_max_kb": rss.max_kb,
             "children_rss_kb": procstat.children_rss_kb(server.pid),
+            "clients_cores": round((clients1 - clients0) / (t1 - t0), 2),
+            # Everything else the machine did meanwhile (the writer, and anyone else's
+            # work): other sessions' test runs share these 2 cores and blur the numbers.
+            "other_cores": round((busy1 - busy0 - (cpu1 - cpu0) - (clients1 - clients0)) / (t1 - t0), 2),
         })
         if m["last_recv_ns"] and all_done:
             e2e = (m["last_recv_ns"] - wrote["first_ns"]) / 1e9
@@ -269,6 +275,22 @@ def live(kind: type[Server], clients: int, rate: float, count: int, procs: int =
             c.kill()
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def clients_cpu(cps: list[ClientProc]) -> float:
+    return sum(procstat.cpu_seconds(c.proc.pid) for c in cps)
+
+
+def wait_quiet(limit_cores: float = 0.3, patience: float = 60) -> float:
+    """Wait (at most ``patience`` s) for a second in which the machine, with none of
+    our processes running, uses under ``limit_cores``; return the last measure."""
+    deadline = time.monotonic() + patience
+    while True:
+        b0, t0 = procstat.machine_busy_seconds(), time.monotonic()
+        time.sleep(1)
+        load = (procstat.machine_busy_seconds() - b0) / (time.monotonic() - t0)
+        if load < limit_cores or time.monotonic() > deadline:
+            return round(load, 2)
 
 
 def start_profile(server: Server, label: str):
@@ -484,13 +506,15 @@ def main() -> None:
         for kind in servers:
             runs_out = []
             for i in range(runs):
-                log(f"{key} ({title}) on {kind.name}, run {i + 1}/{runs}")
+                quiet = wait_quiet(patience=5 if args.quick else 20)
+                log(f"{key} ({title}) on {kind.name}, run {i + 1}/{runs} (machine load before: {quiet} cores)")
                 t = time.monotonic()
                 try:
                     r = fn(kind)
                 except Exception as exc:  # a peer failing a scenario is a result, not a crash
                     r = {"failed": f"{type(exc).__name__}: {exc}"[:500]}
                 r["scenario_s"] = round(time.monotonic() - t, 1)
+                r["load_before_cores"] = quiet
                 log("  " + report.one_line(key, r))
                 runs_out.append(r)
             doc["results"][key][kind.name] = runs_out
