@@ -552,7 +552,12 @@ document.addEventListener("keydown", (e) => {
 });
 
 // ---- start ---------------------------------------------------------------------------------------------
-window.__logstream = { view, streams: 0, filesStreams: 0, get stream() { return stream; }, settings };
+// For tests and the curious: read-only handles, no behaviour depends on them.
+window.__logstream = {
+  view, settings, streams: 0, filesStreams: 0,
+  get stream() { return stream; },
+  get filesOpen() { return filesStream !== null; },
+};
 
 async function loadHealth() {
   try {

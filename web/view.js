@@ -10,6 +10,10 @@
 import { lineElement, prepareLine, separatorElement } from "./render.js";
 
 const FRAME_BUDGET_MS = 8;
+// Lines live in chunks of CHUNK entries, each `content-visibility: auto`: the
+// browser skips layout and paint of every chunk off screen, so a frame costs
+// the same with 1,000 or 50,000 lines in the window.
+const CHUNK = 100;
 
 export class LogView {
   constructor({ scroller, list, onChange, max = 10000 }) {
@@ -91,26 +95,23 @@ export class LogView {
         if (dropped.kind === "line") this.skipped++;
       }
     }
-    const frag = document.createDocumentFragment();
-    let added = 0;
+    const elements = [];
     if (this.skipped && room > 0) {
-      frag.appendChild(separatorElement("skipped", `${this.skipped.toLocaleString()} older lines are not shown: they arrived while the view was held and fell outside the ${this.max.toLocaleString()}-line window (download the file to see everything)`));
+      elements.push(separatorElement("skipped", `${this.skipped.toLocaleString()} older lines are not shown: they arrived while the view was held and fell outside the ${this.max.toLocaleString()}-line window (download the file to see everything)`));
       this.skipped = 0;
-      added++;
       room--;
     }
     while (room > 0 && this.pendingCount > 0) {
       const item = this.pending[this.pendingHead];
       this.pending[this.pendingHead++] = undefined;
-      frag.appendChild(this._element(item));
-      added++;
+      elements.push(this._element(item));
       room--;
-      if ((added & 63) === 0 && performance.now() - started > FRAME_BUDGET_MS) break;
+      if ((elements.length & 63) === 0 && performance.now() - started > FRAME_BUDGET_MS) break;
     }
     if (this.pendingHead === this.pending.length) { this.pending = []; this.pendingHead = 0; }
-    if (added) {
-      this.list.appendChild(frag);
-      this.domCount += added;
+    if (elements.length) {
+      this._append(elements);
+      this.domCount += elements.length;
       this._trim();
     }
     if (this.following) this._stick();
@@ -129,14 +130,39 @@ export class LogView {
     return lineElement(rec, item.source, this.highlight);
   }
 
+  _append(elements) {
+    let chunk = this.list.lastElementChild;
+    let i = 0;
+    while (i < elements.length) {
+      if (!chunk || chunk.childElementCount >= CHUNK) {
+        chunk = document.createElement("div");
+        chunk.className = "chunk";
+        this.list.appendChild(chunk);
+      }
+      const take = Math.min(CHUNK - chunk.childElementCount, elements.length - i);
+      chunk.append(...elements.slice(i, i + take));
+      i += take;
+    }
+  }
+
   _trim() {
-    const excess = this.domCount - this.max;
+    let excess = this.domCount - this.max;
     if (excess <= 0) return;
-    const range = document.createRange();
-    range.setStartBefore(this.list.firstChild);
-    range.setEndAfter(this.list.children[excess - 1]);
-    range.deleteContents();
     this.domCount -= excess;
+    while (excess > 0) {
+      const chunk = this.list.firstElementChild;
+      const n = chunk.childElementCount;
+      if (n <= excess) {
+        chunk.remove();
+        excess -= n;
+      } else {
+        const range = document.createRange();
+        range.setStartBefore(chunk.firstChild);
+        range.setEndAfter(chunk.children[excess - 1]);
+        range.deleteContents();
+        excess = 0;
+      }
+    }
   }
 
   _stick() {
