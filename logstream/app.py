@@ -17,11 +17,13 @@ from pathlib import Path
 
 import gevent.event
 from flask import Flask, Response, jsonify, request, send_from_directory
+from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from . import __version__, paths, sse
+from .auth import COOKIE, SESSION_SECONDS, Auth
 from .config import Config
-from .errors import BadRequest, LogstreamError, NotFound
+from .errors import BadRequest, LogstreamError, NotFound, TooManyRequests, Unauthorized, Unavailable
 from .metrics import Metrics
 from .stream import LineFilter, Stream
 from .topic import Topics
@@ -46,6 +48,29 @@ class Runtime:
         self.metrics = Metrics(self.topics)
         self.shutdown = gevent.event.Event()
         self.started = time.time()
+        self.auth = Auth(config.token, config.query_token)
+        self.open_streams = 0
+        self.streams_per_ip: dict[str, int] = {}
+        self.max_connections = config.max_connections
+
+    def admit(self, ip: str) -> None:
+        """Refuse a stream past the limits, before it costs anything (promise: a
+        flood of clients gets 503/429 with Retry-After, never a hang)."""
+        if self.open_streams >= self.max_connections:
+            raise Unavailable("too many open streams; try again later", headers={"Retry-After": "5"})
+        per_ip = self.config.max_per_ip
+        if per_ip and self.streams_per_ip.get(ip, 0) >= per_ip:
+            raise TooManyRequests("too many open streams from your address", headers={"Retry-After": "5"})
+        self.open_streams += 1
+        self.streams_per_ip[ip] = self.streams_per_ip.get(ip, 0) + 1
+
+    def release(self, ip: str) -> None:
+        self.open_streams -= 1
+        left = self.streams_per_ip.get(ip, 1) - 1
+        if left > 0:
+            self.streams_per_ip[ip] = left
+        else:
+            self.streams_per_ip.pop(ip, None)
 
     def ensure_started(self) -> None:
         self.watcher.start()
@@ -83,9 +108,52 @@ def create_app(config: Config) -> Flask:
         response.status_code = 500
         return response
 
+    if config.cors_origin:
+        # Credentials (the session cookie) only for named origins, never with "*".
+        any_origin = "*" in config.cors_origin
+        CORS(app, origins="*" if any_origin else config.cors_origin, supports_credentials=not any_origin,
+             allow_headers=["Authorization", "Last-Event-ID", "Content-Type"], methods=["GET", "POST"],
+             max_age=600)
+
+    open_routes = {"/healthz", "/api/login", "/api/logout", "/api/session"}
+
     @app.before_request
-    def _start_watching():
+    def _gate():
         runtime.ensure_started()
+        path = request.path
+        if request.method == "OPTIONS" or path in open_routes:
+            return
+        if path.startswith("/api/") or path == "/metrics":
+            runtime.auth.check(request.headers, request.cookies, request.args)
+
+    @app.post("/api/login")
+    def login():
+        body = request.get_json(silent=True) if request.is_json else request.form
+        token = (body or {}).get("token") if hasattr(body or {}, "get") else None
+        if not runtime.auth.required:
+            return jsonify(authenticated=True, required=False)
+        if not isinstance(token, str) or not runtime.auth.token_matches(token):
+            raise Unauthorized("authentication required")
+        response = jsonify(authenticated=True, required=True)
+        response.set_cookie(COOKIE, runtime.auth.session(), max_age=SESSION_SECONDS, httponly=True,
+                            samesite="Strict", secure=request.is_secure, path=request.script_root + "/")
+        return response
+
+    @app.post("/api/logout")
+    def logout():
+        response = jsonify(authenticated=False, required=runtime.auth.required)
+        response.delete_cookie(COOKIE, path=request.script_root + "/", httponly=True, samesite="Strict",
+                               secure=request.is_secure)
+        return response
+
+    @app.get("/api/session")
+    def session():
+        try:
+            runtime.auth.check(request.headers, request.cookies, request.args)
+            authenticated = True
+        except Unauthorized:
+            authenticated = False
+        return jsonify(required=runtime.auth.required, authenticated=authenticated)
 
     @app.get("/")
     def index():
@@ -107,7 +175,7 @@ def create_app(config: Config) -> Flask:
         return jsonify(
             status="ok" if runtime.watcher.alive else "degraded",
             version=__version__,
-            root=config.root.name,
+            root=None if runtime.auth.required else config.root.name,
             watcher="inotify" if runtime.watcher.alive else "stopped",
             tailers=len(runtime.topics.topics),
             subscribers=runtime.topics.subscriber_count(),
@@ -126,10 +194,12 @@ def create_app(config: Config) -> Flask:
 
     @app.get("/api/files/events")
     def file_events():
+        ip = request.remote_addr or "?"
+        runtime.admit(ip)
         listener = FileListener()
         runtime.watcher.listeners.add(listener)
         runtime.metrics.file_listeners.inc()
-        return _sse_response(_FileEvents(runtime, listener, request.environ.get("logstream.socket")))
+        return _sse_response(_FileEvents(runtime, listener, ip))
 
     @app.get("/api/download/<path:rel>")
     def download(rel: str):
@@ -168,9 +238,15 @@ def create_app(config: Config) -> Flask:
         invert = _bool_arg("invert")
         line_filter = LineFilter(pattern, invert) if pattern else None
         last_id = request.headers.get("Last-Event-ID") or args.get("last_event_id") or None
-        stream = Stream(runtime.topics, rels, config=config, line_filter=line_filter, text=fmt == "text",
-                        lines=lines, last_id=last_id, sock=request.environ.get("logstream.socket"),
-                        shutdown=runtime.shutdown, metrics=runtime.metrics)
+        ip = request.remote_addr or "?"
+        runtime.admit(ip)
+        try:
+            stream = Stream(runtime.topics, rels, config=config, line_filter=line_filter, text=fmt == "text",
+                            lines=lines, last_id=last_id, environ=request.environ, shutdown=runtime.shutdown,
+                            metrics=runtime.metrics, on_close=lambda: runtime.release(ip))
+        except BaseException:
+            runtime.release(ip)
+            raise
         runtime.metrics.stream_opened()
         if fmt == "text":
             response = Response(_Counted(stream, runtime.metrics), content_type="text/plain; charset=utf-8")
@@ -234,10 +310,10 @@ class _Counted:
 class _FileEvents:
     """The /api/files/events body: a snapshot, then changes, then pings."""
 
-    def __init__(self, runtime: Runtime, listener: FileListener, sock) -> None:
+    def __init__(self, runtime: Runtime, listener: FileListener, ip: str) -> None:
         self.runtime = runtime
         self.listener = listener
-        self.sock = sock
+        self.ip = ip
         self._closed = False
 
     def __iter__(self) -> Iterator[bytes]:
@@ -254,6 +330,7 @@ class _FileEvents:
                 yield sse.event(json.dumps({"files": files}, ensure_ascii=False), event="snapshot")
                 continue
             if not listener.queue:
+                listener.wakeup.clear()  # may still be set by a resync; nothing can run in between
                 if not listener.wakeup.wait(config.heartbeat or None):
                     yield sse.comment("ping")
                 continue
@@ -267,3 +344,4 @@ class _FileEvents:
             self._closed = True
             self.runtime.watcher.listeners.discard(self.listener)
             self.runtime.metrics.file_listeners.dec()
+            self.runtime.release(self.ip)

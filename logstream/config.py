@@ -47,6 +47,21 @@ SETTINGS: list[Setting] = [
             "(inotify does the real work; this catches what it cannot see, e.g. NFS)", float),
     Setting("queue_bytes", 4 * 1024 * 1024, "bytes of lines buffered per client before it is switched "
             "to catching up from the file (memory bound per slow client)", int),
+    Setting("token", None, "require this token on every API route (Bearer header, login cookie, or "
+            "access_token if --query-token)", secret=True),
+    Setting("token_file", None, "read the token from this file (first line) instead of the command line"),
+    Setting("query_token", False, "also accept ?access_token= (EventSource cannot send headers; "
+            "beware: query strings end up in proxy logs)", bool),
+    Setting("cors_origin", [], "allow cross-origin requests from this origin, e.g. https://ops.example.com "
+            "(closed by default)", repeat=True),
+    Setting("max_connections", 10000, "open streams allowed in total; more get 503 with Retry-After "
+            "(also capped below the file-descriptor limit)", int),
+    Setting("max_per_ip", 0, "open streams allowed per client address; more get 429 (0: no limit; "
+            "behind a proxy every client shares its address)", int),
+    Setting("write_timeout", 30.0, "seconds a client may leave a write unread before it is disconnected "
+            "(it then resumes by id)", float),
+    Setting("tls_cert", None, "serve HTTPS with this certificate file (PEM)"),
+    Setting("tls_key", None, "the private key for --tls-cert (PEM)"),
 ]
 
 
@@ -63,7 +78,19 @@ class Config:
     retry: int = 2000
     poll_interval: float = 1.0
     queue_bytes: int = 4 * 1024 * 1024
+    token: str | None = None
+    token_file: str | None = None
+    query_token: bool = False
+    cors_origin: list = field(default_factory=list)
+    max_connections: int = 10000
+    max_per_ip: int = 0
+    write_timeout: float = 30.0
+    tls_cert: str | None = None
+    tls_key: str | None = None
     extra: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # never print the token
+        return f"Config(root={str(self.root)!r}, host={self.host!r}, port={self.port})"
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
@@ -76,6 +103,14 @@ class Config:
 def _convert(setting: Setting, raw: str | None, source: str):
     if raw is None:
         return None
+    if setting.type is bool:
+        if isinstance(raw, bool):
+            return raw
+        if raw.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.strip().lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{source}: expected true or false, got {raw!r}")
     try:
         value = setting.type(raw)
     except ValueError:
@@ -88,7 +123,11 @@ def _convert(setting: Setting, raw: str | None, source: str):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     for s in SETTINGS:
         kind = "may repeat; " if s.repeat else ""
-        default = "" if s.secret or s.default in (None, "", []) else f"default {s.default}; "
+        default = "" if s.secret or s.default in (None, "", [], False) else f"default {s.default}; "
+        if s.type is bool:
+            parser.add_argument(s.flag, dest=s.name, action="store_true", default=None,
+                                help=f"{s.help} ({kind}{default}env {s.env}=1)")
+            continue
         parser.add_argument(
             s.flag,
             dest=s.name,
@@ -122,4 +161,32 @@ def from_sources(root: str | None, args: argparse.Namespace | None, environ=os.e
     if not path.is_dir():
         raise ConfigError(f"{root}: not a directory")
     known = {f.name for f in fields(Config)}
-    return Config(root=path.resolve(), **{k: v for k, v in values.items() if k in known})
+    cfg = Config(root=path.resolve(), **{k: v for k, v in values.items() if k in known})
+    _check(cfg)
+    return cfg
+
+
+def _check(cfg: Config) -> None:
+    if cfg.token_file:
+        if cfg.token:
+            raise ConfigError("give --token or --token-file, not both")
+        try:
+            with open(cfg.token_file, encoding="utf-8") as f:
+                cfg.token = f.readline().strip()
+        except OSError as exc:
+            raise ConfigError(f"--token-file: cannot read {cfg.token_file}: {exc.strerror}") from None
+    if cfg.token is not None:
+        if len(cfg.token) < 8:
+            raise ConfigError("the token must be at least 8 characters long")
+    if cfg.query_token and not cfg.token:
+        raise ConfigError("--query-token needs --token or --token-file")
+    if bool(cfg.tls_cert) != bool(cfg.tls_key):
+        raise ConfigError("--tls-cert and --tls-key go together")
+    for path in (cfg.tls_cert, cfg.tls_key):
+        if path and not os.access(path, os.R_OK):
+            raise ConfigError(f"cannot read {path}")
+    for origin in cfg.cors_origin:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise ConfigError(f"--cors-origin: expected an origin like https://example.com, got {origin!r}")
+    if cfg.heartbeat and cfg.write_timeout and cfg.write_timeout < 1:
+        raise ConfigError("--write-timeout: at least 1 second")

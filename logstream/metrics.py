@@ -49,8 +49,9 @@ class Metrics:
     def stream_opened(self) -> None:
         self.streams.inc()
 
-    def stream_closed(self, stream) -> None:
+    def stream_closed(self, reason: str) -> None:
         self.streams.dec()
+        self.disconnects.labels(reason).inc()
 
     def catchup(self) -> None:
         self.catchups.inc()

@@ -7,11 +7,14 @@ without removing tokens from it.
 
 from __future__ import annotations
 
+import errno
+import json
 import logging
 import re
 import resource
 import signal
 import sys
+from http import HTTPStatus
 
 import gevent
 from gevent import pywsgi
@@ -24,13 +27,46 @@ _SECRET_QUERY = re.compile(r"((?:^|[?&])access_token=)[^&\s]*", re.IGNORECASE)
 
 
 class Handler(pywsgi.WSGIHandler):
-    """Hands the client socket to the app (idle streams check it for a hang-up)
-    and keeps tokens out of the access log."""
+    """Hands the client socket to the app (idle streams check it for a hang-up),
+    bounds how long a write may wait for a client that stopped reading, answers
+    malformed requests with JSON, and keeps tokens out of the access log."""
+
+    write_timeout: float | None = None
+    ignored_socket_errors = (*pywsgi.WSGIHandler.ignored_socket_errors, errno.ETIMEDOUT)
+
+    def handle(self):
+        if self.write_timeout:
+            # A stuck client (TCP window full) is cut off instead of pinning a
+            # greenlet and its buffers forever; it resumes by id like any other.
+            self.socket.settimeout(self.write_timeout)
+        return super().handle()
 
     def get_environ(self):
         environ = super().get_environ()
         environ["logstream.socket"] = self.socket
         return environ
+
+    def _sendall(self, data):
+        try:
+            super()._sendall(data)
+        except TimeoutError:
+            if self.environ is not None:
+                self.environ["logstream.disconnect"] = "write_timeout"
+            raise OSError(errno.ETIMEDOUT, "client stopped reading") from None
+
+    def _send_error_response_if_possible(self, error_code):
+        if self.response_length:
+            self.close_connection = True
+            return
+        phrase = HTTPStatus(error_code).phrase
+        body = json.dumps({"error": phrase.lower()}).encode()
+        headers = [("Content-Type", "application/json"), ("Connection", "close"),
+                   ("Content-Length", str(len(body)))]
+        try:
+            self.start_response(f"{error_code} {phrase}", headers)
+            self.write(body)
+        except OSError:
+            self.close_connection = True
 
     def format_request(self):
         line = super().format_request()
@@ -82,14 +118,31 @@ def build(config: Config):
 def serve(config: Config) -> int:
     limit = raise_fd_limit()
     wsgi, runtime = build(config)
+    # Refuse streams with a 503 well before descriptors run out (past the limit
+    # gevent only logs EMFILE and clients hang).
+    if runtime.max_connections > limit - 64:
+        runtime.max_connections = max(1, limit - 64)
+        log.warning("--max-connections lowered to %d (file descriptor limit %d)", runtime.max_connections, limit)
+    handler = type("Handler", (Handler,), {"write_timeout": config.write_timeout or None})
     access_log = logging.getLogger("logstream.access")
-    server = pywsgi.WSGIServer((config.host, config.port), wsgi, handler_class=Handler,
-                               log=_LogWriter(access_log), error_log=_LogWriter(logging.getLogger("logstream.http")))
-    server.start()
+    tls = {"certfile": config.tls_cert, "keyfile": config.tls_key} if config.tls_cert else {}
+    server = pywsgi.WSGIServer((config.host, config.port), wsgi, handler_class=handler,
+                               log=_LogWriter(access_log), error_log=_LogWriter(logging.getLogger("logstream.http")),
+                               **tls)
+    try:
+        server.start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise OSError(exc.errno, f"{config.host}:{config.port} is already in use") from None
+        raise
     runtime.ensure_started()
     host = server.server_host
     shown = f"[{host}]" if ":" in host else host
-    print(f"logstream: serving {config.root} on http://{shown}:{server.server_port}{config.base_path}/", flush=True)
+    scheme = "https" if tls else "http"
+    print(f"logstream: serving {config.root} on {scheme}://{shown}:{server.server_port}{config.base_path}/",
+          flush=True)
+    if runtime.auth.required:
+        log.info("a token is required on the API (it is not logged)")
     log.info("file descriptor limit %d", limit)
 
     stopping = gevent.event.Event()
@@ -106,6 +159,8 @@ def serve(config: Config) -> int:
     runtime.stop()  # tell every stream; they end with a last comment
     server.stop(timeout=1.5)
     return 0
+
+
 
 
 class _LogWriter:

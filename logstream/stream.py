@@ -75,15 +75,18 @@ class Stream:
     """An iterable of response chunks. ``close()`` releases everything."""
 
     def __init__(self, topics: Topics, rels: list[str], *, config, line_filter: LineFilter | None,
-                 text: bool, lines: int, last_id: str | None, sock: socket.socket | None = None,
-                 shutdown=None, metrics=None) -> None:
+                 text: bool, lines: int, last_id: str | None, environ: dict | None = None,
+                 shutdown=None, metrics=None, on_close=None) -> None:
         self.topics = topics
         self.config = config
         self.filter = line_filter
         self.text = text
         self.lines = lines
         self.last_id = last_id
-        self.sock = sock
+        self.environ = environ if environ is not None else {}
+        self.sock: socket.socket | None = self.environ.get("logstream.socket")
+        self.on_close = on_close
+        self.end_reason = "client_gone"
         self.shutdown = shutdown
         self.metrics = metrics
         self.merged = len(rels) > 1
@@ -109,8 +112,10 @@ class Stream:
             if fs.foreign is not None and fs.foreign.fd is not None:
                 os.close(fs.foreign.fd)
                 fs.foreign.fd = None
+        if self.on_close is not None:
+            self.on_close()
         if self.metrics is not None:
-            self.metrics.stream_closed(self)
+            self.metrics.stream_closed(self.environ.get("logstream.disconnect", self.end_reason))
 
     def __iter__(self) -> Iterator[bytes]:
         return self._run()
@@ -206,6 +211,7 @@ class Stream:
         sub = self.sub
         while True:
             if sub.closed or self.shutdown is not None and self.shutdown.is_set():
+                self.end_reason = "shutdown"
                 if not self.text:
                     yield sse.comment("server shutting down; reconnect with your last event id")
                 return
@@ -217,6 +223,7 @@ class Stream:
                     yield from self._catch_up(fs)
                 continue
             if not sub.queue:
+                sub.wakeup.clear()  # it may still be set by an overflow; nothing can run in between
                 if not sub.wakeup.wait(heartbeat):
                     if self._peer_gone():
                         return

@@ -109,8 +109,8 @@ class Server:
         status, headers, body = self.get(path, **kw)
         return status, json.loads(body)
 
-    def stream(self, path: str, headers: dict | None = None, timeout: float = 10) -> SSEClient:
-        client = SSEClient(self.port, path, headers, timeout)
+    def stream(self, path: str, headers: dict | None = None, timeout: float = 10, rcvbuf: int = 0) -> SSEClient:
+        client = SSEClient(self.port, path, headers, timeout, rcvbuf)
         self.clients.append(client)
         return client
 
@@ -119,8 +119,12 @@ class SSEClient:
     """An open event stream over a raw socket (so a read may time out and be
     tried again); ``events`` grows as ``read_until`` reads."""
 
-    def __init__(self, port: int, path: str, headers: dict | None, timeout: float) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port: int, path: str, headers: dict | None, timeout: float, rcvbuf: int = 0) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:  # a small window makes a client that stops reading stall the server's writes soon
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect(("127.0.0.1", port))
         head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n"
         for name, value in (headers or {}).items():
             head += f"{name}: {value}\r\n"
