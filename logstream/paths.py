@@ -84,14 +84,18 @@ class FileInfo:
     path: str
     size: int
     mtime: float
+    readable: bool = True
 
     def as_json(self) -> dict:
-        return {"path": self.path, "size": self.size, "mtime": round(self.mtime, 3)}
+        out = {"path": self.path, "size": self.size, "mtime": round(self.mtime, 3)}
+        if not self.readable:
+            out["readable"] = False  # listed so the user is told, not left wondering
+        return out
 
 
 def describe(root: Path, full: str) -> FileInfo | None:
     """A listing entry for an absolute path under ``root``, or None if it is not
-    a readable regular file inside the root."""
+    a regular file inside the root. Unreadable files are listed as such."""
     rel = os.path.relpath(full, root)
     if rel.startswith("..") or os.sep != "/" and "\\" in rel:
         return None
@@ -101,13 +105,13 @@ def describe(root: Path, full: str) -> FileInfo | None:
         st = os.stat(full)
     except OSError:
         return None
-    if not stat.S_ISREG(st.st_mode) or not os.access(full, os.R_OK):
+    if not stat.S_ISREG(st.st_mode):
         return None
-    return FileInfo(rel, st.st_size, st.st_mtime)
+    return FileInfo(rel, st.st_size, st.st_mtime, os.access(full, os.R_OK))
 
 
 def list_files(root: Path, limit: int = 100_000) -> list[FileInfo]:
-    """Every readable regular file under ``root``, recursively, sorted by path.
+    """Every regular file under ``root``, recursively, sorted by path.
     Symlinked directories are not descended (no loops, no escapes)."""
     out: list[FileInfo] = []
     stack = [str(root)]

@@ -37,7 +37,8 @@ class Server:
     """A logstream server process. ``url`` is ``http://127.0.0.1:PORT``."""
 
     def __init__(self, root: Path, args: tuple[str, ...], port: int = 0, env: dict | None = None,
-                 module_args: tuple[str, ...] = ()) -> None:
+                 module_args: tuple[str, ...] = (), launcher: tuple[str, ...] = ()) -> None:
+        self.launcher = launcher
         self.root = Path(root)
         self.args = args
         self.port = port
@@ -54,7 +55,7 @@ class Server:
 
     def start(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **(self.env or {})}
-        cmd = [sys.executable, "-m", "logstream", *self.module_args, str(self.root), "--port", str(self.port),
+        cmd = [*self.launcher, sys.executable, "-m", "logstream", *self.module_args, str(self.root), "--port", str(self.port),
                "--host", "127.0.0.1", *self.args]
         self._stderr = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._stderr, env=env)
