@@ -55,8 +55,8 @@ class Server:
 
     def start(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **(self.env or {})}
-        cmd = [*self.launcher, sys.executable, "-m", "logstream", *self.module_args, str(self.root), "--port", str(self.port),
-               "--host", "127.0.0.1", *self.args]
+        cmd = [*self.launcher, sys.executable, "-m", "logstream", *self.module_args, str(self.root),
+               "--port", str(self.port), "--host", "127.0.0.1", *self.args]
         self._stderr = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._stderr, env=env)
         deadline = time.monotonic() + 20
