@@ -121,7 +121,7 @@ function restartStream() {
   document.title = state.files.length ? `${state.files.join(", ")} · logstream` : "logstream";
   renderFilterState();
   renderStatus();
-  if (!state.files.length) return;
+  if (!state.files.length || !signedIn) return;
   stream = new ResumableStream({
     url: streamUrl,
     retryMs: settings.retryMs,
@@ -140,6 +140,7 @@ function restartStream() {
     onControl: (type, info) => view.addSeparator(type, controlMessage(type, info)),
     onState: (s) => {
       streamStatus = s;
+      if (s.status === "error" && s.httpStatus === 401) showLogin();
       if (s.status === "error" && state.filter.text && /filter/i.test(s.message)) {
         const err = $("filter-error");
         err.textContent = s.message;
@@ -283,7 +284,10 @@ function openFilesStream() {
     onEvents: (events) => files.apply(events),
     onLines: () => {},
     onControl: () => {},
-    onState: () => renderStatus(),
+    onState: (s) => {
+      if (s.status === "error" && s.httpStatus === 401) showLogin();
+      renderStatus();
+    },
   });
   window.__logstream.filesStreams++;
 }
@@ -297,7 +301,7 @@ function closeFilesStream() {
 // tab gives its files-list connection back (the snapshot on return catches up).
 document.addEventListener("visibilitychange", () => {
   if (document.hidden) closeFilesStream();
-  else openFilesStream();
+  else if (signedIn) openFilesStream();
 });
 
 $("file-filter").addEventListener("input", (e) => files.setQuery(e.target.value));
@@ -569,10 +573,82 @@ async function loadHealth() {
   } catch { /* defaults */ }
 }
 
+// ---- the optional access token -----------------------------------------------------------------------------
+// The server may ask for a token: we trade it once for an HttpOnly session
+// cookie (POST api/login), which fetch sends with every stream. The token
+// itself is never stored by the page.
+let signedIn = false;
+
+async function session() {
+  try {
+    const r = await fetch("api/session", { cache: "no-store" });
+    if (r.ok) return await r.json();
+  } catch { /* an older server without sessions: carry on */ }
+  return { required: false, authenticated: true };
+}
+
+function showLogin(message = "") {
+  if (!$("login").hidden && !message) return;
+  signedIn = false;
+  closeFilesStream();
+  if (stream) stream.close();
+  stream = null;
+  streamStatus = null;
+  $("login").hidden = false;
+  $("login-error").hidden = !message;
+  $("login-error").textContent = message;
+  $("token").focus();
+  renderStatus();
+}
+
+$("login-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  let ok = false;
+  try {
+    const r = await fetch("api/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ token: $("token").value }),
+      cache: "no-store",
+    });
+    ok = r.ok;
+  } catch {
+    showLogin("Cannot reach the server. Try again.");
+    return;
+  }
+  if (!ok) {
+    showLogin("That token was not accepted.");
+    $("token").select();
+    return;
+  }
+  $("token").value = "";
+  $("login").hidden = true;
+  $("logout").hidden = false;
+  await begin();
+});
+
+$("logout").addEventListener("click", async () => {
+  try { await fetch("api/logout", { method: "POST", cache: "no-store" }); } catch { /* shown below anyway */ }
+  $("logout").hidden = true;
+  showLogin();
+});
+
+async function begin() {
+  signedIn = true;
+  await loadHealth();
+  openFilesStream();
+  restartStream();
+}
+
 setTheme(theme());
 setFontSize(fontSize());
 if (phone.matches) setSidebar(false);
 readHash();
-await loadHealth();
-openFilesStream();
-restartStream();
+const auth = await session();
+if (auth.required) $("logout").hidden = !auth.authenticated;
+if (auth.required && !auth.authenticated) {
+  await loadHealth();
+  showLogin();
+} else {
+  await begin();
+}

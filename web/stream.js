@@ -103,7 +103,7 @@ export class ResumableStream {
         this.conn = null;
         if (info.error === "http" && info.status >= 400 && info.status < 500 && info.status !== 408 && info.status !== 429) {
           // A bad filter, a missing file, no access: retrying cannot help.
-          this._setState({ status: "error", message: info.message, nextAt: 0 });
+          this._setState({ status: "error", message: info.message, httpStatus: info.status, nextAt: 0 });
           return;
         }
         this._schedule(info.retryAfter ? info.retryAfter * 1000 : null, info.message);

@@ -229,6 +229,7 @@ export class LogView {
     this.pendingHead = 0;
     this.skipped = 0;
     this.domCount = 0;
+    this.received = 0;
     this.heldSincePause = 0;
     this.newSinceFollow = 0;
     this.prevLevel.clear();
