@@ -330,6 +330,52 @@ def test_ansi_sgr_colours_render_and_other_escapes_are_removed(viewer, logdir):
     assert red.startswith("rgb(") and red != page.evaluate("getComputedStyle(document.body).color")
 
 
+# (raw line, visible text) for web/ansi.js's parseAnsi, run in the page itself.
+ANSI_TABLE = [
+    ("plain", "plain"),
+    ("\x1b[0m", ""),
+    ("a\x1b[1mb\x1b[22mc", "abc"),
+    ("\x1b[38;5;196mx\x1b[39m", "x"),
+    ("\x1b[38:2:1:2:3my", "y"),  # colon form
+    ("\x1b[38;2;999;0;0mbad", "bad"),  # out of range: ignored, text kept
+    ("\x1b[?25l\x1b[?25hcursor", "cursor"),  # private modes
+    ("\x1b[1A\x1b[2K\x1b[Gprogress", "progress"),
+    ("\x1b]0;window title\x1b\\after", "after"),  # OSC ended by ST
+    ("\x1bPq#0;2;0;0;0\x1b\\sixel gone", "sixel gone"),  # DCS
+    ("\x1b7saved\x1b8", "saved"),
+    ("\u009b31mC1 CSI", "C1 CSI"),
+    ("tab\tkept", "tab\tkept"),
+    ("\x1b[31", "31"),  # a cut-off sequence at the end: the escape goes, the text stays
+    ("null\x00byte\x7f", "null\u2400byte\u2421"),
+    ("\x1b", ""),  # a lone escape is removed
+]
+
+LEVEL_TABLE = [
+    ("2026-11-28 10:00:00,123 ERROR [main] boom", "error"),
+    ("2026-11-28T10:00:00Z WARNING disk 91% full", "warn"),
+    ('{"ts":1,"level":"warn","msg":"x"}', "warn"),
+    ("time=... level=debug msg=...", "debug"),
+    ("[error] client denied by server configuration", "error"),
+    ("<E> FATAL: out of memory", "error"),
+    ("I am INFOrmed", None),
+    ("GET /index.html 200", None),
+    ("2026-11-28 10:00:00 NOTICE started", "info"),
+    ("TRACE entering", "debug"),
+]
+
+
+def test_ansi_parser_and_level_detection_tables(viewer, logdir):
+    append(logdir / "app.log", "x")
+    page = viewer.open().page
+    got = page.evaluate("""async ([ansi, levels]) => {
+        const { parseAnsi, detectLevel } = await import('./ansi.js');
+        return [ansi.map(([raw]) => parseAnsi(raw).text),
+                levels.map(([text]) => (detectLevel(text) || {}).level || null)];
+    }""", [ANSI_TABLE, LEVEL_TABLE])
+    assert list(zip([r for r, _ in ANSI_TABLE], got[0], strict=True)) == [(r, t) for r, t in ANSI_TABLE]
+    assert list(zip([t for t, _ in LEVEL_TABLE], got[1], strict=True)) == LEVEL_TABLE
+
+
 # ---- permalink, keyboard, help ------------------------------------------------------------------------------
 
 def test_permalink_reopens_the_same_view(new_page, server, logdir):

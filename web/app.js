@@ -99,8 +99,12 @@ function serverPattern() {
 }
 
 const COLOURS = 8;
-function sourceFor(path, index) {
-  return { index, label: path.slice(path.lastIndexOf("/") + 1), title: path, colour: index % COLOURS };
+function basename(path) { return path.slice(path.lastIndexOf("/") + 1); }
+function sourceFor(path, index, paths = [path]) {
+  // The file name alone, unless two open files share it (a/app.log, b/app.log).
+  const name = basename(path);
+  const clash = paths.filter((p) => basename(p) === name).length > 1;
+  return { index, label: clash ? path : name, title: path, colour: index % COLOURS };
 }
 
 /** (Re)start the stream for the current files and filter, from a clean view. */
@@ -113,7 +117,7 @@ function restartStream() {
   $("filter-error").hidden = true;
   $("filter").removeAttribute("aria-invalid");
   const merged = state.files.length > 1;
-  const sources = new Map(state.files.map((p, i) => [p, sourceFor(p, i)]));
+  const sources = new Map(state.files.map((p, i) => [p, sourceFor(p, i, state.files)]));
   document.body.classList.toggle("has-files", state.files.length > 0);
   $("lines").classList.toggle("merged", merged);
   renderChips();
