@@ -11,7 +11,12 @@ the last blank line, and the complete events are parsed with one C-level
 ``re.split`` whose gaps must be empty or comments/``retry:`` only; anything else
 (control events, CR line ends, id-only events, a BOM) goes through the
 spec-faithful ``logstream.sse.Parser``. Latencies go into a Counter of 10 µs
-buckets filled with C-level ``map`` so that one core can follow ~1M events/s.
+buckets filled with C-level ``map``.
+
+``--observe K``: only the first K clients parse and measure; the others are sinks
+that read every ``--sink-interval`` and only check that they got a warmup line and
+the last line. At 1,000 clients × 1,000 lines/s, full parsing in every client would
+need more CPU than the 2-core machine has beside the server.
 
 ``--stalled`` clients connect with a tiny SO_RCVBUF, send the request and never
 read again (scenario G). ``--socketio NS`` makes them stalled socket.io clients of
@@ -232,6 +237,73 @@ class SSEClient(asyncio.Protocol):
         return len(self.seen) - self.seen.count(0)
 
 
+class Sink:
+    """A client that is load, not measurement: it reads lazily and only looks for
+    markers (a ``warmup`` line, the last line). Reading every few ms lets the kernel
+    coalesce what the server sent, so 1,000 of them fit beside the server on 2 cores."""
+
+    __slots__ = ("sock", "tail", "ready", "done", "events", "closed", "checked")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.tail = b""
+        self.ready = self.done = self.closed = self.checked = False
+        self.events = 0  # approximate: a marker split by chunk framing is missed
+
+
+async def open_sink(args, stats: Stats, request: bytes) -> Sink | None:
+    loop = asyncio.get_running_loop()
+    for attempt in range(5):
+        sock = socket.socket()
+        sock.setblocking(False)
+        try:
+            await loop.sock_connect(sock, (args.host, args.port))
+            await loop.sock_sendall(sock, request)
+            return Sink(sock)
+        except OSError as exc:
+            stats.errors[f"sink connect: {type(exc).__name__}: {exc}"[:120]] += 1
+            sock.close()
+            await asyncio.sleep(0.2 * (attempt + 1))
+    return None
+
+
+async def drain_sinks(sinks: list[Sink], stats: Stats, interval: float) -> None:
+    last = b"data: seq=%d t=" % (stats.expect - 1)
+    while True:
+        for s in sinks:
+            if s.closed:
+                continue
+            try:
+                data = s.sock.recv(1 << 18)
+            except BlockingIOError:
+                continue
+            except OSError as exc:
+                data = b""
+                stats.errors[f"sink: {type(exc).__name__}"] += 1
+            if not data:
+                s.closed = True
+                if not s.done:
+                    stats.errors["sink closed by server"] += 1
+                continue
+            if not s.checked:
+                s.checked = True
+                if not data.startswith(b"HTTP/1.1 200") and not data.startswith(b"HTTP/1.0 200"):
+                    stats.errors["sink: " + data.split(b"\r\n", 1)[0].decode("latin-1")[:80]] += 1
+            buf = s.tail + data
+            s.events += data.count(b"\ndata: seq=")
+            if not s.ready and b"data: warmup" in buf:
+                s.ready = True
+                stats.ready += 1
+                stats.bump()
+            if not s.done and stats.expect and last in buf:
+                s.done = True
+                stats.done += 1
+                stats.last_recv_ns = max(stats.last_recv_ns, time.time_ns())
+                stats.bump()
+            s.tail = buf[-64:]
+        await asyncio.sleep(interval)
+
+
 def build_request(host: str, port: int, path: str, last_id: str | None) -> bytes:
     lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Accept: text/event-stream",
              "Cache-Control: no-cache"]
@@ -240,13 +312,20 @@ def build_request(host: str, port: int, path: str, last_id: str | None) -> bytes
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-async def open_clients(args, stats: Stats, clients: list[SSEClient]) -> None:
+async def open_clients(args, stats: Stats, clients: list[SSEClient], sinks: list[Sink]) -> None:
     loop = asyncio.get_running_loop()
     sem = asyncio.Semaphore(args.connect_concurrency)
     request = build_request(args.host, args.port, args.path, args.last_event_id)
 
-    async def one() -> None:
+    async def one(i: int) -> None:
         async with sem:
+            if i >= args.observe:
+                sink = await open_sink(args, stats, request)
+                if sink is not None:
+                    sinks.append(sink)
+                    stats.connected += 1
+                    stats.bump()
+                return
             for attempt in range(5):
                 client = SSEClient(stats, request, time.perf_counter())
                 try:
@@ -263,7 +342,9 @@ async def open_clients(args, stats: Stats, clients: list[SSEClient]) -> None:
                 stats.bump()
                 return
 
-    await asyncio.gather(*(one() for _ in range(args.clients)))
+    await asyncio.gather(*(one(i) for i in range(args.clients)))
+    if sinks:
+        asyncio.create_task(drain_sinks(sinks, stats, args.sink_interval))
 
 
 async def backlog(args, stats: Stats, full_s: list[float]) -> None:
@@ -289,6 +370,7 @@ async def main_async(args) -> None:
     loop = asyncio.get_running_loop()
     stats = Stats(args.expect)
     clients: list[SSEClient] = []
+    sinks: list[Sink] = []
     stop = asyncio.Event()
 
     def stdin_reader() -> None:
@@ -304,7 +386,7 @@ async def main_async(args) -> None:
         stats.expect = 0
         opener = asyncio.create_task(backlog(args, stats, full_s))
     else:
-        opener = asyncio.create_task(open_clients(args, stats, clients))
+        opener = asyncio.create_task(open_clients(args, stats, clients, sinks))
     said: set[str] = set()
 
     def say(word: str) -> None:
@@ -314,11 +396,12 @@ async def main_async(args) -> None:
 
     while not stop.is_set():
         stats.event.clear()
-        if opener.done() and stats.connected == len(clients):
+        held = len(clients) + len(sinks)
+        if opener.done() and stats.connected == held:
             say("connected")
-        if "connected" in said and stats.ready >= len(clients):
+        if "connected" in said and stats.ready >= held:
             say("ready")
-        if "connected" in said and (stats.expect or args.mode == "backlog") and stats.done >= len(clients):
+        if "connected" in said and (stats.expect or args.mode == "backlog") and stats.done >= held:
             say("done")
         waiter = asyncio.create_task(stats.event.wait())
         stopper = asyncio.create_task(stop.wait())
@@ -332,7 +415,12 @@ async def main_async(args) -> None:
         "clients": args.clients,
         "connected": len(clients),
         "received": received,
-        "lost": sum(max(0, stats.expect - c.unique()) for c in clients) + stats.expect * (args.clients - len(clients)),
+        "lost": sum(max(0, stats.expect - c.unique()) for c in clients)
+        + stats.expect * (args.clients - len(clients) - len(sinks)),
+        "observed": len(clients),
+        "sinks": len(sinks),
+        "sinks_done": sum(s.done for s in sinks),
+        "sink_events_approx": sum(s.events for s in sinks),
         "dup": sum(c.dup for c in clients),
         "unique": unique,
         "hist": {str(k): v for k, v in stats.hist.items()},
@@ -348,6 +436,8 @@ async def main_async(args) -> None:
     for c in clients:
         if c.transport:
             c.transport.abort()
+    for s in sinks:
+        s.sock.close()
     print(json.dumps(result), flush=True)
 
 
@@ -397,6 +487,9 @@ def main() -> None:
     ap.add_argument("--expect", type=int, default=0, help="lines seq=0..expect-1 every client must get")
     ap.add_argument("--last-event-id")
     ap.add_argument("--connect-concurrency", type=int, default=100)
+    ap.add_argument("--observe", type=int, default=1 << 30,
+                    help="only the first K clients parse and measure; the rest are sinks (load only)")
+    ap.add_argument("--sink-interval", type=float, default=0.01, help="seconds between a sink's reads")
     ap.add_argument("--mode", choices=["live", "backlog"], default="live")
     ap.add_argument("--repeat", type=int, default=10, help="backlog mode: connections, one after another")
     ap.add_argument("--stalled", action="store_true")

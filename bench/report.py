@@ -72,7 +72,9 @@ def markdown(doc: dict) -> str:
                     out.append(f"| {k} | {name} | failed: {runs[0]['failed'][:80]} |" + " |" * 10)
                     continue
                 rate = med(ok, "end_to_end_rate") if k == "D" else med(ok, "write_rate")
-                clients = f"{ok[0]['clients']}" + (f" + {ok[0]['stalled']} stalled" if ok[0].get("stalled") else "")
+                clients = f"{ok[0]['clients']:,}" + (f" + {ok[0]['stalled']} stalled" if ok[0].get("stalled") else "")
+                if ok[0].get("sinks"):
+                    clients += f" ({ok[0]['observed']} measured)"
                 hwm = med(ok, "server_hwm_kb")
                 out.append(
                     f"| {k} | {name} | {clients} | {fmt(rate)} | {fmt(med(ok, 'p50_ms'))} | {fmt(med(ok, 'p90_ms'))} | "
@@ -83,7 +85,9 @@ def markdown(doc: dict) -> str:
                     f"{fmt(med(ok, 'clients_cores'))}, {fmt(med(ok, 'other_cores'))} |")
         out.append("")
         out.append("D's lines/s is end to end: lines written ÷ (last receive − first write). "
-                   "Server CPU is the server's process tree over the window from the first write to the last receive. "
+                   "Where only some clients are measured (C), the others read every 10 ms and must get the last "
+                   "line (see docs/benchmarks.md). Server CPU is the server's process tree over the window from "
+                   "the first write to the last receive. "
                    "The last column is what the client processes, and everything else on the machine (the writer, "
                    "other users), burned meanwhile, in cores: the machine has 2.")
         out.append("")

@@ -192,6 +192,9 @@ def merge(results: list[dict]) -> dict:
             control[k] = control.get(k, 0) + v
     return {
         "connected": sum(r.get("connected", 0) for r in results),
+        "observed": sum(r.get("observed", 0) for r in results),
+        "sinks": sum(r.get("sinks", 0) for r in results),
+        "sinks_done": sum(r.get("sinks_done", 0) for r in results),
         "received": sum(r.get("received", 0) for r in results),
         "lost": sum(r.get("lost", 0) for r in results),
         "dup": sum(r.get("dup", 0) for r in results),
@@ -211,7 +214,7 @@ def make_dir() -> tuple[str, str]:
 
 
 def live(kind: type[Server], clients: int, rate: float, count: int, procs: int = 1, group: int = 1,
-         stalled: int = 0, drain: float = 10) -> dict:
+         stalled: int = 0, drain: float = 10, observe: int | None = None) -> dict:
     """Clients connect with lines=0, a writer appends ``count`` lines; who got what when."""
     root, path = make_dir()
     server = kind(root, path)
@@ -226,7 +229,8 @@ def live(kind: type[Server], clients: int, rate: float, count: int, procs: int =
             cps.append(stall)
             if not wait_all([stall], "connected", 60):
                 raise RuntimeError("stalled clients did not connect")
-        healthy = start_clients(server, clients, count, procs)
+        healthy = start_clients(server, clients, count, procs,
+                                extra=["--observe", str(observe // procs)] if observe else [])
         cps += healthy
         if not wait_all(healthy, "connected", 120):
             raise RuntimeError("clients did not connect: " + " | ".join(sum((c.stderr[-3:] for c in healthy), [])))
@@ -458,7 +462,7 @@ def scenarios(quick: bool) -> dict:
         "A": ("1 client, 1,000 lines/s", lambda k: live(k, 1, 1000, 2000 if q else 20_000)),
         "B": ("100 clients, 1,000 lines/s", lambda k: live(k, 100, 1000, 2000 if q else 20_000)),
         "C": ("1,000 clients, 1,000 lines/s",
-              lambda k: live(k, 200 if q else 1000, 1000, 2000 if q else 20_000, procs=2)),
+              lambda k: live(k, 200 if q else 1000, 1000, 2000 if q else 20_000, procs=2, observe=100)),
         "D": ("burst: 1 client, 1,000,000 lines flat out",
               lambda k: live(k, 1, 0, 100_000 if q else 1_000_000, group=100, drain=30)),
         "E": ("idle connections: RSS", lambda k: idle(k, [0, 100, 1000] if q else [0, 1000, 10_000])),
