@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import browser as fixtures
-from browser import Viewer, save_screenshot
+from browser import LINE_TEXTS, Viewer, save_screenshot
 from conftest import append, free_port
 
 # The browser fixtures, imported explicitly (tests/browser.py).
@@ -100,6 +100,19 @@ def test_scrolling_up_stops_following_and_the_bar_counts_new_lines_until_jump(vi
                            " return s.scrollHeight - s.scrollTop - s.clientHeight < 24; }")
 
 
+def test_selecting_text_stops_following_so_the_selection_stays(viewer, logdir):
+    log = logdir / "app.log"
+    append(log, *numbered("a", 0, 100))
+    page = viewer.open("file=app.log").page
+    viewer.wait_count(100)
+    page.dblclick("#lines .ln:nth-child(95) .tx")
+    page.wait_for_function("() => document.getElementById('follow').getAttribute('aria-pressed') === 'false'")
+    append(log, *numbered("b", 0, 10))
+    page.wait_for_function("() => document.getElementById('jump').dataset.count === '10'")
+    assert page.evaluate("""() => { const s = document.getSelection();
+        return !s.isCollapsed && document.getElementById('lines').contains(s.anchorNode); }""")
+
+
 def test_pause_keeps_every_arriving_line_and_shows_them_all_on_resume(viewer, logdir):
     log = logdir / "app.log"
     append(log, *numbered("a", 0, 10))
@@ -120,24 +133,41 @@ def test_pause_keeps_every_arriving_line_and_shows_them_all_on_resume(viewer, lo
 
 # ---- reconnection ---------------------------------------------------------------------------------
 
-def test_reconnect_after_server_restart_shows_every_line_once(new_page, logserver, logdir):
-    log = logdir / "app.log"
+@pytest.mark.parametrize("merged", [False, True], ids=["one-file", "merged"])
+def test_reconnect_after_server_restart_shows_every_line_once(new_page, logserver, logdir, merged):
+    log, other = logdir / "app.log", logdir / "other.log"
     append(log, *numbered("a", 0, 100))
+    append(other, "other 0")
     server = logserver(logdir, "--heartbeat", "1", port=free_port())
     port = server.port
-    viewer = Viewer(new_page(), server).open("file=app.log")
-    viewer.wait_texts(numbered("a", 0, 100))
+    viewer = Viewer(new_page(), server).open("file=app.log&file=other.log" if merged else "file=app.log")
+    shown = numbered("a", 0, 100) + (["other 0"] if merged else [])
+
+    def wait_for_all(expected, timeout=10):
+        if merged:  # two files interleave as they were written; compare as sets, and count
+            viewer.page.wait_for_function(f"(n) => ({LINE_TEXTS})().length >= n", arg=len(expected),
+                                          timeout=timeout * 1000)
+            texts = viewer.texts()
+            assert sorted(texts) == sorted(expected), "a merged line is missing or repeated"
+            assert [t for t in texts if t.startswith(("a ", "b ", "c "))] == [t for t in expected
+                                                                               if t.startswith(("a ", "b ", "c "))]
+        else:
+            viewer.wait_texts(expected, timeout)
+
+    wait_for_all(shown)
     viewer.wait_state("live")
 
     server.stop()
     viewer.wait_state("reconnecting")
     viewer.page.wait_for_function("() => /attempt \\d+/.test(document.getElementById('status-text').textContent)")
     append(log, *numbered("b", 0, 50))  # written while the server is down
+    append(other, "other 1")
     server.start()
     assert server.port == port
     viewer.wait_state("live", timeout=20)
     append(log, *numbered("c", 0, 50))
-    viewer.wait_texts(numbered("a", 0, 100) + numbered("b", 0, 50) + numbered("c", 0, 50), timeout=15)
+    shown += numbered("b", 0, 50) + (["other 1"] if merged else []) + numbered("c", 0, 50)
+    wait_for_all(shown, timeout=15)
     assert viewer.page.locator("#lines .sep-reset").count() == 0
 
 

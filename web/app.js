@@ -423,6 +423,14 @@ $("follow").addEventListener("click", () => (view.following ? view.stopFollowing
 $("jump").addEventListener("click", () => view.follow());
 $("clear").addEventListener("click", () => view.clear());
 
+// Selecting text in a moving log is hopeless: a selection in the pane stops
+// following (the window is then not trimmed, so the selected lines stay put).
+document.addEventListener("selectionchange", () => {
+  const sel = document.getSelection();
+  if (!sel || sel.isCollapsed || !view.following) return;
+  if ($("lines").contains(sel.anchorNode)) view.stopFollowing();
+});
+
 // ---- permalink ----------------------------------------------------------------------------------
 function hashParams() {
   const q = new URLSearchParams();
