@@ -43,8 +43,18 @@ class Runtime:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.topics = Topics(config.root, config.max_line, config.poll_interval)
-        self.watcher = Watcher(config.root, self.topics)
+        if config.redis:
+            # Scale-out web node: the files and their lines come from Redis Streams
+            # (redis_source plays both the topics' and the watcher's part).
+            from .redis_source import RedisSource
+            from .redis_stream import RedisStream
+
+            self.topics = self.watcher = RedisSource(config)
+            self.stream_class = RedisStream
+        else:
+            self.topics = Topics(config.root, config.max_line, config.poll_interval)
+            self.watcher = Watcher(config.root, self.topics)
+            self.stream_class = Stream
         self.metrics = Metrics(self.topics)
         self.shutdown = gevent.event.Event()
         self.started = time.time()
@@ -71,6 +81,15 @@ class Runtime:
             self.streams_per_ip[ip] = left
         else:
             self.streams_per_ip.pop(ip, None)
+
+    @property
+    def root_name(self) -> str:
+        return "redis" if self.config.redis else self.config.root.name
+
+    def list_files(self) -> list[dict]:
+        if self.config.redis:
+            return self.watcher.list_files()
+        return [f.as_json() for f in paths.list_files(self.config.root)]
 
     def ensure_started(self) -> None:
         self.watcher.start()
@@ -112,6 +131,7 @@ def create_app(config: Config) -> Flask:
         # Credentials (the session cookie) only for named origins, never with "*".
         any_origin = "*" in config.cors_origin
         CORS(app, origins="*" if any_origin else config.cors_origin, supports_credentials=not any_origin,
+             send_wildcard=any_origin,
              allow_headers=["Authorization", "Last-Event-ID", "Content-Type"], methods=["GET", "POST"],
              max_age=600)
 
@@ -175,8 +195,8 @@ def create_app(config: Config) -> Flask:
         return jsonify(
             status="ok" if runtime.watcher.alive else "degraded",
             version=__version__,
-            root=None if runtime.auth.required else config.root.name,
-            watcher="inotify" if runtime.watcher.alive else "stopped",
+            root=None if runtime.auth.required else runtime.root_name,
+            watcher=("redis" if config.redis else "inotify") if runtime.watcher.alive else "stopped",
             tailers=len(runtime.topics.topics),
             subscribers=runtime.topics.subscriber_count(),
             heartbeat=config.heartbeat,
@@ -190,7 +210,7 @@ def create_app(config: Config) -> Flask:
 
     @app.get("/api/files")
     def files():
-        return jsonify(root=config.root.name, files=[f.as_json() for f in paths.list_files(config.root)])
+        return jsonify(root=runtime.root_name, files=runtime.list_files())
 
     @app.get("/api/files/events")
     def file_events():
@@ -203,6 +223,8 @@ def create_app(config: Config) -> Flask:
 
     @app.get("/api/download/<path:rel>")
     def download(rel: str):
+        if config.redis:
+            raise NotFound("downloads are not available on a Redis web node (the files live on the agents' hosts)")
         fd, st = paths.open_file(config.root, rel)
         f = os.fdopen(fd, "rb")
         response = Response(_read_file(f, st.st_size), content_type="text/plain; charset=utf-8",
@@ -241,9 +263,10 @@ def create_app(config: Config) -> Flask:
         ip = request.remote_addr or "?"
         runtime.admit(ip)
         try:
-            stream = Stream(runtime.topics, rels, config=config, line_filter=line_filter, text=fmt == "text",
-                            lines=lines, last_id=last_id, environ=request.environ, shutdown=runtime.shutdown,
-                            metrics=runtime.metrics, on_close=lambda: runtime.release(ip))
+            stream = runtime.stream_class(runtime.topics, rels, config=config, line_filter=line_filter,
+                                          text=fmt == "text", lines=lines, last_id=last_id, environ=request.environ,
+                                          shutdown=runtime.shutdown,
+                                          metrics=runtime.metrics, on_close=lambda: runtime.release(ip))
         except BaseException:
             runtime.release(ip)
             raise
@@ -326,7 +349,7 @@ class _FileEvents:
                 return
             if listener.needs_snapshot:
                 listener.needs_snapshot = False
-                files = [f.as_json() for f in paths.list_files(config.root)]
+                files = runtime.list_files()
                 yield sse.event(json.dumps({"files": files}, ensure_ascii=False), event="snapshot")
                 continue
             if not listener.queue:

@@ -1,4 +1,5 @@
-"""cli: ``python -m logstream [demo] DIR [flags]``. Parses flags (each with its
+"""cli: ``python -m logstream [demo] DIR [flags]``, ``python -m logstream --redis URL``
+(a scale-out web node) and ``python -m logstream agent DIR --redis URL``. Parses flags (each with its
 ``LOGSTREAM_*`` variable, from ``config.SETTINGS``), then serves. A user never
 sees a traceback: bad input is one line on stderr and a non-zero exit."""
 
@@ -18,6 +19,8 @@ its help; flags win over the environment.
 
   python -m logstream /var/log/myapp
   python -m logstream demo            # a demo directory with a live writer
+  python -m logstream agent DIR --redis redis://HOST:6379/0 --name web-1   # ship DIR to Redis
+  python -m logstream --redis redis://HOST:6379/0                          # serve every agent's files
   curl -N http://127.0.0.1:8080/api/stream/app.log
 """
 
@@ -34,7 +37,23 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+AGENT_SETTINGS = {"redis", "name", "maxlen", "max_line", "poll_interval"}
+
+
+def agent_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="logstream agent", description="Tail every file under DIR and append "
+                                "each line to its Redis stream, for web nodes started with --redis.")
+    p.add_argument("dir", nargs="?", metavar="DIR", help="the log directory to ship (env LOGSTREAM_ROOT)")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                   help="log verbosity on stderr (default INFO)")
+    config.add_arguments(p, AGENT_SETTINGS)
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["agent"]:
+        return _agent(argv[1:])
     args = parser().parse_args(argv)
     from .server import serve, setup_logging
 
@@ -43,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.dir == "demo":
             return _demo(args)
         cfg = config.from_sources(args.dir, args)
+        if cfg.redis and args.dir:
+            raise config.ConfigError("a web node with --redis serves the agents' files: give no DIR "
+                                     "(ship a directory with: python -m logstream agent DIR --redis URL)")
         return serve(cfg)
     except LogstreamError as exc:
         print(f"logstream: error: {exc.message}", file=sys.stderr)
@@ -68,3 +90,23 @@ def _demo(args: argparse.Namespace) -> int:
             return serve(cfg)
         finally:
             writer.kill()
+
+
+def _agent(argv: list[str]) -> int:
+    args = agent_parser().parse_args(argv)
+    from .agent import Agent
+    from .server import setup_logging
+
+    setup_logging(args.log_level)
+    try:
+        cfg = config.from_sources(args.dir, args)
+        if not cfg.redis:
+            raise config.ConfigError("agent: --redis URL (or LOGSTREAM_REDIS) is required")
+        if cfg.root is None:
+            raise config.ConfigError("agent: no log directory given (argument DIR or LOGSTREAM_ROOT)")
+        return Agent(cfg).run()
+    except LogstreamError as exc:
+        print(f"logstream agent: error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

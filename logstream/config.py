@@ -62,6 +62,11 @@ SETTINGS: list[Setting] = [
             "(it then resumes by id)", float),
     Setting("tls_cert", None, "serve HTTPS with this certificate file (PEM)"),
     Setting("tls_key", None, "the private key for --tls-cert (PEM)"),
+    # Scale-out (README "Scale-out (Redis Streams)"): web nodes and agents.
+    Setting("redis", None, "Redis URL (redis://[:PASSWORD@]HOST:PORT/DB, rediss:// for TLS): a web node given "
+            "this serves every agent's files instead of DIR; an agent ships DIR to it", secret=True),
+    Setting("name", None, "agent: this host's name in the file list (HOST/path; default: the hostname)"),
+    Setting("maxlen", 100000, "agent: lines kept per file stream in Redis (approximate trimming)", int),
 ]
 
 
@@ -87,13 +92,16 @@ class Config:
     write_timeout: float = 30.0
     tls_cert: str | None = None
     tls_key: str | None = None
+    redis: str | None = None
+    name: str | None = None
+    maxlen: int = 100000
     extra: dict = field(default_factory=dict)
 
     def __repr__(self) -> str:  # never print the token
         return f"Config(root={str(self.root)!r}, host={self.host!r}, port={self.port})"
 
     def __post_init__(self) -> None:
-        self.root = Path(self.root)
+        self.root = Path(self.root) if self.root is not None else None  # None: a Redis web node
         if self.base_path:
             self.base_path = "/" + self.base_path.strip("/")
             if self.base_path == "/":
@@ -120,8 +128,10 @@ def _convert(setting: Setting, raw: str | None, source: str):
     return value
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, only: set[str] | None = None) -> None:
     for s in SETTINGS:
+        if only is not None and s.name not in only:
+            continue
         kind = "may repeat; " if s.repeat else ""
         default = "" if s.secret or s.default in (None, "", [], False) else f"default {s.default}; "
         if s.type is bool:
@@ -155,13 +165,17 @@ def from_sources(root: str | None, args: argparse.Namespace | None, environ=os.e
             else:
                 values[s.name] = _convert(s, raw, s.env)
     root = root or environ.get("LOGSTREAM_ROOT")
-    if not root:
+    if not root and values.get("redis"):
+        path = None  # a web node of the scale-out: the files come from Redis
+    elif not root:
         raise ConfigError("no log directory given (argument DIR or LOGSTREAM_ROOT)")
-    path = Path(root)
-    if not path.is_dir():
-        raise ConfigError(f"{root}: not a directory")
+    else:
+        path = Path(root)
+        if not path.is_dir():
+            raise ConfigError(f"{root}: not a directory")
+        path = path.resolve()
     known = {f.name for f in fields(Config)}
-    cfg = Config(root=path.resolve(), **{k: v for k, v in values.items() if k in known})
+    cfg = Config(root=path, **{k: v for k, v in values.items() if k in known})
     _check(cfg)
     return cfg
 
@@ -188,5 +202,9 @@ def _check(cfg: Config) -> None:
     for origin in cfg.cors_origin:
         if origin != "*" and not origin.startswith(("http://", "https://")):
             raise ConfigError(f"--cors-origin: expected an origin like https://example.com, got {origin!r}")
+    if cfg.redis:
+        from .redis_schema import check_url
+
+        check_url(cfg.redis)
     if cfg.heartbeat and cfg.write_timeout and cfg.write_timeout < 1:
         raise ConfigError("--write-timeout: at least 1 second")

@@ -54,16 +54,22 @@ class Handler(pywsgi.WSGIHandler):
                 self.environ["logstream.disconnect"] = "write_timeout"
             raise OSError(errno.ETIMEDOUT, "client stopped reading") from None
 
+    def handle_one_request(self):
+        result = super().handle_one_request()
+        if isinstance(result, tuple):  # a request pywsgi refused before the app saw it
+            code = int(result[0])
+            status, headers, body = _json_error(code)
+            head = "".join(f"{name}: {value}\r\n" for name, value in headers)
+            result = (result[0], f"HTTP/1.1 {status}\r\n{head}\r\n".encode() + body)
+        return result
+
     def _send_error_response_if_possible(self, error_code):
         if self.response_length:
             self.close_connection = True
             return
-        phrase = HTTPStatus(error_code).phrase
-        body = json.dumps({"error": phrase.lower()}).encode()
-        headers = [("Content-Type", "application/json"), ("Connection", "close"),
-                   ("Content-Length", str(len(body)))]
+        status, headers, body = _json_error(error_code)
         try:
-            self.start_response(f"{error_code} {phrase}", headers)
+            self.start_response(status, headers)
             self.write(body)
         except OSError:
             self.close_connection = True
@@ -71,6 +77,13 @@ class Handler(pywsgi.WSGIHandler):
     def format_request(self):
         line = super().format_request()
         return _SECRET_QUERY.sub(r"\1***", line)
+
+
+def _json_error(code: int) -> tuple[str, list[tuple[str, str]], bytes]:
+    phrase = HTTPStatus(code).phrase
+    body = json.dumps({"error": phrase.lower()}).encode()
+    return f"{code} {phrase}", [("Content-Type", "application/json"), ("Connection", "close"),
+                                ("Content-Length", str(len(body)))], body
 
 
 class BasePath:
@@ -139,7 +152,8 @@ def serve(config: Config) -> int:
     host = server.server_host
     shown = f"[{host}]" if ":" in host else host
     scheme = "https" if tls else "http"
-    print(f"logstream: serving {config.root} on {scheme}://{shown}:{server.server_port}{config.base_path}/",
+    what = config.root or "the agents' files from Redis"
+    print(f"logstream: serving {what} on {scheme}://{shown}:{server.server_port}{config.base_path}/",
           flush=True)
     if runtime.auth.required:
         log.info("a token is required on the API (it is not logged)")

@@ -82,6 +82,9 @@ class Watcher(FileSystemEventHandler):
         if self._ticker is not None:
             self._ticker.kill(block=False)
         if self._observer is not None:
+            # Stopping interrupts the emitter's read; watchdog then logs a harmless
+            # "called when the thread is inactive" error. Shutdown is not an error.
+            logging.getLogger("watchdog.observers.inotify").setLevel(logging.CRITICAL)
             self._observer.stop()
             self._observer = None
         for listener in list(self.listeners):

@@ -62,7 +62,7 @@ class Server:
         deadline = time.monotonic() + 20
         while True:
             line = self.proc.stdout.readline().decode()
-            if "serving" in line and "http://" in line:
+            if "serving" in line and "://" in line:
                 self.port = int(line.rsplit(":", 1)[1].split("/")[0])
                 break
             if not line and self.proc.poll() is not None or time.monotonic() > deadline:

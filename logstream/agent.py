@@ -1,0 +1,316 @@
+"""agent: one log host's side of the scale-out. Tails every file under a directory
+with the same ``Tailer`` as the server (partial lines, rotation, truncation, bad
+UTF-8) and appends each complete line to that file's Redis stream (``XADD`` in
+pipelines, ``MAXLEN ~``), with the file's inode and the line's end offset in the
+entry; registers the host and its file list with a heartbeat.
+
+Promise: no line lost, none duplicated, across its own restart (even SIGKILL) and
+across Redis going away. A file's position lives in Redis only, as the last entry
+of its stream: on start, and after any failed write (which may or may not have
+reached Redis), the agent reads that entry back and continues just after it.
+While Redis is unreachable a file's tailer waits (with backoff) on the batch in
+hand; the rest is still on disk and is read when Redis is back. Never reads a file
+from its start to find its end; never logs the Redis password.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import signal
+import socket
+import time
+
+import gevent
+import gevent.event
+import redis
+
+from . import paths
+from . import redis_schema as schema
+from .config import Config
+from .errors import ConfigError, LogstreamError
+from .lines import LineSplitter, backlog_start, is_line_boundary, last_line_end, read_lines
+from .tailer import Batch, Change, Tailer
+from .watcher import Watcher
+
+log = logging.getLogger("logstream.agent")
+
+SKIP_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip")  # rotated, compressed: not lines
+MAX_BACKOFF = 2.0
+
+
+class _ResumingTailer(Tailer):
+    """A ``Tailer`` that starts at a given line boundary instead of the file's end."""
+
+    def start_at(self, choose) -> None:
+        """Open the file; ``choose(fd, st)`` returns the offset to start at."""
+        fd, st = paths.open_file(self.root, self.rel)
+        try:
+            offset = choose(fd, st)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._begin(fd, st, at_end=False)
+        self._splitter = LineSplitter(offset, self.max_line)
+        self._read_pos = offset
+        self._greenlet = gevent.spawn(self._run)
+        self.wake()
+
+
+class FileShipper:
+    """One file → one stream. Its tailer's greenlet does the writing, so a file
+    whose writes wait for Redis holds up nobody else."""
+
+    def __init__(self, agent: Agent, rel: str) -> None:
+        self.agent = agent
+        self.rel = rel
+        self.key = schema.stream_key(agent.name, rel)
+        self.tailer = _ResumingTailer(agent.root, rel, agent.max_line, agent.poll_interval, self._publish)
+        self._unsure = True  # until we have read the stream's last entry
+        self._greenlet: gevent.Greenlet | None = None
+
+    def start(self) -> None:
+        self._greenlet = gevent.spawn(self._start)
+
+    def stop(self) -> None:
+        if self._greenlet is not None:
+            self._greenlet.kill(block=False)
+        self.tailer.stop()
+
+    def _start(self) -> None:
+        last = self._retrying(self._last_entry)
+        self._unsure = False
+        try:
+            self.tailer.start_at(lambda fd, st: self._resume_offset(fd, st, last))
+        except LogstreamError as exc:
+            log.warning("%s: cannot follow: %s", self.rel, exc.message)
+            return
+        log.debug("%s: following from %d", self.rel, self.tailer.offset)
+
+    # -- where to start ------------------------------------------------------------------------
+    def _resume_offset(self, fd: int, st: os.stat_result, last: dict | None) -> int:
+        """Just after the last line in the stream (promise: none lost, none twice)."""
+        end = last_line_end(fd, st.st_size)
+        if last is None:
+            # A stream we never wrote: the file's last lines, as many as --maxlen keeps.
+            return backlog_start(fd, end, self.agent.maxlen, self.agent.max_line)
+        ino, offset = int(last["i"], 16), int(last["o"])
+        if ino == st.st_ino:
+            if offset <= st.st_size and is_line_boundary(fd, offset):
+                return offset
+            self._send([_control("truncate", ino, 0, {"reason": "truncated while the agent was stopped"})])
+            return 0
+        # The file was replaced while we were away: finish the old one if it is still here.
+        info = {"reason": "rotated"}
+        if not self._finish_rotated(ino, offset):
+            info["old_file"] = "gone: lines it still had after the last one sent are lost"
+        self._send([_control("rotate", st.st_ino, 0, info)])
+        return 0
+
+    def _finish_rotated(self, ino: int, offset: int) -> bool:
+        """Send the rest of the rotated-away file (``app.log.1``); False if it is gone."""
+        rel_dir = os.path.dirname(self.rel)
+        try:
+            entries = list(os.scandir(os.path.join(self.agent.root, rel_dir)))
+        except OSError:
+            return False
+        for entry in entries:
+            try:
+                if entry.inode() != ino or not entry.is_file(follow_symlinks=False):
+                    continue
+                fd, st = paths.open_file(self.agent.root, os.path.join(rel_dir, entry.name))
+            except (OSError, LogstreamError):
+                continue
+            try:
+                if st.st_ino == ino and offset <= st.st_size and is_line_boundary(fd, offset):
+                    for lines in read_lines(fd, offset, st.st_size, self.agent.max_line, final=True):
+                        self._send(_line_entries(ino, lines.texts, lines.ends))
+                    return True
+            finally:
+                os.close(fd)
+        return False
+
+    # -- writing ------------------------------------------------------------------------------------
+    def _publish(self, item: Batch | Change) -> None:
+        if isinstance(item, Batch):
+            self._send(_line_entries(item.ino, item.lines.texts, item.lines.ends))
+        else:
+            self._send([_control(item.kind, item.ino, item.after.offset, item.info)])
+
+    def _send(self, entries: list[dict]) -> None:
+        """XADD every entry, in order, exactly once: blocks (with backoff) while
+        Redis is away. A failed pipeline may have reached Redis in part, so the
+        next try first drops what the stream's last entry shows is there."""
+        def attempt():
+            todo = entries
+            if self._unsure:
+                todo = _not_yet_in(entries, self._last_entry())
+                self._unsure = False
+            if todo:
+                pipe = self.agent.redis.pipeline(transaction=False)
+                for fields in todo:
+                    pipe.xadd(self.key, fields, maxlen=self.agent.maxlen, approximate=True)
+                self._unsure = True
+                pipe.execute()
+                self._unsure = False
+            self.agent.lines_sent += len(todo)
+
+        self._retrying(attempt)
+
+    def _last_entry(self) -> dict | None:
+        found = self.agent.redis.xrevrange(self.key, count=1)
+        return found[0][1] if found else None
+
+    def _retrying(self, action):
+        delay = 0.05
+        while True:
+            try:
+                result = action()
+                self.agent.redis_ok()
+                return result
+            except redis.RedisError as exc:
+                self.agent.redis_failed(exc)
+                gevent.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, MAX_BACKOFF)
+
+
+def _line_entries(ino: int, texts: list[str], ends: list[int]) -> list[dict]:
+    i = f"{ino:x}"
+    return [{"l": text, "i": i, "o": end} for text, end in zip(texts, ends, strict=True)]
+
+
+def _control(kind: str, ino: int, offset: int, info: dict) -> dict:
+    return {"k": kind, "i": f"{ino:x}", "o": offset, "j": json.dumps(info, ensure_ascii=False)}
+
+
+def _not_yet_in(entries: list[dict], last: dict | None) -> list[dict]:
+    """The entries that come after ``last`` (the stream's last entry). Positions
+    only compare within one inode, and a control entry marks where offsets start
+    again, so an entry is "in" only if it is that very control or a line at or
+    before the last line's offset in the same inode."""
+    if last is None:
+        return entries
+    if "k" in last:
+        same = [n for n, e in enumerate(entries) if e.get("k") == last["k"] and e["i"] == last["i"]
+                and int(e["o"]) == int(last["o"])]
+        return entries[same[0] + 1:] if same else entries
+    ino, offset = last["i"], int(last["o"])
+    return [e for e in entries if "k" in e or e["i"] != ino or int(e["o"]) > offset]
+
+
+class Agent:
+    def __init__(self, config: Config) -> None:
+        if not config.redis:
+            raise ConfigError("agent: --redis URL is required")
+        self.root = config.root
+        self.url = schema.check_url(config.redis)
+        self.name = schema.check_host(config.name or socket.gethostname().split(".")[0])
+        self.maxlen = config.maxlen
+        self.max_line = config.max_line
+        self.poll_interval = config.poll_interval
+        self.redis = schema.client(self.url)
+        self.shippers: dict[str, FileShipper] = {}
+        self._by_dir: dict[str, set[FileShipper]] = {}
+        self._rescan = gevent.event.Event()
+        self.stopping = gevent.event.Event()
+        self.watcher = Watcher(self.root, self)
+        self.lines_sent = 0
+        self.files: dict = {}
+        self.started = time.time()
+        self._down_since: float | None = None
+
+    # -- Redis health, logged once per outage -------------------------------------------------
+    def redis_failed(self, exc: Exception) -> None:
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            # redis-py's messages name host and port, never the password.
+            log.warning("Redis at %s unreachable (%s); retrying, lines wait on disk", schema.masked(self.url),
+                        exc.__class__.__name__)
+
+    def redis_ok(self) -> None:
+        if self._down_since is not None:
+            log.info("Redis back after %.1f s; catching up", time.monotonic() - self._down_since)
+            self._down_since = None
+
+    # -- the watcher calls this for every file-system event ------------------------------------
+    def touched(self, path: str) -> None:
+        for shipper in self._by_dir.get(os.path.dirname(path), ()):
+            shipper.tailer.wake()
+        rel = os.path.relpath(path, self.root)
+        if rel not in self.shippers:
+            self._rescan.set()
+
+    # -- life cycle ------------------------------------------------------------------------------
+    def run(self) -> int:
+        log.info("agent %s: shipping %s to %s (streams of at most ~%d lines)", self.name, self.root,
+                 schema.masked(self.url), self.maxlen)
+        print(f"logstream: agent {self.name} shipping {self.root} to {schema.masked(self.url)}", flush=True)
+        self.watcher.start()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            gevent.signal_handler(sig, self.stopping.set)
+        try:
+            while not self.stopping.is_set():
+                self._rescan.clear()
+                self.scan()
+                self.beat()
+                self._rescan.wait(schema.HEARTBEAT)
+        finally:
+            self.stop()
+        return 0
+
+    def stop(self) -> None:
+        self.watcher.stop()
+        for shipper in self.shippers.values():
+            shipper.stop()
+        try:
+            self.redis.delete(schema.alive_key(self.name))  # leave the viewers' list now
+        except redis.RedisError:
+            pass
+        self.redis.close()
+
+    def scan(self) -> None:
+        """Follow new files; let go of ones gone for good (a deleted file's tailer
+        would notice its return, but a directory of dated files would leak them)."""
+        present = {f.path: f for f in paths.list_files(self.root) if f.readable and not f.path.endswith(SKIP_SUFFIXES)}
+        for rel in present:
+            if rel not in self.shippers:
+                self._follow(rel)
+        for rel, shipper in list(self.shippers.items()):
+            if rel not in present and shipper.tailer.current is None and shipper._greenlet.dead:
+                self._forget(rel)
+        self.files = present
+
+    def _follow(self, rel: str) -> None:
+        shipper = FileShipper(self, rel)
+        self.shippers[rel] = shipper
+        full = os.path.join(self.root, rel)
+        for d in {os.path.dirname(full), os.path.dirname(os.path.realpath(full))}:
+            self._by_dir.setdefault(d, set()).add(shipper)
+        shipper.start()
+
+    def _forget(self, rel: str) -> None:
+        shipper = self.shippers.pop(rel)
+        shipper.stop()
+        for group in self._by_dir.values():
+            group.discard(shipper)
+
+    def beat(self) -> None:
+        """Keep this host listed (its key expires ALIVE_TTL s after the last beat)
+        and publish its file list, dropping entries an earlier run left behind."""
+        files_key = schema.files_key(self.name)
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.sadd(schema.HOSTS, self.name)
+            pipe.set(schema.alive_key(self.name), json.dumps({"since": self.started}), ex=schema.ALIVE_TTL)
+            if self.files:
+                pipe.hset(files_key, mapping={rel: json.dumps({"size": f.size, "mtime": round(f.mtime, 3)})
+                                              for rel, f in self.files.items()})
+            pipe.hkeys(files_key)
+            stale = set(pipe.execute()[-1]) - set(self.files)
+            if stale:
+                self.redis.hdel(files_key, *stale)
+            self.redis_ok()
+        except redis.RedisError as exc:
+            self.redis_failed(exc)

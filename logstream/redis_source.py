@@ -1,0 +1,292 @@
+"""redis_source: a web node's view of Redis. Owns the live file list of every
+agent (``HOST/path``, hosts appearing and disappearing with their heartbeats) and
+one reader per watched stream, which follows it with ``XREAD BLOCK`` on a
+connection of its own and fans each read out to this node's subscribers.
+
+Plays the parts the local mode gives to ``Topics`` (subscribe, unsubscribe, the
+per-file registry ``/metrics`` reads) and to ``Watcher`` (start, stop, alive,
+file-list listeners), so the routes stay the same. One reader per stream per
+process, never one per client: 1,000 clients of a file cost one Redis connection.
+A reader that lost its connection checks, before reading on, that its last entry
+still exists; if Redis lost it (restart without persistence, trimming) the
+subscribers are told (``Lost``) instead of reading the new history as if it
+continued the old one. Never blocks the hub; never logs the Redis password.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+
+import gevent
+import gevent.event
+import redis
+
+from . import redis_schema as schema
+from .errors import NotFound, PathRejected
+from .redis_schema import ZERO, EntryId, format_entry_id, parse_entry_id
+from .topic import Subscriber
+
+log = logging.getLogger("logstream.redis")
+
+BLOCK_MS = 5000  # an idle XREAD returns this often (and sees a stop)
+READ_COUNT = 2000  # entries per XREAD at most
+LIST_EVERY = 1.0  # seconds between reads of the hosts' file lists
+
+
+@dataclass(eq=False)
+class Entries:
+    """Entries read in one go, following ``prev`` with nothing in between (XREAD
+    returns every entry after the id it is given). Shared by every subscriber;
+    ``encoded`` caches the bytes per (filter, format, ...)."""
+
+    prev: EntryId
+    ids: list[EntryId]
+    fields: list[dict]
+    size: int
+    encoded: dict = field(default_factory=dict)
+
+    @property
+    def last(self) -> EntryId:
+        return self.ids[-1]
+
+
+@dataclass(eq=False)
+class Lost:
+    """Redis no longer has the entries after ``before`` that this reader had not
+    read yet (it restarted without persistence, or trimmed past the reader)."""
+
+    before: EntryId
+    reason: str
+    size: int = 0
+
+
+def to_entries(prev: EntryId, raw: list) -> Entries:
+    ids = [parse_entry_id(i) for i, _ in raw]
+    fields = [f for _, f in raw]
+    return Entries(prev, ids, fields, sum(len(f.get("l", "")) + 40 for f in fields))
+
+
+class RedisTopic:
+    """One watched stream on this node: its subscribers and its reader."""
+
+    def __init__(self, source: RedisSource, path: str, key: str) -> None:
+        self.source = source
+        self.key = path
+        self.stream_key = key
+        self.subscribers: dict[Subscriber, int] = {}
+        self.last: EntryId = ZERO  # the last entry published to subscribers
+        self._greenlet: gevent.Greenlet | None = None
+
+    def start(self) -> None:
+        """Read where the stream ends now (so a new client's backlog meets the
+        first live batch exactly), then follow it."""
+        found = self.source.redis.xrevrange(self.stream_key, count=1)
+        self.last = parse_entry_id(found[0][0]) if found else ZERO
+        self._greenlet = gevent.spawn(self._follow)
+
+    def stop(self) -> None:
+        if self._greenlet is not None:
+            self._greenlet.kill(block=False)
+            self._greenlet = None
+
+    def publish(self, item: Entries | Lost) -> None:
+        for sub, index in self.subscribers.items():
+            sub.offer(index, item)
+
+    def _follow(self) -> None:
+        conn = None
+        broken = False
+        delay = 0.05
+        try:
+            while True:
+                try:
+                    if conn is None:
+                        conn = schema.client(self.source.url, blocking=True)
+                        if broken:
+                            self._check_continuity(conn)
+                            broken = False
+                    reply = conn.xread({self.stream_key: format_entry_id(self.last)}, count=READ_COUNT,
+                                       block=BLOCK_MS)
+                    delay = 0.05
+                    if reply:
+                        entries = to_entries(self.last, reply[0][1])
+                        self.last = entries.last
+                        self.publish(entries)
+                except redis.RedisError as exc:
+                    log.debug("reader %s: %s", self.key, exc.__class__.__name__)
+                    if conn is not None:
+                        _close(conn)
+                        conn = None
+                    broken = True
+                    gevent.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+        finally:
+            if conn is not None:
+                _close(conn)
+
+    def _check_continuity(self, conn: redis.Redis) -> None:
+        """After a broken connection: is our last entry still there? If not, the
+        entries after it that we had not read are gone; say so, read from the start."""
+        if self.last == ZERO:
+            return
+        last = format_entry_id(self.last)
+        if conn.xrange(self.stream_key, last, last, count=1):
+            return
+        lost = Lost(self.last, "Redis lost this file's history (restarted without persistence, or trimmed "
+                    "past this node's reader)")
+        log.warning("%s: %s", self.key, lost.reason)
+        self.last = ZERO
+        self.publish(lost)
+
+
+class RedisSource:
+    """The registry of watched streams and the hosts' file list."""
+
+    kind = "redis"
+
+    def __init__(self, config) -> None:
+        self.config = config
+        self.url = schema.check_url(config.redis)
+        self.redis = schema.client(self.url)
+        self.topics: dict[str, RedisTopic] = {}
+        self.listeners: set = set()
+        self.files: dict[str, dict] = {}
+        self.hosts: set[str] = set()
+        self.connected = False
+        self._lister: gevent.Greenlet | None = None
+        self._listed = gevent.event.Event()
+
+    # -- the Watcher's part --------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._lister is not None:
+            return
+        log.info("serving the agents' files from Redis at %s", schema.masked(self.url))
+        self._lister = gevent.spawn(self._list_forever)
+        self._listed.wait(3)
+
+    def stop(self) -> None:
+        if self._lister is not None:
+            self._lister.kill(block=False)
+        for topic in list(self.topics.values()):
+            topic.stop()
+        for listener in list(self.listeners):
+            listener.interrupt()
+        self.redis.close()
+
+    @property
+    def alive(self) -> bool:
+        return self.connected and self._lister is not None and not self._lister.dead
+
+    def list_files(self) -> list[dict]:
+        return [dict(path=path, **info) for path, info in sorted(self.files.items())]
+
+    def _list_forever(self) -> None:
+        while True:
+            try:
+                self._refresh()
+                if not self.connected:
+                    log.info("Redis at %s reachable", schema.masked(self.url))
+                self.connected = True
+            except redis.RedisError as exc:
+                if self.connected or not self._listed.is_set():
+                    log.warning("Redis at %s unreachable (%s); keeping the last file list", schema.masked(self.url),
+                                exc.__class__.__name__)
+                self.connected = False
+            self._listed.set()
+            gevent.sleep(LIST_EVERY)
+
+    def _refresh(self) -> None:
+        names = sorted(self.redis.smembers(schema.HOSTS))
+        pipe = self.redis.pipeline(transaction=False)
+        for name in names:
+            pipe.exists(schema.alive_key(name))
+            pipe.hgetall(schema.files_key(name))
+        replies = pipe.execute()
+        files: dict[str, dict] = {}
+        hosts = set()
+        for n, name in enumerate(names):
+            if not replies[2 * n]:
+                continue  # no heartbeat for ALIVE_TTL seconds: the host is gone
+            hosts.add(name)
+            for rel, info in replies[2 * n + 1].items():
+                try:
+                    data = json.loads(info)
+                    files[f"{name}/{rel}"] = {"size": int(data["size"]), "mtime": float(data["mtime"])}
+                except (ValueError, KeyError, TypeError):
+                    continue
+        self._announce(files)
+        if hosts != self.hosts:
+            log.info("hosts: %s", ", ".join(sorted(hosts)) or "none")
+        self.hosts = hosts
+
+    def _announce(self, files: dict[str, dict]) -> None:
+        old = self.files
+        self.files = files
+        if not self.listeners:
+            return
+        for path in old.keys() - files.keys():
+            self._broadcast("deleted", {"path": path})
+        for path, info in files.items():
+            before = old.get(path)
+            if before is None:
+                self._broadcast("created", {"path": path, **info})
+            elif before != info:
+                self._broadcast("changed", {"path": path, **info})
+
+    def _broadcast(self, kind: str, data: dict) -> None:
+        for listener in self.listeners:
+            listener.offer(kind, data)
+
+    # -- the Topics' part ------------------------------------------------------------------------------
+    def stream_key(self, path: str) -> str:
+        """``HOST/rel`` → its stream's key; ``PathRejected`` / ``NotFound`` otherwise."""
+        norm = os.path.normpath(path) if path else ""
+        if (not path or "\0" in path or len(path) > 4096 or norm != path.strip("/") or norm.startswith(("..", "/"))
+                or "/" not in norm):
+            raise PathRejected("expected a path HOST/FILE")
+        host, rel = norm.split("/", 1)
+        if not schema._HOST.fullmatch(host):
+            raise PathRejected("expected a path HOST/FILE")
+        return schema.stream_key(host, rel)
+
+    def subscribe(self, path: str, sub: Subscriber, index: int) -> RedisTopic:
+        key = self.stream_key(path)
+        norm = os.path.normpath(path)
+        topic = self.topics.get(norm)
+        if topic is None:
+            if norm not in self.files and not self.redis.exists(key):
+                raise NotFound(f"no such file: {path}")
+            topic = RedisTopic(self, norm, key)
+            topic.start()
+            if norm in self.topics:  # another client started it meanwhile
+                topic.stop()
+                topic = self.topics[norm]
+            else:
+                self.topics[norm] = topic
+        topic.subscribers[sub] = index
+        return topic
+
+    def unsubscribe(self, topic: RedisTopic, sub: Subscriber) -> None:
+        topic.subscribers.pop(sub, None)
+        if not topic.subscribers and self.topics.get(topic.key) is topic:
+            del self.topics[topic.key]
+            topic.stop()
+
+    def subscriber_count(self) -> int:
+        return sum(len(t.subscribers) for t in self.topics.values())
+
+    def close(self) -> None:
+        for topic in list(self.topics.values()):
+            for sub in list(topic.subscribers):
+                sub.interrupt()
+
+
+def _close(conn: redis.Redis) -> None:
+    try:
+        conn.close()
+    except Exception:  # closing a broken connection must not stop the reader
+        pass
+

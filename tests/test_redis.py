@@ -1,0 +1,448 @@
+"""Scale-out on Redis Streams, against a real ``redis-server`` started here (never
+a system service, never a fake): agents ship every line exactly once, across their
+own SIGKILL and Redis restarts; web nodes serve every host's files with Redis
+entry ids, so a client resumes on any node with no gap and no duplicate."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from conftest import ROOT, Server, append, free_port, wait_for
+
+REDIS_SERVER = shutil.which("redis-server")
+pytestmark = pytest.mark.skipif(REDIS_SERVER is None,
+                                reason="redis-server is not installed (./run.sh test installs it)")
+
+
+class RedisServer:
+    """A throw-away redis-server on a loopback port, persistence off."""
+
+    def __init__(self, workdir: Path, *extra: str, password: str | None = None, tls_port: int | None = None) -> None:
+        self.workdir = workdir
+        self.port = 0 if tls_port else free_port()
+        self.tls_port = tls_port
+        self.password = password
+        self.extra = list(extra)
+        self.proc: subprocess.Popen | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        cmd = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+               "--dir", str(self.workdir), *self.extra]
+        if self.password:
+            cmd += ["--requirepass", self.password]
+        if self.tls_port:
+            cmd += ["--tls-port", str(self.tls_port)]
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.log = open(self.workdir / "redis.log", "ab")
+        self.proc = subprocess.Popen(cmd, cwd=self.workdir, stdout=self.log, stderr=subprocess.STDOUT)
+        if not self.tls_port:
+            wait_for(self._pings, 10, message="redis-server to answer PING")
+        else:
+            wait_for(lambda: b"Ready to accept" in (self.workdir / "redis.log").read_bytes(), 10,
+                     message="redis-server (TLS) to start")
+
+    def _pings(self) -> bool:
+        try:
+            with self.client() as r:
+                return r.ping()
+        except redis.RedisError:
+            return False
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password, decode_responses=True)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+            self.log.close()
+
+
+class Agent:
+    """``python -m logstream agent DIR --redis URL --name NAME`` as a process."""
+
+    def __init__(self, root: Path, url: str, name: str, *args: str) -> None:
+        self.root, self.url, self.name, self.args = root, url, name, args
+        self.stderr_path = root.parent / f"agent-{name}.stderr"
+        self.proc: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        cmd = [sys.executable, "-m", "logstream", "agent", str(self.root), "--redis", self.url, "--name", self.name,
+               *self.args]
+        self._stderr = open(self.stderr_path, "ab")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._stderr,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        line = self.proc.stdout.readline().decode()
+        assert "shipping" in line, f"agent did not start: {line!r} {self.stderr()}"
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+        self._stderr.close()
+        self.proc = None
+
+
+class WebNode(Server):
+    """``python -m logstream --redis URL``: no directory of its own."""
+
+    def start(self) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(self.env or {})}
+        cmd = [sys.executable, "-m", "logstream", "--port", str(self.port), "--host", "127.0.0.1", *self.args]
+        self._stderr = open(self.stderr_path, "ab")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._stderr, env=env)
+        line = self.proc.stdout.readline().decode()
+        if "serving" not in line:
+            raise RuntimeError(f"web node did not start: {line!r} {self.stderr()}")
+        self.port = int(line.rsplit(":", 1)[1].split("/")[0])
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path / "redis")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def scale(tmp_path, redis_server):
+    """Factory for agents (``scale.agent(name)``: a directory of its own) and web nodes."""
+
+    class Scale:
+        def __init__(self) -> None:
+            self.agents: list[Agent] = []
+            self.nodes: list[WebNode] = []
+            self.redis = redis_server
+
+        def agent(self, name: str, *args: str, url: str | None = None) -> Agent:
+            root = tmp_path / name
+            root.mkdir(exist_ok=True)
+            agent = Agent(root, url or redis_server.url, name, *args)
+            self.agents.append(agent)
+            return agent
+
+        def node(self, *args: str, url: str | None = None) -> WebNode:
+            node = WebNode(tmp_path / "web", ("--redis", url or redis_server.url, "--heartbeat", "1", *args))
+            self.nodes.append(node)
+            return node
+
+    (tmp_path / "web").mkdir()
+    scale = Scale()
+    yield scale
+    for node in scale.nodes:
+        node.stop()
+    for agent in scale.agents:
+        agent.stop()
+
+
+def entries(r: redis.Redis, host: str, rel: str) -> list[tuple[str, dict]]:
+    return r.xrange(f"logstream:stream:{host}:{rel}")
+
+
+def stream_lines(r, host, rel) -> list[str]:
+    return [f["l"] for _, f in entries(r, host, rel) if "l" in f]
+
+
+class Writer(threading.Thread):
+    """Appends numbered lines ``<tag> <n>`` to files at a steady rate, in small writes."""
+
+    def __init__(self, paths: list[Path], rate: int, seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.paths, self.rate, self.seconds = paths, rate, seconds
+        self.written = dict.fromkeys(paths, 0)
+
+    def run(self) -> None:
+        start = time.monotonic()
+        tick = 0.01
+        while time.monotonic() - start < self.seconds:
+            due = int((time.monotonic() - start) * self.rate)
+            for path in self.paths:
+                n0 = self.written[path]
+                if due > n0:
+                    append(path, *[f"{path.stem} {n}" for n in range(n0, due)])
+                    self.written[path] = due
+            time.sleep(tick)
+
+
+def numbers(lines: list[str], tag: str) -> list[int]:
+    return [int(line.split()[1]) for line in lines if line.startswith(tag + " ")]
+
+
+# -- the agent ----------------------------------------------------------------------------------------------
+
+def test_agent_ships_each_complete_line_with_inode_and_offset(scale):
+    agent = scale.agent("web-1")
+    log = agent.root / "app.log"
+    append(log, "first", raw=None)
+    append(log, raw=b"caf\xc3\xa9 ok\nbad \xff byte\r\nno newline yet")
+    r = scale.redis.client()
+    wait_for(lambda: len(entries(r, "web-1", "app.log")) == 3, message="three entries")
+    got = entries(r, "web-1", "app.log")
+    assert [f["l"] for _, f in got] == ["first", "café ok", "bad \ufffd byte"]
+    ino = f"{os.stat(log).st_ino:x}"
+    assert [(f["i"], int(f["o"])) for _, f in got] == [(ino, 6), (ino, 15), (ino, 27)]
+    append(log, raw=b" - done\n")
+    wait_for(lambda: stream_lines(r, "web-1", "app.log")[-1:] == ["no newline yet - done"], message="held line")
+    r.close()
+
+
+def test_agent_sigkill_mid_write_then_restart_holds_every_line_exactly_once(scale):
+    agent = scale.agent("web-1")
+    log = agent.root / "app.log"
+    writer = Writer([log], rate=2000, seconds=3)
+    writer.start()
+    r = scale.redis.client()
+    wait_for(lambda: len(entries(r, "web-1", "app.log")) > 1500, message="lines shipped before the kill")
+    agent.stop(signal.SIGKILL)
+    time.sleep(0.3)  # the writer goes on while no agent runs (this is the scenario, not a wait for a condition)
+    agent.start()
+    writer.join()
+    total = writer.written[log]
+    wait_for(lambda: len(entries(r, "web-1", "app.log")) >= total, timeout=15, message=f"{total} lines")
+    assert numbers(stream_lines(r, "web-1", "app.log"), "app") == list(range(total))
+    r.close()
+
+
+def test_agent_restart_finishes_a_file_rotated_while_it_was_down(scale):
+    agent = scale.agent("web-1")
+    log = agent.root / "app.log"
+    append(log, "a1", "a2")
+    r = scale.redis.client()
+    wait_for(lambda: stream_lines(r, "web-1", "app.log") == ["a1", "a2"], message="a1 a2")
+    agent.stop()
+    append(log, "a3")
+    log.rename(agent.root / "app.log.1")
+    append(log, "b1")
+    agent.start()
+    wait_for(lambda: "b1" in stream_lines(r, "web-1", "app.log"), message="b1")
+    got = entries(r, "web-1", "app.log")
+    assert [f.get("l", f.get("k")) for _, f in got] == ["a1", "a2", "a3", "rotate", "b1"]
+    r.close()
+
+
+# -- web nodes ------------------------------------------------------------------------------------------------
+
+def test_web_node_lists_every_host_live(scale):
+    one = scale.agent("web-1")
+    append(one.root / "app.log", "x")
+    node = scale.node()
+    wait_for(lambda: [f["path"] for f in node.json("/api/files")[1]["files"]] == ["web-1/app.log"],
+             message="web-1 listed")
+    events = node.stream("/api/files/events")
+    events.read_until(lambda c: c.of_type("snapshot"), message="snapshot")
+    two = scale.agent("web-2")
+    (two.root / "sub").mkdir()
+    append(two.root / "sub" / "db.log", "y")
+    events.read_until(lambda c: any(json.loads(e.data)["path"] == "web-2/sub/db.log" for e in c.of_type("created")),
+                      message="web-2's file created")
+    two.stop()
+    events.read_until(lambda c: any(json.loads(e.data)["path"] == "web-2/sub/db.log" for e in c.of_type("deleted")),
+                      message="web-2's file gone with its host")
+    assert [f["path"] for f in node.json("/api/files")[1]["files"]] == ["web-1/app.log"]
+    assert node.json("/healthz")[1]["watcher"] == "redis"
+
+
+def test_stream_backlog_filter_text_and_bad_paths(scale):
+    agent = scale.agent("web-1")
+    append(agent.root / "app.log", *[f"{'ERROR' if i % 3 == 0 else 'INFO'} {i}" for i in range(30)])
+    node = scale.node()
+    wait_for(lambda: node.json("/api/files")[1]["files"], message="file listed")
+    s = node.stream("/api/stream/web-1/app.log?lines=5")
+    assert s.wait_lines(5) == [f"{'ERROR' if i % 3 == 0 else 'INFO'} {i}" for i in range(25, 30)]
+    assert all(re.fullmatch(r"\d+-\d+", e.last_event_id) for e in s.events)
+    f = node.stream("/api/stream/web-1/app.log?lines=3&filter=ERROR")
+    assert f.wait_lines(3) == ["ERROR 21", "ERROR 24", "ERROR 27"]
+    append(agent.root / "app.log", "INFO quiet", "ERROR loud")
+    assert f.wait_lines(4)[-1] == "ERROR loud"
+    t = node.stream("/api/stream/web-1/app.log?lines=1&format=text")
+    t.read_until(lambda c: bytes(c.raw).endswith(b"ERROR loud\n"), message="text line")
+    assert node.json("/api/stream/web-9/app.log")[0] == 404
+    assert node.json("/api/stream/..%2Fx")[0] in (403, 404)
+    assert node.json("/api/stream/web-1/app.log?filter=(")[0] == 400
+
+
+def test_merged_stream_across_hosts_resumes_on_another_node_under_load(scale):
+    """Issue 6, point 1: two agents at 1,000 lines/s each, two nodes; a client cut
+    off on node A resumes on node B with no gap and no duplicate."""
+    one, two = scale.agent("web-1"), scale.agent("web-2")
+    a_log, b_log = one.root / "app.log", two.root / "api.log"
+    append(a_log, "app -1")
+    append(b_log, "api -1")
+    node_a, node_b = scale.node(), scale.node()
+    wait_for(lambda: len(node_b.json("/api/files")[1]["files"]) == 2, message="both hosts' files")
+    path = "/api/stream?path=web-1/app.log&path=web-2/api.log&lines=0"
+    writer = Writer([a_log, b_log], rate=1000, seconds=4)
+    writer.start()
+    first = node_a.stream(path)
+    first.wait_lines(2000, timeout=20)
+    last_id = first.events[-1].last_event_id
+    first.close()
+    second = node_b.stream(path, headers={"Last-Event-ID": last_id})
+    writer.join()
+    total = sum(writer.written.values())
+    received = [e.data for e in first.events if e.type == "message"]
+    second.wait_lines(total - len(received), timeout=20)
+    received += second.lines
+    assert not second.of_type("reset")
+    for host, tag, log in (("web-1", "app", a_log), ("web-2", "api", b_log)):
+        texts = [d.split("\n", 1)[1] for d in received if d.startswith(f"{host}/")]
+        assert numbers(texts, tag) == list(range(writer.written[log])), f"{host}: a gap or a duplicate"
+    assert len(last_id.split(",")) == 2
+
+
+def test_trimmed_history_gets_a_reset_saying_how_much(scale):
+    agent = scale.agent("web-1", "--maxlen", "100")
+    log = agent.root / "app.log"
+    append(log, "old")
+    node = scale.node()
+    wait_for(lambda: node.json("/api/files")[1]["files"], message="file listed")
+    s = node.stream("/api/stream/web-1/app.log")
+    s.wait_lines(1)
+    old_id = s.events[-1].last_event_id
+    s.close()
+    for n in range(5):  # separate batches, so approximate trimming has whole nodes to drop
+        append(log, *[f"new {n * 400 + i}" for i in range(400)])
+        time.sleep(0.05)
+    r = scale.redis.client()
+    wait_for(lambda: stream_lines(r, "web-1", "app.log")[-1:] == ["new 1999"], message="all shipped")
+    kept = stream_lines(r, "web-1", "app.log")
+    assert len(kept) < 500
+    again = node.stream("/api/stream/web-1/app.log", headers={"Last-Event-ID": old_id})
+    again.wait_lines(len(kept))
+    [reset] = again.of_type("reset")
+    info = json.loads(reset.data)
+    assert "trimmed" in info["reason"] and info["lost_ms"] >= 0 and info["path"] == "web-1/app.log"
+    assert again.lines == kept  # everything Redis still has after the id, once
+    r.close()
+
+
+def test_redis_restart_without_persistence_recovers_and_resets_clients(scale):
+    """Issue 6, point 3: Redis down 5 s and back empty; agents and nodes recover
+    without a restart; a connected client is told by a reset, then lines flow."""
+    agent = scale.agent("web-1")
+    log = agent.root / "app.log"
+    append(log, "before")
+    node = scale.node()
+    wait_for(lambda: node.json("/api/files")[1]["files"], message="file listed")
+    s = node.stream("/api/stream/web-1/app.log", timeout=30)
+    s.wait_lines(1)
+    old_id = s.events[-1].last_event_id
+    scale.redis.stop()
+    append(log, "while down")
+    time.sleep(5)  # the scenario: Redis stays down for 5 s
+    scale.redis.start()
+    append(log, "after")
+    s.read_until(lambda c: "after" in c.lines, timeout=20, message="lines after the restart")
+    assert s.lines == ["before", "while down", "after"]
+    assert any("lost" in json.loads(e.data)["reason"] for e in s.of_type("reset")), s.events
+    wait_for(lambda: node.json("/api/files")[1]["files"], message="file listed again")
+    late = node.stream("/api/stream/web-1/app.log", headers={"Last-Event-ID": old_id})
+    late.wait_lines(2)
+    assert late.lines == ["while down", "after"] and late.of_type("reset")
+    assert node.proc.poll() is None and agent.proc.poll() is None
+
+
+# -- connection URL: password and TLS ---------------------------------------------------------------------------
+
+def test_password_url_works_and_is_never_logged(tmp_path):
+    secret = "s3cr3t-Pa55word"
+    server = RedisServer(tmp_path / "redis-auth", password=secret)
+    agent = node = None
+    try:
+        root = tmp_path / "logs"
+        root.mkdir()
+        append(root / "app.log", "hello")
+        agent = Agent(root, server.url, "web-1")
+        node = WebNode(tmp_path, ("--redis", server.url))
+        s = node.stream("/api/stream/web-1/app.log") if wait_for(
+            lambda: node.json("/api/files")[1]["files"], message="file listed") else None
+        assert s.wait_lines(1) == ["hello"]
+        bad = WebNode(tmp_path, ("--redis", server.url.replace(secret, "wrong-" + secret)))
+        assert bad.json("/healthz")[1]["status"] == "degraded"
+        bad.stop()
+        server.stop()  # errors get logged now
+        wait_for(lambda: "unreachable" in node.stderr() and "unreachable" in agent.stderr(), timeout=15,
+                 message="outage logged")
+        for log_text in (node.stderr(), agent.stderr(), bad.stderr()):
+            assert secret not in log_text
+        assert "***" in agent.stderr()
+    finally:
+        for proc in (node, agent):
+            if proc is not None:
+                proc.stop()
+        server.stop()
+
+
+def test_rediss_url_with_tls(tmp_path):
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    tls = tmp_path / "tls"
+    tls.mkdir()
+    made = subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                           "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(tls / "key.pem"),
+                           "-out", str(tls / "cert.pem")], capture_output=True)
+    assert made.returncode == 0, made.stderr
+    port = free_port()
+    server = RedisServer(tmp_path / "redis-tls", "--tls-cert-file", str(tls / "cert.pem"), "--tls-key-file",
+                         str(tls / "key.pem"), "--tls-ca-cert-file", str(tls / "cert.pem"), "--tls-auth-clients", "no",
+                         tls_port=port)
+    url = f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={tls / 'cert.pem'}"
+    agent = node = None
+    try:
+        root = tmp_path / "logs"
+        root.mkdir()
+        append(root / "app.log", "over tls")
+        agent = Agent(root, url, "web-1")
+        node = WebNode(tmp_path, ("--redis", url))
+        wait_for(lambda: node.json("/api/files")[1]["files"], message="file listed over TLS")
+        assert node.stream("/api/stream/web-1/app.log").wait_lines(1) == ["over tls"]
+    finally:
+        for proc in (node, agent):
+            if proc is not None:
+                proc.stop()
+        server.stop()
+
+
+# -- the command line -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args,message", [
+    (("agent", "."), "--redis"),
+    (("agent", ".", "--redis", "http://x"), "expected redis://"),
+    (("agent", ".", "--redis", "redis://127.0.0.1:1/0", "--name", "a/b"), "--name"),
+    ((".", "--redis", "redis://127.0.0.1:1/0"), "give no DIR"),
+])
+def test_scale_out_cli_errors_are_one_line(args, message):
+    result = subprocess.run([sys.executable, "-m", "logstream", *args], cwd=ROOT, capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
