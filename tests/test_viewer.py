@@ -270,6 +270,7 @@ def test_filter_runs_on_the_server_highlights_matches_and_inverts(viewer, logdir
     page.wait_for_selector("#filter-error:not([hidden])")
     assert "regular expression" in page.inner_text("#filter-error")
     assert viewer.wait_state("error") == "error"
+    assert "regular expression" in page.inner_text("#lines .sep-error")
 
 
 def test_level_toggles_hide_and_show_lines_of_that_level(viewer, logdir):
@@ -666,6 +667,14 @@ def test_screenshots_of_the_main_states_in_both_themes(new_page, server, logdir,
     bg = page.evaluate("getComputedStyle(document.getElementById('scroller').parentElement).backgroundColor")
     assert (bg == "rgb(255, 255, 255)") == (scheme == "light")
     save_screenshot(page, f"viewer-{scheme}")
+
+    page.hover("#scroller")
+    page.mouse.wheel(0, -400)
+    page.wait_for_function("() => document.getElementById('follow').getAttribute('aria-pressed') === 'false'")
+    append(logdir / "app.log", *DEMO_LINES[:7])
+    page.wait_for_function("() => document.getElementById('jump').dataset.count === '7'")
+    page.wait_for_selector("#jump", state="visible")
+    save_screenshot(page, f"scrolled-up-{scheme}")
 
     page.goto(f"{server.url}/#file=app.log&file=access.log&file=worker/jobs.log&q=order")
     viewer.wait_count(10)

@@ -145,6 +145,7 @@ function restartStream() {
     onState: (s) => {
       streamStatus = s;
       if (s.status === "error" && s.httpStatus === 401) showLogin();
+      else if (s.status === "error") view.addSeparator("error", `${s.message} — click the status to try again`);
       if (s.status === "error" && state.filter.text && /filter/i.test(s.message)) {
         const err = $("filter-error");
         err.textContent = s.message;
