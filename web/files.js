@@ -36,7 +36,7 @@ export class FileList {
     this.collapsed = new Set();
     this.renderTimer = null;
     this.loaded = false;
-    setInterval(() => this._refreshAges(), 10000);
+    setInterval(() => { if (!document.hidden) this._refreshAges(); }, 5000);
   }
 
   /** Apply events from /api/files/events. */
@@ -93,14 +93,16 @@ export class FileList {
     const r = this.rows.get(f.path);
     if (!r) return;
     r.meta.textContent = `${formatSize(f.size)} · ${formatAge(f.mtime)}`;
-    r.meta.dataset.mtime = String(f.mtime);
+    r.row.classList.toggle("fresh", Date.now() / 1000 - f.mtime < 15);
     r.row.title = `${f.path}\n${f.size.toLocaleString()} bytes, modified ${new Date(f.mtime * 1000).toLocaleString()}`;
   }
 
   _refreshAges() {
     for (const [path, r] of this.rows) {
       const f = this.files.get(path);
-      if (f) r.meta.textContent = `${formatSize(f.size)} · ${formatAge(f.mtime)}`;
+      if (!f) continue;
+      r.meta.textContent = `${formatSize(f.size)} · ${formatAge(f.mtime)}`;
+      r.row.classList.toggle("fresh", Date.now() / 1000 - f.mtime < 15);
     }
   }
 
