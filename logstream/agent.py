@@ -103,8 +103,8 @@ class FileShipper:
             self._send([_control("truncate", ino, 0, {"reason": "truncated while the agent was stopped"})])
             return 0
         # The file was replaced while we were away: finish the old one if it is still here.
-        info = {"reason": "rotated"}
-        if not self._finish_rotated(ino, offset):
+        info = {"reason": "recreated" if last.get("k") == "deleted" else "rotated"}
+        if info["reason"] == "rotated" and not self._finish_rotated(ino, offset):
             info["old_file"] = "gone: lines it still had after the last one sent are lost"
         self._send([_control("rotate", st.st_ino, 0, info)])
         return 0

@@ -25,7 +25,7 @@ import gevent.event
 import redis
 
 from . import redis_schema as schema
-from .errors import NotFound, PathRejected
+from .errors import NotFound, PathRejected, Unavailable
 from .redis_schema import ZERO, EntryId, format_entry_id, parse_entry_id
 from .topic import Subscriber
 
@@ -257,10 +257,14 @@ class RedisSource:
         norm = os.path.normpath(path)
         topic = self.topics.get(norm)
         if topic is None:
-            if norm not in self.files and not self.redis.exists(key):
-                raise NotFound(f"no such file: {path}")
-            topic = RedisTopic(self, norm, key)
-            topic.start()
+            try:
+                if norm not in self.files and not self.redis.exists(key):
+                    raise NotFound(f"no such file: {path}")
+                topic = RedisTopic(self, norm, key)
+                topic.start()
+            except redis.RedisError as exc:
+                raise Unavailable(f"Redis is unavailable ({exc.__class__.__name__}); try again",
+                                  headers={"Retry-After": "2"}) from None
             if norm in self.topics:  # another client started it meanwhile
                 topic.stop()
                 topic = self.topics[norm]
