@@ -7,7 +7,7 @@ from __future__ import annotations
 import gc
 
 import greenlet
-from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 
@@ -17,6 +17,11 @@ class Metrics:
         self.streams = Gauge("logstream_open_streams", "Open line streams (SSE or text).", registry=self.registry)
         self.file_listeners = Gauge("logstream_file_list_streams", "Open /api/files/events streams.",
                                     registry=self.registry)
+        self.lines_sent = Counter("logstream_sent_lines", "Log lines handed to clients (live and catch-up).",
+                                  registry=self.registry)
+        self.latency = Histogram("logstream_delivery_seconds", "From reading a batch of lines off the file to "
+                                 "handing it to a live client's connection.", registry=self.registry,
+                                 buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
         self.bytes_sent = Counter("logstream_sent_bytes", "Bytes of stream bodies handed to clients.",
                                   registry=self.registry)
         self.encodings = Counter("logstream_batch_encodings", "Batches of lines turned into bytes (once per "

@@ -17,6 +17,7 @@ import logging
 import os
 import select
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -251,6 +252,9 @@ class Stream:
             if fs.cursor == Cursor(item.seq, item.start):
                 chunk = self._encode_batch(fs, item)
                 fs.cursor, fs.ino = Cursor(item.seq, item.end), item.ino
+                if self.metrics is not None:
+                    self.metrics.latency.observe(time.monotonic() - item.born)
+                    self.metrics.lines_sent.inc(len(item.lines))
                 return chunk
             if Cursor(item.seq, item.end) <= fs.cursor:
                 return None
@@ -283,6 +287,8 @@ class Stream:
                     for lines in read_lines(seg.fd, fs.cursor.offset, end, self.config.max_line, final=not current):
                         chunk = self._encode_lines(fs, lines, seg.ino)
                         fs.cursor, fs.ino = Cursor(seg.seq, lines.ends[-1]), seg.ino
+                        if self.metrics is not None:
+                            self.metrics.lines_sent.inc(len(lines))
                         if chunk:
                             yield chunk
                         gevent.sleep(0)  # a long catch-up must not starve the other clients

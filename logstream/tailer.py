@@ -53,6 +53,7 @@ class Batch:
     end: int
     lines: Lines
     encoded: dict = field(default_factory=dict)
+    born: float = field(default_factory=time.monotonic)  # when it was read: delivery latency
 
     @property
     def size(self) -> int:

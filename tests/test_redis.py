@@ -290,6 +290,25 @@ def test_stream_backlog_filter_text_and_bad_paths(scale):
     assert node.json("/api/stream/web-1/app.log?filter=(")[0] == 400
 
 
+def test_one_reader_per_stream_per_node_whatever_the_number_of_clients(scale):
+    """120 clients of one file cost one blocking XREAD connection (redis-py's pool
+    of 100 would refuse the 101st if each client read for itself)."""
+    agent = scale.agent("web-1")
+    append(agent.root / "app.log", "x")
+    node = scale.node()
+    wait_for(lambda: node.json("/api/files")[1]["files"], message="file listed")
+    clients = [node.stream("/api/stream/web-1/app.log?lines=0") for _ in range(120)]
+    append(agent.root / "app.log", "to everyone")
+    for c in clients:
+        assert c.wait_lines(1) == ["to everyone"]
+    with scale.redis.client() as r:
+        readers = [c for c in r.client_list() if c["cmd"] == "xread"]
+    assert len(readers) == 1
+    for c in clients:
+        c.close()
+    wait_for(lambda: node.json("/healthz")[1]["tailers"] == 0, message="the reader let go with the last client")
+
+
 def test_merged_stream_across_hosts_resumes_on_another_node_under_load(scale):
     """Issue 6, point 1: two agents at 1,000 lines/s each, two nodes; a client cut
     off on node A resumes on node B with no gap and no duplicate."""
