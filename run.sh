@@ -28,11 +28,13 @@ ensure_venv() {
 }
 
 ensure_system_packages() {
-    # The viewer tests drive Debian's Chromium; the scale-out tests run a real redis-server.
+    # The viewer tests drive Debian's Chromium, the scale-out tests a real redis-server,
+    # the deployment test the documented nginx block.
     local missing=()
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-    fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
+    command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+    [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
         say "please install: sudo apt-get install -y ${missing[*]}"

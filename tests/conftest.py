@@ -125,7 +125,11 @@ class SSEClient:
         if rcvbuf:  # a small window makes a client that stops reading stall the server's writes soon
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
-        self.sock.connect(("127.0.0.1", port))
+        try:
+            self.sock.connect(("127.0.0.1", port))
+        except OSError:
+            self.sock.close()
+            raise
         head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n"
         for name, value in (headers or {}).items():
             head += f"{name}: {value}\r\n"
