@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 KEEP_CLOSED = 4  # rotated-away segments kept readable for lagging clients
 MOVE_GRACE = 2.0  # seconds a moved-away file waits for its replacement
 READ_PER_TURN = 4 * 1024 * 1024  # bytes read before letting other greenlets run
+TAIL = 32  # bytes remembered before the read offset (see Tailer._rewritten)
 
 
 @dataclass(frozen=True, order=True)
@@ -97,6 +98,7 @@ class Tailer:
         self._seq = 0
         self._splitter: LineSplitter | None = None
         self._read_pos = 0
+        self._tail = b""  # the last bytes read, to notice a truncation hidden by regrowth
         self._missing_since: float | None = None
         self._wake = gevent.event.Event()
         self._greenlet: gevent.Greenlet | None = None
@@ -176,7 +178,7 @@ class Tailer:
                 self._reopen("recreated")
             return
         if st is not None and (st.st_ino, st.st_dev) == (cur.ino, cur.dev):
-            if st.st_size < self._read_pos:
+            if st.st_size < self._read_pos or self._rewritten():
                 self._truncated()
             self._read_available()
             self._missing_since = None
@@ -197,12 +199,25 @@ class Tailer:
             return
         self._reopen("rotated")
 
+    def _rewritten(self) -> bool:
+        """The bytes we read last are no longer there: the file was truncated and
+        grew back past our offset between two checks (copytruncate under a busy
+        writer). Costs one small pread per check, not per line."""
+        if not self._tail:
+            return False
+        try:
+            now = os.pread(self.current.fd, len(self._tail), self._read_pos - len(self._tail))
+        except OSError:
+            return False
+        return now != self._tail
+
     def _begin(self, fd: int, st: os.stat_result, at_end: bool) -> None:
         self._seq += 1
         self.current = Segment(self._seq, st.st_ino, st.st_dev, fd)
         start = last_line_end(fd, st.st_size) if at_end else 0
         self._splitter = LineSplitter(start, self.max_line)
         self._read_pos = start
+        self._tail = os.pread(fd, min(TAIL, start), start - min(TAIL, start)) if start else b""
         self._missing_since = None
         if at_end:
             self._read_available(publish=False)
@@ -237,6 +252,7 @@ class Tailer:
         self._keep(old)
         self._splitter = LineSplitter(0, self.max_line)
         self._read_pos = 0
+        self._tail = b""
         self._publish(change)
 
     def _close_current(self, kind: str | None, info: dict) -> None:
@@ -280,6 +296,7 @@ class Tailer:
             if not data:
                 return
             self._read_pos += len(data)
+            self._tail = (self._tail + data[-TAIL:])[-TAIL:]
             start = self._splitter.offset
             lines = self._splitter.feed(data)
             if lines and publish:

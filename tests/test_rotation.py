@@ -85,3 +85,16 @@ def test_resume_across_a_rotation_seen_live(server, logdir):
     r = server.stream("/api/stream/app.log", headers={"Last-Event-ID": before})
     assert r.wait_lines(1) == ["b"]
     assert not r.of_type("reset")
+
+
+def test_copytruncate_hidden_by_immediate_regrowth_is_still_noticed(logserver, logdir):
+    log = logdir / "app.log"
+    append(log, "2026-11-28T10:00:00.001Z before")
+    srv = logserver(logdir, "--poll-interval", "3600")
+    s = srv.stream("/api/stream/app.log")
+    s.wait_lines(1)
+    with open(log, "r+b") as f:  # truncate and regrow past the old offset before anyone looks
+        f.truncate(0)
+        f.write(b"2026-11-28T10:00:09.999Z after, and longer than before\n")
+    s.read_until(lambda c: c.of_type("truncate"), message="truncate event")
+    assert s.wait_lines(2)[-1] == "2026-11-28T10:00:09.999Z after, and longer than before"
