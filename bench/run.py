@@ -482,7 +482,13 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true",
                     help="record logstream's server with py-spy (if in the venv) during A-D and G")
     ap.add_argument("--out", help="results path without extension (default bench/results/<time>[-quick])")
+    ap.add_argument("--report", nargs="+", metavar="JSON",
+                    help="only re-render results as Markdown; with several files, later ones replace "
+                         "the scenarios they hold")
     args = ap.parse_args()
+    if args.report:
+        print(rerender(args.report), end="")
+        return
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     runs = args.runs or (1 if args.quick else 2)
@@ -528,6 +534,18 @@ def main() -> None:
         f.write(report.markdown(doc))
     log(f"wrote {out}.json and {out}.md")
     print(report.markdown(doc))
+
+
+def rerender(paths: list[str]) -> str:
+    docs = []
+    for path in paths:
+        with open(path) as f:
+            docs.append(json.load(f))
+    doc = docs[0]
+    for other in docs[1:]:
+        doc["results"].update(other["results"])
+        doc["started"] += ", " + other["started"]
+    return report.markdown(doc)
 
 
 def machine() -> dict:
