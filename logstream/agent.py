@@ -32,7 +32,7 @@ from . import redis_schema as schema
 from .config import Config
 from .errors import ConfigError, LogstreamError
 from .lines import LineSplitter, backlog_start, is_line_boundary, last_line_end, read_lines
-from .tailer import Batch, Change, Tailer
+from .tailer import TAIL, Batch, Change, Tailer
 from .watcher import Watcher
 
 log = logging.getLogger("logstream.agent")
@@ -42,7 +42,9 @@ MAX_BACKOFF = 2.0
 
 
 class _ResumingTailer(Tailer):
-    """A ``Tailer`` that starts at a given line boundary instead of the file's end."""
+    """A ``Tailer`` that starts at a given line boundary instead of the file's end.
+    It sets the tailer's reading state the way ``Tailer._begin`` does; keep the two
+    in step (tests/test_redis.py resumes, rotates and truncates through it)."""
 
     def start_at(self, choose) -> None:
         """Open the file; ``choose(fd, st)`` returns the offset to start at."""
@@ -55,6 +57,8 @@ class _ResumingTailer(Tailer):
         self._begin(fd, st, at_end=False)
         self._splitter = LineSplitter(offset, self.max_line)
         self._read_pos = offset
+        # What a truncation check compares with (Tailer._rewritten): the bytes before the offset.
+        self._tail = os.pread(fd, min(TAIL, offset), offset - min(TAIL, offset)) if offset else b""
         self._greenlet = gevent.spawn(self._run)
         self.wake()
 

@@ -198,6 +198,8 @@ class RedisStream(Stream):
                 self.metrics.encodings.inc()
         else:
             fs.cursor = batch.last
+            if self.metrics is not None:
+                self.metrics.lines_sent.inc(len(batch.ids))
         return chunk
 
     def _encode(self, fs, fields: list[dict], ids: list[EntryId], left: str | None = None,
@@ -236,6 +238,8 @@ class RedisStream(Stream):
             run_last = text_id
         flush_run()
         fs.cursor = ids[-1]
+        if self.metrics is not None:
+            self.metrics.lines_sent.inc(len(ids))
         if not out and not self.text:
             # Only lines the filter dropped: still move the client's id past them.
             out.append(f"id: {left}{format_entry_id(ids[-1])}{right}\n\n")

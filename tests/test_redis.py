@@ -249,6 +249,27 @@ def test_agent_restart_finishes_a_file_rotated_while_it_was_down(scale):
     r.close()
 
 
+def test_rotation_and_truncation_reach_web_clients_as_control_events(scale):
+    agent = scale.agent("web-1")
+    log = agent.root / "app.log"
+    append(log, "a1")
+    node = scale.node()
+    wait_for(lambda: node.json("/api/files")[1]["files"], message="file listed")
+    s = node.stream("/api/stream/web-1/app.log")
+    s.wait_lines(1)
+    append(log, "a2")
+    log.rename(agent.root / "app.log.1")
+    append(log, "b1")
+    s.wait_lines(3)
+    os.truncate(log, 0)
+    append(log, "c1")
+    s.wait_lines(4)
+    kinds = [e.type if e.type != "message" else e.data for e in s.events]
+    assert kinds == ["a1", "a2", "rotate", "b1", "truncate", "c1"]
+    assert json.loads(s.of_type("rotate")[0].data) == {"path": "web-1/app.log", "reason": "rotated"}
+    assert all(e.last_event_id for e in s.events)
+
+
 # -- web nodes ------------------------------------------------------------------------------------------------
 
 def test_web_node_lists_every_host_live(scale):
