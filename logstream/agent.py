@@ -253,7 +253,7 @@ class Agent:
         print(f"logstream: agent {self.name} shipping {self.root} to {schema.masked(self.url)}", flush=True)
         self.watcher.start()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            gevent.signal_handler(sig, self.stopping.set)
+            gevent.signal_handler(sig, self._stop_soon)
         try:
             while not self.stopping.is_set():
                 self._rescan.clear()
@@ -263,6 +263,10 @@ class Agent:
         finally:
             self.stop()
         return 0
+
+    def _stop_soon(self) -> None:
+        self.stopping.set()
+        self._rescan.set()  # the loop's wait ends now, not at the next heartbeat
 
     def stop(self) -> None:
         self.watcher.stop()

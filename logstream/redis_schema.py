@@ -36,6 +36,7 @@ HOSTS = PREFIX + "hosts"
 ALIVE_TTL = 10  # seconds a host stays listed after its last heartbeat
 HEARTBEAT = 2.0  # seconds between an agent's heartbeats
 _HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+_QUERY_SECRET = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)
 _ENTRY_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
 
 EntryId = tuple[int, int]
@@ -74,16 +75,19 @@ def masked(url: str) -> str:
     """The URL with its password replaced by ``***``: the only form we print."""
     try:
         parts = urlsplit(url)
+        query = _QUERY_SECRET.sub(r"\1***", parts.query)
+        if parts.password is None:
+            if "@" in parts.netloc or "@" in parts.path:
+                return "<URL with credentials, unparsable>"
+            return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+        user = parts.username or ""
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return "<unparsable URL>"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def check_url(url: str) -> str:

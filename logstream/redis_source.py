@@ -33,7 +33,8 @@ log = logging.getLogger("logstream.redis")
 
 BLOCK_MS = 5000  # an idle XREAD returns this often (and sees a stop)
 READ_COUNT = 2000  # entries per XREAD at most
-LIST_EVERY = 1.0  # seconds between reads of the hosts' file lists
+LIST_EVERY = 1.0
+COALESCE = float(os.environ.get("LOGSTREAM_BENCH_COALESCE", "0"))  # seconds between reads of the hosts' file lists
 
 
 @dataclass(eq=False)
@@ -115,6 +116,8 @@ class RedisTopic:
                         entries = to_entries(self.last, reply[0][1])
                         self.last = entries.last
                         self.publish(entries)
+                        if COALESCE:
+                            gevent.sleep(COALESCE)
                 except redis.RedisError as exc:
                     log.debug("reader %s: %s", self.key, exc.__class__.__name__)
                     if conn is not None:

@@ -47,12 +47,25 @@ class Handler(pywsgi.WSGIHandler):
         return environ
 
     def _sendall(self, data):
+        # gevent's sendall applies the socket timeout to the whole call; a client
+        # that reads slowly but steadily would be cut off in the middle of a big
+        # chunk. Here the timeout is per send: only a client that makes no
+        # progress for --write-timeout seconds is stuck.
+        view = memoryview(data)
         try:
-            super()._sendall(data)
+            while view:
+                view = view[self.socket.send(view):]
         except TimeoutError:
             if self.environ is not None:
                 self.environ["logstream.disconnect"] = "write_timeout"
+            self.status = "socket error: write timed out"
             raise OSError(errno.ETIMEDOUT, "client stopped reading") from None
+        except OSError as ex:
+            self.status = f"socket error: {ex}"
+            if self.code > 0:
+                self.code = -self.code
+            raise
+        self.response_length += len(data)
 
     def handle_one_request(self):
         result = super().handle_one_request()

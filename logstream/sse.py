@@ -128,20 +128,18 @@ class Parser:
         if self._pending_cr and text.startswith("\n"):
             text = text[1:]
         self._pending_cr = False
-        self._buffer += text
+        buffer = self._buffer + text
         events: list[Event] = []
-        while True:
-            match = _LINE_BREAK.search(self._buffer)
-            if match is None:
-                break
-            if match.group() == "\r" and match.end() == len(self._buffer):
+        pos = 0
+        for match in _LINE_BREAK.finditer(buffer):  # one pass: linear in the chunk
+            if match.group() == "\r" and match.end() == len(buffer):
                 # A CR at the end of what we have: an LF may follow in the next chunk.
                 self._pending_cr = True
-            line = self._buffer[: match.start()]
-            self._buffer = self._buffer[match.end() :]
-            event = self._line(line)
+            event = self._line(buffer[pos : match.start()])
+            pos = match.end()
             if event is not None:
                 events.append(event)
+        self._buffer = buffer[pos:]
         return events
 
     def _line(self, line: str) -> Event | None:

@@ -20,6 +20,7 @@ import pytest
 import redis
 
 from conftest import ROOT, Server, append, free_port, wait_for
+from logstream.redis_schema import masked
 
 REDIS_SERVER = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None,
@@ -439,6 +440,17 @@ def test_password_url_works_and_is_never_logged(tmp_path):
             if proc is not None:
                 proc.stop()
         server.stop()
+
+
+@pytest.mark.parametrize("url,shown", [
+    ("redis://:s3cret@h:6379/0", "redis://:***@h:6379/0"),
+    ("redis://user:s3cret@h/0", "redis://user:***@h/0"),
+    ("rediss://h:6380/0?ssl_ca_certs=/ca.pem&password=s3cret", "rediss://h:6380/0?ssl_ca_certs=/ca.pem&password=***"),
+    ("redis://:s3cret@h:port/0", "<unparsable URL>"),
+    ("redis://h:6379/0", "redis://h:6379/0"),
+])
+def test_the_url_is_only_ever_shown_with_the_password_masked(url, shown):
+    assert masked(url) == shown
 
 
 def test_rediss_url_with_tls(tmp_path):
