@@ -174,7 +174,7 @@ class RedisStream(Stream):
 
     def __iter__(self) -> Iterator[bytes]:
         try:
-            yield from self._run()
+            yield from super().__iter__()  # the local stream's bookkeeping around _run
         except _RedisGone:
             if not self.text:
                 yield sse.comment("Redis is unavailable; reconnect with your last event id")
