@@ -233,6 +233,18 @@ def test_agent_sigkill_mid_write_then_restart_holds_every_line_exactly_once(scal
     r.close()
 
 
+def test_agent_started_before_redis_ships_everything_once_redis_is_up(scale):
+    scale.redis.stop()
+    agent = scale.agent("web-1")
+    append(agent.root / "app.log", "written while Redis was away")
+    wait_for(lambda: "unreachable" in agent.stderr(), message="the outage logged")
+    scale.redis.start()
+    r = scale.redis.client()
+    wait_for(lambda: stream_lines(r, "web-1", "app.log") == ["written while Redis was away"], message="shipped")
+    wait_for(lambda: r.exists("logstream:alive:web-1"), message="host registered")
+    r.close()
+
+
 def test_agent_restart_finishes_a_file_rotated_while_it_was_down(scale):
     agent = scale.agent("web-1")
     log = agent.root / "app.log"
