@@ -26,7 +26,7 @@ from .config import Config
 from .errors import BadRequest, LogstreamError, NotFound, TooManyRequests, Unauthorized, Unavailable
 from .metrics import Metrics
 from .stream import LineFilter, Stream
-from .topic import Topics
+from .topic import Pinger, Topics
 from .watcher import FileListener, Watcher
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class Runtime:
         self.shutdown = gevent.event.Event()
         self.started = time.time()
         self.auth = Auth(config.token, config.query_token)
+        self.pinger = Pinger(config.heartbeat)
         self.open_streams = 0
         self.streams_per_ip: dict[str, int] = {}
         self.max_connections = config.max_connections
@@ -96,6 +97,7 @@ class Runtime:
 
     def stop(self) -> None:
         self.shutdown.set()
+        self.pinger.stop()
         self.topics.close()
         self.watcher.stop()
 
@@ -266,16 +268,17 @@ def create_app(config: Config) -> Flask:
             stream = runtime.stream_class(runtime.topics, rels, config=config, line_filter=line_filter,
                                           text=fmt == "text", lines=lines, last_id=last_id, environ=request.environ,
                                           shutdown=runtime.shutdown,
-                                          metrics=runtime.metrics, on_close=lambda: runtime.release(ip))
+                                          metrics=runtime.metrics, on_close=lambda: runtime.release(ip),
+                            pinger=runtime.pinger)
         except BaseException:
             runtime.release(ip)
             raise
         runtime.metrics.stream_opened()
         if fmt == "text":
-            response = Response(_Counted(stream, runtime.metrics), content_type="text/plain; charset=utf-8")
+            response = Response(stream, content_type="text/plain; charset=utf-8", direct_passthrough=True)
             response.headers.update(SSE_HEADERS)
             return response
-        return _sse_response(_Counted(stream, runtime.metrics))
+        return _sse_response(stream)
 
     def _int_arg(name: str, default: int, low: int, high: int) -> int:
         raw = request.args.get(name)
@@ -296,7 +299,9 @@ def create_app(config: Config) -> Flask:
 
 
 def _sse_response(body) -> Response:
-    response = Response(body, mimetype="text/event-stream")
+    # direct_passthrough: the body already yields bytes; skip werkzeug's re-encoding
+    # layer on the fan-out path. close() still reaches the body.
+    response = Response(body, mimetype="text/event-stream", direct_passthrough=True)
     response.headers["Content-Type"] = "text/event-stream; charset=utf-8"
     response.headers.update(SSE_HEADERS)
     return response
@@ -311,23 +316,6 @@ def _read_file(f, size: int) -> Iterator[bytes]:
                 break
             left -= len(chunk)
             yield chunk
-
-
-class _Counted:
-    """Counts the bytes of a stream body and passes ``close()`` on."""
-
-    def __init__(self, stream: Stream, metrics: Metrics) -> None:
-        self.stream = stream
-        self.metrics = metrics
-
-    def __iter__(self) -> Iterator[bytes]:
-        counter = self.metrics.bytes_sent
-        for chunk in self.stream:
-            counter.inc(len(chunk))
-            yield chunk
-
-    def close(self) -> None:
-        self.stream.close()
 
 
 class _FileEvents:

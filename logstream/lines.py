@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 CUT_MARKER = " […cut {} bytes]"
 BLOCK = 256 * 1024
+FIRST_BLOCK = 16 * 1024
 
 
 @dataclass
@@ -129,11 +130,14 @@ class LineSplitter:
 
 def read_lines(fd: int, start: int, end: int, max_line: int, *, final: bool = False, block: int = BLOCK):
     """Yield ``Lines`` for the bytes [start, end) of ``fd``, a block at a time.
-    ``end`` must be a line boundary unless ``final`` (then the tail is flushed)."""
+    ``end`` must be a line boundary unless ``final`` (then the tail is flushed).
+    The first block is small, so a resumed client sees its first line at once."""
     splitter = LineSplitter(start, max_line)
     pos = start
+    size = min(block, FIRST_BLOCK)
     while pos < end:
-        data = os.pread(fd, min(block, end - pos), pos)
+        data = os.pread(fd, min(size, end - pos), pos)
+        size = block
         if not data:
             break  # the file shrank under us; the tailer will announce it
         pos += len(data)

@@ -77,7 +77,7 @@ class Stream:
 
     def __init__(self, topics: Topics, rels: list[str], *, config, line_filter: LineFilter | None,
                  text: bool, lines: int, last_id: str | None, environ: dict | None = None,
-                 shutdown=None, metrics=None, on_close=None) -> None:
+                 shutdown=None, metrics=None, on_close=None, pinger=None) -> None:
         self.topics = topics
         self.config = config
         self.filter = line_filter
@@ -92,6 +92,7 @@ class Stream:
         self.metrics = metrics
         self.merged = len(rels) > 1
         self.sub = Subscriber(config.queue_bytes)
+        self.pinger = pinger
         self.files: list[FileState] = []
         self._closed = False
         try:
@@ -108,6 +109,8 @@ class Stream:
         if self._closed:
             return
         self._closed = True
+        if self.pinger is not None:
+            self.pinger.discard(self.sub)
         for fs in self.files:
             self.topics.unsubscribe(fs.topic, self.sub)
             if fs.foreign is not None and fs.foreign.fd is not None:
@@ -119,7 +122,15 @@ class Stream:
             self.metrics.stream_closed(self.environ.get("logstream.disconnect", self.end_reason))
 
     def __iter__(self) -> Iterator[bytes]:
-        return self._run()
+        if self.pinger is not None:
+            self.pinger.add(self.sub)
+        sent = self.metrics.bytes_sent if self.metrics is not None else None
+        sub = self.sub
+        for chunk in self._run():
+            sub.last_sent = time.monotonic()
+            if sent is not None:
+                sent.value += len(chunk)
+            yield chunk
 
     # -- where each file starts ------------------------------------------------------
     def _start(self) -> None:
@@ -224,12 +235,18 @@ class Stream:
                     yield from self._catch_up(fs)
                 continue
             if not sub.queue:
-                sub.wakeup.clear()  # it may still be set by an overflow; nothing can run in between
-                if not sub.wakeup.wait(heartbeat):
+                if sub.ping_due:
+                    sub.ping_due = False
                     if self._peer_gone():
                         return
                     if not self.text:
                         yield sse.comment("ping")
+                    continue
+                sub.wakeup.clear()  # it may still be set by an overflow; nothing can run in between
+                if self.pinger is not None:
+                    sub.wakeup.wait()  # the pinger wakes us once per heartbeat
+                elif not sub.wakeup.wait(heartbeat):
+                    sub.ping_due = True
                 continue
             out: list[bytes] = []
             for index, item in sub.take():

@@ -23,6 +23,7 @@ import gevent
 import gevent.event
 
 from . import paths
+from .errors import LogstreamError
 from .lines import BLOCK, Lines, LineSplitter, last_line_end
 
 log = logging.getLogger(__name__)
@@ -87,9 +88,12 @@ class Segment:
 
 class Tailer:
     def __init__(self, root, rel: str, max_line: int, poll_interval: float,
-                 publish: Callable[[Batch | Change], None]) -> None:
+                 publish: Callable[[Batch | Change], None], pace: Callable[[], float] | None = None) -> None:
         self.root = root
         self.rel = rel
+        self._pace = pace
+        self._last_check = 0.0
+        self._path: str | None = None
         self.max_line = max_line
         self.poll_interval = poll_interval
         self._publish = publish
@@ -108,6 +112,7 @@ class Tailer:
     def start(self) -> None:
         """Open the file (raising ``NotFound``/``PathRejected``) and follow it."""
         fd, st = paths.open_file(self.root, self.rel)
+        self._path = paths.resolve(self.root, self.rel)
         self._begin(fd, st, at_end=True)
         self._greenlet = gevent.spawn(self._run)
 
@@ -156,7 +161,14 @@ class Tailer:
     def _run(self) -> None:
         while True:
             self._wake.wait(self.poll_interval)
+            if self._pace is not None:
+                # Let a few more lines gather when many clients wait on this file:
+                # one write per client then carries them all.
+                rest = self._pace() - (time.monotonic() - self._last_check)
+                if rest > 0:
+                    gevent.sleep(rest)
             self._wake.clear()
+            self._last_check = time.monotonic()
             try:
                 self.check()
             except Exception:  # a tailer must outlive any one bad moment of its file
@@ -165,7 +177,10 @@ class Tailer:
     # -- the work -----------------------------------------------------------------------
     def check(self) -> None:
         try:
-            st = paths.stat_file(self.root, self.rel)
+            # The joined path, stat()ed directly: the full confinement check runs on
+            # every (re)open, and a symlink retargeted outside shows up here as a new
+            # inode that the reopen then refuses.
+            st = os.stat(self._path) if self._path else paths.stat_file(self.root, self.rel)
             self.error = None
         except FileNotFoundError:
             st = None
@@ -183,6 +198,12 @@ class Tailer:
             self._read_available()
             self._missing_since = None
             return
+        if st is not None:
+            # Another file now: run the full confinement check before following it.
+            try:
+                paths.stat_file(self.root, self.rel)
+            except OSError as exc:
+                st, self.error = None, str(exc)
         # The path is gone or names another file: finish the old one first.
         self._read_available()
         if st is None:
@@ -225,7 +246,7 @@ class Tailer:
     def _reopen(self, reason: str) -> None:
         try:
             fd, st = paths.open_file(self.root, self.rel)
-        except OSError as exc:
+        except (OSError, LogstreamError) as exc:
             self.error = str(exc)
             return
         if self.current is not None:

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections import deque
 from pathlib import Path
 
+import gevent
 import gevent.event
 
 from .tailer import Batch, Change, Tailer
@@ -27,7 +29,7 @@ log = logging.getLogger(__name__)
 class Subscriber:
     """One client's inbox, across one or more topics (a merged stream)."""
 
-    __slots__ = ("queue", "queued_bytes", "limit", "overflowed", "wakeup", "closed")
+    __slots__ = ("queue", "queued_bytes", "limit", "overflowed", "wakeup", "closed", "ping_due", "last_sent")
 
     def __init__(self, limit: int) -> None:
         self.queue: deque[tuple[int, Batch | Change]] = deque()
@@ -36,6 +38,8 @@ class Subscriber:
         self.overflowed = False
         self.wakeup = gevent.event.Event()
         self.closed = False
+        self.ping_due = False
+        self.last_sent = time.monotonic()
 
     def offer(self, index: int, item: Batch | Change) -> None:
         if self.overflowed:
@@ -62,6 +66,39 @@ class Subscriber:
         self.wakeup.set()
 
 
+class Pinger:
+    """One greenlet wakes every idle client once per heartbeat, instead of a timer
+    per wait: creating a gevent Timeout on every wake-up cost 10-20% of the server
+    under load. Idle clients that went away are noticed at their ping."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.subscribers: set = set()
+        self._greenlet: gevent.Greenlet | None = None
+
+    def add(self, sub) -> None:
+        self.subscribers.add(sub)
+        if self._greenlet is None and self.interval:
+            self._greenlet = gevent.spawn(self._run)
+
+    def discard(self, sub) -> None:
+        self.subscribers.discard(sub)
+
+    def stop(self) -> None:
+        if self._greenlet is not None:
+            self._greenlet.kill(block=False)
+            self._greenlet = None
+
+    def _run(self) -> None:
+        while True:
+            gevent.sleep(self.interval / 4)
+            due = time.monotonic() - self.interval
+            for sub in list(self.subscribers):
+                if sub.last_sent <= due:
+                    sub.ping_due = True
+                    sub.wakeup.set()
+
+
 class Topic:
     def __init__(self, key: str, tailer_factory) -> None:
         self.key = key
@@ -71,6 +108,13 @@ class Topic:
     def publish(self, item: Batch | Change) -> None:
         for sub, index in self.subscribers.items():
             sub.offer(index, item)
+
+
+def _pace(topic: Topic) -> float:
+    """Least seconds between two reads of a file: more subscribers, fewer and
+    fuller batches (one socket write carries many lines), at most 4 ms of added
+    latency. With one subscriber, 20 µs: every line at once."""
+    return min(0.004, 20e-6 * len(topic.subscribers))
 
 
 class Topics:
@@ -88,7 +132,8 @@ class Topics:
         key = os.path.normpath(rel)
         topic = self.topics.get(key)
         if topic is None:
-            topic = Topic(key, lambda publish: Tailer(self.root, key, self.max_line, self.poll_interval, publish))
+            topic = Topic(key, lambda publish: Tailer(self.root, key, self.max_line, self.poll_interval, publish,
+                                                      pace=lambda: _pace(topic)))
             topic.tailer.start()
             self.topics[key] = topic
             for d in self._dirs(key):
