@@ -95,15 +95,18 @@ class Stream:
         self.pinger = pinger
         self.files: list[FileState] = []
         self._closed = False
+        self._fkey = line_filter.key if line_filter else None
         try:
             for index, rel in enumerate(rels):
                 topic = topics.subscribe(rel, self.sub, index)
                 self.files.append(FileState(index, rel, topic))
+            self._start()
         except BaseException:
+            # Never opened: let go of the subscriptions only. The caller undoes its
+            # own admission, and no stream was counted as open.
+            self.on_close = self.metrics = None
             self.close()
             raise
-        self._fkey = line_filter.key if line_filter else None
-        self._start()
 
     def close(self) -> None:
         if self._closed:

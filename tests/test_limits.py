@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import append, wait_for
+from conftest import append, metrics, wait_for
 
 
 def test_max_connections_gives_503_with_retry_after(logserver, logdir):
@@ -40,3 +40,14 @@ def test_oversized_request_line_and_headers_get_json_errors(server):
     assert status == 414 and json.loads(body)["error"]
     status, headers, body = server.get("/api/files", headers={f"X-H{i}": "v" for i in range(150)})
     assert status == 400 and json.loads(body)["error"]
+
+
+def test_refused_streams_do_not_free_admission_slots(logserver, logdir):
+    append(logdir / "a.log", "x")
+    srv = logserver(logdir, "--max-connections", "1")
+    for _ in range(3):  # each fails after admission: a merged stream naming a missing file
+        assert srv.get("/api/stream?path=a.log&path=missing.log")[0] == 404
+    s = srv.stream("/api/stream/a.log")
+    assert s.wait_lines(1) == ["x"]
+    assert srv.get("/api/stream/a.log")[0] == 503
+    assert metrics(srv)["logstream_open_streams"] == 1
