@@ -69,13 +69,17 @@ def open_file(root: Path, rel: str) -> tuple[int, os.stat_result]:
     return fd, st
 
 
+class OutsideRoot(PermissionError):
+    """The path now leads outside the root (e.g. a symlink was retargeted)."""
+
+
 def stat_file(root: Path, rel: str) -> os.stat_result:
     """stat() of ``rel`` (following an inside symlink); ``FileNotFoundError`` if gone,
-    ``PathRejected`` (an OSError-free error) turned into ``PermissionError``."""
+    ``OutsideRoot`` if it now leads outside the root."""
     try:
         path = resolve(root, rel)
     except PathRejected as exc:
-        raise PermissionError(exc.message) from None
+        raise OutsideRoot(exc.message) from None
     return os.stat(path)
 
 

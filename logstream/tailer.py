@@ -94,6 +94,7 @@ class Tailer:
         self._pace = pace
         self._last_check = 0.0
         self._path: str | None = None
+        self._reported: str | None = None
         self.max_line = max_line
         self.poll_interval = poll_interval
         self._publish = publish
@@ -182,11 +183,13 @@ class Tailer:
             # inode that the reopen then refuses.
             st = os.stat(self._path) if self._path else paths.stat_file(self.root, self.rel)
             self.error = None
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             st = None
-        except OSError as exc:  # unreadable, or the path now leads outside the root
-            st = None
-            self.error = str(exc)
+        except OSError as exc:  # the path cannot be examined (EACCES, EIO, ...)
+            if self.current is not None:
+                self._read_available()  # the open descriptor may still read
+            self._report(f"cannot check {self.rel}: {exc.strerror or exc}")
+            return
         cur = self.current
         if cur is None:
             if st is not None:
@@ -202,8 +205,10 @@ class Tailer:
             # Another file now: run the full confinement check before following it.
             try:
                 paths.stat_file(self.root, self.rel)
-            except OSError as exc:
-                st, self.error = None, str(exc)
+            except paths.OutsideRoot as exc:
+                st, self.error = None, str(exc)  # stop following: never read outside
+            except OSError:
+                pass  # examined again on the next check
         # The path is gone or names another file: finish the old one first.
         self._read_available()
         if st is None:
@@ -219,6 +224,18 @@ class Tailer:
             self._close_current("deleted", {"reason": self.error or ("moved away" if moved else "deleted")})
             return
         self._reopen("rotated")
+
+    def _report(self, reason: str) -> None:
+        """Tell clients once that the file cannot be read right now (promise: an
+        error event, never a silently dead stream). The position does not move;
+        reading goes on when the file can be read again."""
+        self.error = reason
+        if self._reported == reason:
+            return
+        self._reported = reason
+        here = self.head
+        ino = self.current.ino if self.current is not None else self.closed[-1].ino
+        self._publish(Change("error", here, here, ino, {"reason": reason}))
 
     def _rewritten(self) -> bool:
         """The bytes we read last are no longer there: the file was truncated and
@@ -312,9 +329,10 @@ class Tailer:
             try:
                 data = os.pread(cur.fd, BLOCK, self._read_pos)
             except OSError as exc:
-                self.error = str(exc)
+                self._report(f"cannot read {self.rel}: {exc.strerror or exc}")
                 return
             if not data:
+                self._reported = None
                 return
             self._read_pos += len(data)
             self._tail = (self._tail + data[-TAIL:])[-TAIL:]

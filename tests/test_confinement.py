@@ -107,6 +107,40 @@ def test_symlink_retargeted_outside_mid_stream_is_not_followed(jail):
     assert "outside" in json.loads(s.of_type("deleted")[0].data)["reason"]
 
 
+def _as_nobody() -> tuple[str, ...]:
+    """A prefix that runs a command as nobody (as root every file is readable)."""
+    if os.geteuid() != 0:
+        return ()
+    prefix = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+    if subprocess.run([*prefix, sys.executable, "-c", f"import os; os.listdir({str(ROOT)!r})"],
+                      capture_output=True).returncode != 0:
+        pytest.skip("the project tree is not readable by 'nobody' on this machine")
+    return prefix
+
+
+def test_file_that_becomes_unreadable_gets_an_error_event_and_the_stream_lives_on():
+    tmp_path = Path(tempfile.mkdtemp(prefix="logstream-nobody-"))
+    sub = tmp_path / "logs" / "sub"
+    sub.mkdir(parents=True)
+    append(sub / "app.log", "before")
+    for p in (tmp_path, tmp_path / "logs", sub, sub / "app.log"):
+        os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    srv = Server(tmp_path / "logs", ("--heartbeat", "1", "--poll-interval", "0.2"), launcher=_as_nobody())
+    try:
+        s = srv.stream("/api/stream/sub/app.log")
+        s.wait_lines(1)
+        os.chmod(sub, 0)  # the server can no longer look at the file
+        s.read_until(lambda c: c.of_type("error"), message="an error event")
+        assert "cannot check sub/app.log" in json.loads(s.of_type("error")[0].data)["reason"]
+        os.chmod(sub, 0o755)
+        append(sub / "app.log", "after")
+        assert s.wait_lines(2) == ["before", "after"]
+    finally:
+        os.chmod(sub, 0o755)
+        srv.stop()
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
 def test_unreadable_file_is_listed_as_such_and_refused():
     """As root every file is readable, so this runs the server as nobody, on a
     directory nobody can reach (pytest's own temp dir is private to root)."""
@@ -118,14 +152,7 @@ def test_unreadable_file_is_listed_as_such_and_refused():
     os.chmod(root / "locked.log", 0)
     for p in (tmp_path, root, root / "ok.log"):
         os.chmod(p, os.stat(p).st_mode | stat.S_IROTH | stat.S_IXOTH)
-    if os.geteuid() == 0:
-        prefix = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
-        if subprocess.run([*prefix, sys.executable, "-c", f"import os; os.listdir({str(ROOT)!r})"],
-                          capture_output=True).returncode != 0:
-            pytest.skip("the project tree is not readable by 'nobody' on this machine")
-    else:
-        prefix = ()
-    srv = Server(root, ("--heartbeat", "1"), launcher=prefix)
+    srv = Server(root, ("--heartbeat", "1"), launcher=_as_nobody())
     try:
         status, body = srv.json("/api/files")
         assert {f["path"]: f.get("readable", True) for f in body["files"]} == {"locked.log": False, "ok.log": True}
