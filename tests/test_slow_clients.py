@@ -13,12 +13,15 @@ def test_stalled_client_catches_up_from_the_file_without_loss(logserver, logdir)
     slow = srv.stream("/api/stream/app.log", rcvbuf=4096)
     slow.wait_lines(1)
     fast = srv.stream("/api/stream/app.log?lines=0")
-    total = 20_000
-    for start in range(1, total, 2000):  # ~1.4 MB: far more than the small window and the queue
-        append(log, *[f"seq {i} " + "x" * 60 for i in range(start, min(start + 2000, total))])
-    fast.wait_lines(total - 1, timeout=60)  # the healthy client was never held up
+    total = 120_000  # ~9 MB: more than the socket buffers and the queue can hold
+    reader = threading.Thread(target=fast.wait_lines, args=(total - 1, 90), daemon=True)
+    reader.start()
+    for start in range(1, total, 5000):
+        append(log, *[f"seq {i} " + "x" * 60 for i in range(start, min(start + 5000, total))])
+    reader.join(100)
+    assert len(fast.lines) == total - 1  # the healthy client was never held up
+    lines = slow.wait_lines(total, timeout=90)
     wait_for(lambda: metrics(srv)["logstream_catchups_total"] >= 1, message="a catch-up")
-    lines = slow.wait_lines(total, timeout=60)
     assert [int(line.split()[1]) for line in lines] == list(range(total))
     assert len({e.last_event_id for e in slow.events}) == total
 
