@@ -379,7 +379,7 @@ class Stream:
         if not ends or ends[-1] != last_end:
             # Move the client's id past lines the filter dropped, so a reconnect
             # does not read them again.
-            out += f"id: {left}{ino:x}-{last_end}{right}\n\n"
+            return out.encode("utf-8") + sse.id_only(f"{left}{ino:x}-{last_end}{right}")
         return out.encode("utf-8")
 
     def _apply_change(self, fs: FileState, change: Change, lost: int = 0) -> bytes:
