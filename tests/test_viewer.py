@@ -239,6 +239,23 @@ def test_hidden_tab_gives_back_its_file_list_connection(viewer, logdir):
     assert page.evaluate("window.__logstream.filesStreams") == 2
 
 
+def test_hidden_tab_gives_back_its_log_stream_and_resumes_without_loss(viewer, logdir):
+    log = logdir / "app.log"
+    append(log, *numbered("a", 0, 10))
+    page = viewer.open("file=app.log").page
+    viewer.wait_texts(numbered("a", 0, 10))
+    set_hidden = """(hidden) => { Object.defineProperty(document, 'hidden', {value: hidden, configurable: true});
+                                   document.dispatchEvent(new Event('visibilitychange')); }"""
+    page.evaluate("window.__logstream.hiddenGraceMs = 0")
+    page.evaluate(set_hidden, True)
+    page.wait_for_function("() => window.__logstream.stream.suspended && window.__logstream.stream.conn === null")
+    append(log, *numbered("b", 0, 50))  # written while the tab holds no connection
+    page.evaluate(set_hidden, False)
+    viewer.wait_texts(numbered("a", 0, 10) + numbered("b", 0, 50))
+    append(log, "after")
+    viewer.wait_texts(numbered("a", 0, 10) + numbered("b", 0, 50) + ["after"])
+
+
 # ---- filter and levels ---------------------------------------------------------------------------------
 
 def test_filter_runs_on_the_server_highlights_matches_and_inverts(viewer, logdir):

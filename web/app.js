@@ -173,6 +173,8 @@ function controlMessage(type, info) {
       return `could not resume ${name} exactly (${info.reason || "unknown reason"}) — showing its latest lines`;
     case "deleted":
       return `${name} was deleted — waiting for it to come back`;
+    case "error":
+      return `${name} cannot be read right now (${info.reason || "unknown reason"}) — will go on when it can`;
     default:
       return type;
   }
@@ -304,9 +306,22 @@ function closeFilesStream() {
 
 // Many tabs must not starve the browser's six connections per origin: a hidden
 // tab gives its files-list connection back (the snapshot on return catches up).
+// A hidden tab gives its connections back, so that many open tabs never starve the
+// browser's six connections per origin: the file list at once, the log stream after
+// a grace period. Coming back, the stream resumes from the last id (nothing lost,
+// nothing twice) and the file list from a fresh snapshot.
+const HIDDEN_GRACE_MS = 30000;
+let hiddenTimer = null;
 document.addEventListener("visibilitychange", () => {
-  if (document.hidden) closeFilesStream();
-  else if (signedIn) openFilesStream();
+  clearTimeout(hiddenTimer);
+  if (document.hidden) {
+    closeFilesStream();
+    const grace = window.__logstream.hiddenGraceMs ?? HIDDEN_GRACE_MS;
+    hiddenTimer = setTimeout(() => { if (stream && document.hidden) stream.suspend(); }, grace);
+  } else if (signedIn) {
+    openFilesStream();
+    if (stream && stream.suspended) stream.resume();
+  }
 });
 
 $("file-filter").addEventListener("input", (e) => files.setQuery(e.target.value));
@@ -574,6 +589,7 @@ window.__logstream = {
   view, settings, streams: 0, filesStreams: 0,
   get stream() { return stream; },
   get filesOpen() { return filesStream !== null; },
+  hiddenGraceMs: undefined, // tests shorten the hidden-tab grace period
 };
 
 async function loadHealth() {

@@ -11,13 +11,13 @@ const DEDUPE_WINDOW = 50000; // ids remembered per stream
 const BACKOFF_CAP_MS = 30000;
 const OFFLINE_AFTER = 5; // failed attempts before we call the server unreachable
 
-export const CONTROL_EVENTS = ["rotate", "truncate", "reset", "deleted"];
+export const CONTROL_EVENTS = ["rotate", "truncate", "reset", "deleted", "error"];
 
 export class ResumableStream {
   /**
    * url(lastId): the URL to open (lastId is "" on the first connect).
    * onLines(events): line events ({data, id}) not seen before, in order.
-   * onControl(type, info, id): rotate / truncate / reset / deleted.
+   * onControl(type, info, id): rotate / truncate / reset / deleted / error.
    * onState(state): {status, attempt, nextAt, message, lastActivity}.
    */
   constructor({ url, onLines, onControl, onState, onEvents = null, retryMs = 2000 }) {
@@ -35,6 +35,7 @@ export class ResumableStream {
     this.conn = null;
     this.timer = null;
     this.stopped = false;
+    this.suspended = false;
     this.state = { status: "connecting", attempt: 0, nextAt: 0, message: "", lastActivity: 0 };
     this.opens = 0;
     this._online = () => { if (this.state.status === "offline" || this.state.status === "reconnecting") this.reconnectNow(); };
@@ -132,8 +133,22 @@ export class ResumableStream {
   /** Drop the connection and resume it from the last id (e.g. after the tab slept). */
   resume() {
     if (this.stopped) return;
-    if (this.conn) { this.conn.close(); this.conn = null; }
+    this.suspended = false;
+    const conn = this.conn;
+    this.conn = null;
+    if (conn) conn.close();
     this._open();
+  }
+
+  /** Give the connection back (a hidden tab); resume() picks up from the last id. */
+  suspend() {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    const conn = this.conn;
+    this.conn = null; // first, so its onclose does not schedule a reconnect
+    if (conn) conn.close();
+    this.suspended = true;
   }
 
   close() {
