@@ -129,7 +129,7 @@ class SSEClient(asyncio.Protocol):
         pos = 0
         n = len(raw)
         while pos < n:
-            if self.chunk_left:
+            if self.chunk_left > 0:
                 take = min(self.chunk_left, n - pos)
                 out.append(raw[pos : pos + take])
                 pos += take
