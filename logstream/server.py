@@ -44,6 +44,7 @@ class Handler(pywsgi.WSGIHandler):
     def get_environ(self):
         environ = super().get_environ()
         environ["logstream.socket"] = self.socket
+        environ["logstream.handler"] = self  # for the direct-write path of live streams
         return environ
 
     def _sendall(self, data):

@@ -17,6 +17,7 @@ import logging
 import os
 import select
 import socket
+import ssl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -93,6 +94,12 @@ class Stream:
         self.merged = len(rels) > 1
         self.sub = Subscriber(config.queue_bytes)
         self.pinger = pinger
+        self._rest = b""  # the part of a direct write the socket did not take
+        self._handler = self.environ.get("logstream.handler")
+        if self._handler is not None and self.sock is not None and hasattr(self.sock, "_sock") \
+                and not isinstance(self.sock, ssl.SSLSocket):
+            self._raw = self.sock._sock  # the non-blocking OS socket under gevent's
+            self.sub.direct = self._send_direct
         self.files: list[FileState] = []
         self._closed = False
         self._fkey = line_filter.key if line_filter else None
@@ -225,6 +232,14 @@ class Stream:
         heartbeat = self.config.heartbeat or None
         sub = self.sub
         while True:
+            if self._rest:
+                rest, self._rest = self._rest, b""
+                try:
+                    self.sock.sendall(rest)  # under the handler's write timeout
+                except OSError as exc:
+                    timed_out = isinstance(exc, TimeoutError)
+                    self.environ["logstream.disconnect"] = "write_timeout" if timed_out else "client_gone"
+                    return
             if sub.closed or self.shutdown is not None and self.shutdown.is_set():
                 self.end_reason = "shutdown"
                 if not self.text:
@@ -247,7 +262,11 @@ class Stream:
                     continue
                 sub.wakeup.clear()  # it may still be set by an overflow; nothing can run in between
                 if self.pinger is not None:
-                    sub.wakeup.wait()  # the pinger wakes us once per heartbeat
+                    sub.parked = True  # from now on the publisher may write for us
+                    try:
+                        sub.wakeup.wait()  # the pinger wakes us once per heartbeat
+                    finally:
+                        sub.parked = False
                 elif not sub.wakeup.wait(heartbeat):
                     sub.ping_due = True
                 continue
@@ -284,6 +303,38 @@ class Stream:
         if item.before < fs.cursor:
             return None
         return _GAP
+
+    def _send_direct(self, index: int, item: Batch | Change) -> bool:
+        """Deliver a live batch from the publishing greenlet, while this client's
+        own greenlet stays parked: one non-blocking send of the shared bytes, no
+        greenlet switch, no WSGI layers (the fan-out's main cost). Anything else,
+        or a socket that would block, goes the normal way (False)."""
+        handler = self._handler
+        if self._rest or not isinstance(item, Batch) or not handler.headers_sent:
+            return False
+        fs = self.files[index]
+        cursor = fs.cursor
+        if cursor.seq != item.seq or cursor.offset != item.start or cursor.gone:
+            return False
+        chunk = self._encode_batch(fs, item)
+        sent = 0
+        if chunk:
+            frame = b"%x\r\n%s\r\n" % (len(chunk), chunk) if handler.response_use_chunked else chunk
+            try:
+                sent = self._raw.send(frame)
+            except OSError:  # would block, or the client is gone: the greenlet finds out
+                return False
+            handler.response_length += sent
+            if sent < len(frame):
+                self._rest = frame[sent:]
+                self.sub.wakeup.set()
+        fs.cursor, fs.ino = Cursor(item.seq, item.end), item.ino
+        self.sub.last_sent = time.monotonic()
+        if self.metrics is not None:
+            self.metrics.latency.observe(self.sub.last_sent - item.born)
+            self.metrics.lines_sent.inc(len(item.lines))
+            self.metrics.bytes_sent.inc(sent)
+        return True
 
     def _catch_up(self, fs: FileState) -> Iterator[bytes]:
         """Bring ``fs.cursor`` up to what the tailer has published, from the file."""

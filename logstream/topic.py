@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 class Subscriber:
     """One client's inbox, across one or more topics (a merged stream)."""
 
-    __slots__ = ("queue", "queued_bytes", "limit", "overflowed", "wakeup", "closed", "ping_due", "last_sent")
+    __slots__ = ("queue", "queued_bytes", "limit", "overflowed", "wakeup", "closed", "ping_due", "last_sent",
+                 "parked", "direct")
 
     def __init__(self, limit: int) -> None:
         self.queue: deque[tuple[int, Batch | Change]] = deque()
@@ -40,10 +41,14 @@ class Subscriber:
         self.closed = False
         self.ping_due = False
         self.last_sent = time.monotonic()
+        self.parked = False  # its greenlet waits with nothing queued
+        self.direct = None  # callable(index, item) -> bool: deliver without waking it
 
     def offer(self, index: int, item: Batch | Change) -> None:
         if self.overflowed:
             return  # it will catch up from the file
+        if self.parked and self.direct is not None and not self.queue and self.direct(index, item):
+            return  # written to its socket already: no greenlet switch
         if self.queued_bytes + item.size > self.limit and self.queue:
             self.queue.clear()
             self.queued_bytes = 0
