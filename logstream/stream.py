@@ -290,10 +290,7 @@ class Stream:
         if isinstance(item, Batch):
             if fs.cursor == Cursor(item.seq, item.start):
                 chunk = self._encode_batch(fs, item)
-                fs.cursor, fs.ino = Cursor(item.seq, item.end), item.ino
-                if self.metrics is not None:
-                    self.metrics.latency.observe(time.monotonic() - item.born)
-                    self.metrics.lines_sent.inc(len(item.lines))
+                self._delivered(fs, item, time.monotonic())
                 return chunk
             if Cursor(item.seq, item.end) <= fs.cursor:
                 return None
@@ -328,13 +325,18 @@ class Stream:
             if sent < len(frame):
                 self._rest = frame[sent:]
                 self.sub.wakeup.set()
-        fs.cursor, fs.ino = Cursor(item.seq, item.end), item.ino
         self.sub.last_sent = time.monotonic()
+        self._delivered(fs, item, self.sub.last_sent)
         if self.metrics is not None:
-            self.metrics.latency.observe(self.sub.last_sent - item.born)
-            self.metrics.lines_sent.inc(len(item.lines))
             self.metrics.bytes_sent.inc(sent)
         return True
+
+    def _delivered(self, fs: FileState, item: Batch, now: float) -> None:
+        """A live batch reached the client (by its greenlet or directly)."""
+        fs.cursor, fs.ino = Cursor(item.seq, item.end), item.ino
+        if self.metrics is not None:
+            self.metrics.latency.observe(now - item.born)
+            self.metrics.lines_sent.inc(len(item.lines))
 
     def _catch_up(self, fs: FileState) -> Iterator[bytes]:
         """Bring ``fs.cursor`` up to what the tailer has published, from the file."""
