@@ -13,6 +13,8 @@ import logging
 import re
 import resource
 import signal
+import socket
+import ssl
 import sys
 from http import HTTPStatus
 
@@ -35,6 +37,12 @@ class Handler(pywsgi.WSGIHandler):
     ignored_socket_errors = (*pywsgi.WSGIHandler.ignored_socket_errors, errno.ETIMEDOUT)
 
     def handle(self):
+        if self.socket.family in (socket.AF_INET, socket.AF_INET6):
+            # A live stream is many small writes. With Nagle's algorithm on, a write
+            # made while the previous one is unacknowledged waits for the peer's
+            # delayed ACK (40 ms on Linux): that, not the fan-out, was most of
+            # scenario B's p99 (docs/benchmarks.md).
+            self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.write_timeout:
             # A stuck client (TCP window full) is cut off instead of pinning a
             # greenlet and its buffers forever; it resumes by id like any other.
@@ -47,15 +55,36 @@ class Handler(pywsgi.WSGIHandler):
         environ["logstream.handler"] = self  # for the direct-write path of live streams
         return environ
 
-    def _sendall(self, data):
+    def _write(self, data):
+        if not data:
+            return
+        if self.response_use_chunked:
+            # The chunk's framing goes out beside the data in one sendmsg instead
+            # of being glued to a copy of it (pywsgi's way): a live batch's bytes
+            # are shared by every client, a copy per client is not.
+            self._sendall(b"%x\r\n" % len(data), data, b"\r\n")
+        else:
+            self._sendall(data)
+
+    def _sendall(self, *parts):
         # gevent's sendall applies the socket timeout to the whole call; a client
         # that reads slowly but steadily would be cut off in the middle of a big
         # chunk. Here the timeout is per send: only a client that makes no
         # progress for --write-timeout seconds is stuck.
-        view = memoryview(data)
+        sock = self.socket
+        views = [memoryview(p) for p in parts if p]
+        total = sum(map(len, views))
+        gather = len(views) > 1 and not isinstance(sock, ssl.SSLSocket)  # TLS has no sendmsg
+        if len(views) > 1 and not gather:
+            views = [memoryview(b"".join(views))]
         try:
-            while view:
-                view = view[self.socket.send(view):]
+            while views:
+                sent = sock.sendmsg(views) if gather else sock.send(views[0])
+                while sent:
+                    if sent < len(views[0]):
+                        views[0] = views[0][sent:]
+                        break
+                    sent -= len(views.pop(0))
         except TimeoutError:
             if self.environ is not None:
                 self.environ["logstream.disconnect"] = "write_timeout"
@@ -66,7 +95,7 @@ class Handler(pywsgi.WSGIHandler):
             if self.code > 0:
                 self.code = -self.code
             raise
-        self.response_length += len(data)
+        self.response_length += total
 
     def handle_one_request(self):
         result = super().handle_one_request()

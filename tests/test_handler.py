@@ -1,0 +1,83 @@
+"""The WSGI handler's own socket work, in-process on a loopback port: what every
+response's bytes go through."""
+
+import socket
+
+import gevent
+import gevent.socket
+from gevent import pywsgi
+
+from logstream.server import Handler
+
+
+def serve(app):
+    server = pywsgi.WSGIServer(("127.0.0.1", 0), app, handler_class=Handler, log=None)
+    server.start()
+    return server
+
+
+def request(port: int, path: str = "/") -> bytes:
+    conn = gevent.socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        out = b""
+        while chunk := conn.recv(65536):
+            out += chunk
+        return out
+    finally:
+        conn.close()
+
+
+def test_client_sockets_have_nagle_off():
+    # A live stream is a run of small writes; with Nagle on, each one made while
+    # the previous is unacknowledged waits for the client's delayed ACK (~40 ms).
+    def app(environ, start_response):
+        sock = environ["logstream.socket"]
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"nodelay=%d" % sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)]
+
+    server = serve(app)
+    try:
+        assert request(server.server_port).endswith(b"nodelay=1")
+    finally:
+        server.stop()
+
+
+def test_chunks_are_framed_correctly_without_copying_them():
+    parts = [b"a" * 10, b"", b"b" * 70_000, b"c"]
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return iter(parts)
+
+    server = serve(app)
+    try:
+        raw = request(server.server_port)
+    finally:
+        server.stop()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in head.lower()
+    expected = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts if p) + b"0\r\n\r\n"
+    assert body == expected
+
+
+def test_a_chunk_bigger_than_the_socket_buffers_arrives_whole():
+    big = bytes(range(256)) * 32_000  # 8 MB: more than the socket buffers, so many partial sends
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return iter([big])  # an iterator: chunked, not Content-Length
+
+    server = serve(app)
+    try:
+        conn = gevent.socket.create_connection(("127.0.0.1", server.server_port), timeout=10)
+        conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        out = bytearray()
+        while chunk := conn.recv(16384):
+            out += chunk
+            gevent.sleep(0)
+        conn.close()
+    finally:
+        server.stop()
+    body = bytes(out).partition(b"\r\n\r\n")[2]
+    assert body == b"%x\r\n%s\r\n0\r\n\r\n" % (len(big), big)
