@@ -92,7 +92,7 @@ class Stream:
         self.shutdown = shutdown
         self.metrics = metrics
         self.merged = len(rels) > 1
-        self.sub = Subscriber(config.queue_bytes)
+        self.sub = Subscriber(config.queue_bytes, merged=self.merged)
         self.pinger = pinger
         self._rest = b""  # the part of a direct write the socket did not take
         self._handler = self.environ.get("logstream.handler")
@@ -316,14 +316,15 @@ class Stream:
         chunk = self._encode_batch(fs, item)
         sent = 0
         if chunk:
-            frame = b"%x\r\n%s\r\n" % (len(chunk), chunk) if handler.response_use_chunked else chunk
+            # The shared bytes with the chunk framing beside them: no copy per client.
+            parts = (b"%x\r\n" % len(chunk), chunk, b"\r\n") if handler.response_use_chunked else (chunk,)
             try:
-                sent = self._raw.send(frame)
+                sent = self._raw.sendmsg(parts)
             except OSError:  # would block, or the client is gone: the greenlet finds out
                 return False
             handler.response_length += sent
-            if sent < len(frame):
-                self._rest = frame[sent:]
+            if sent < sum(map(len, parts)):
+                self._rest = b"".join(parts)[sent:]
                 self.sub.wakeup.set()
         self.sub.last_sent = time.monotonic()
         self._delivered(fs, item, self.sub.last_sent)
