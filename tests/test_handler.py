@@ -81,3 +81,35 @@ def test_a_chunk_bigger_than_the_socket_buffers_arrives_whole():
         server.stop()
     body = bytes(out).partition(b"\r\n\r\n")[2]
     assert body == b"%x\r\n%s\r\n0\r\n\r\n" % (len(big), big)
+
+
+def test_a_connection_holds_a_small_read_buffer_and_long_requests_still_parse():
+    # Thousands of idle streams each keep their handler's read buffer; pywsgi's
+    # default is 8 KiB, most of an idle connection's memory. A request bigger than
+    # the buffer (long URL, a big cookie) must still arrive whole.
+    import sys
+
+    seen = {}
+
+    def app(environ, start_response):
+        seen["buffer"] = sys.getsizeof(environ["logstream.handler"].rfile)
+        seen["cookie"] = environ.get("HTTP_COOKIE", "")
+        seen["path"] = environ["PATH_INFO"]
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    server = serve(app)
+    cookie = "s=" + "x" * 6000
+    path = "/" + "p" * 3000
+    try:
+        conn = gevent.socket.create_connection(("127.0.0.1", server.server_port), timeout=10)
+        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n".encode())
+        out = b""
+        while chunk := conn.recv(65536):
+            out += chunk
+        conn.close()
+    finally:
+        server.stop()
+    assert out.endswith(b"ok")
+    assert seen["cookie"] == cookie and seen["path"] == path
+    assert seen["buffer"] < 2048  # the buffer itself is counted in the reader's size
