@@ -31,36 +31,14 @@ from . import paths
 from . import redis_schema as schema
 from .config import Config
 from .errors import ConfigError, LogstreamError
-from .lines import LineSplitter, backlog_start, is_line_boundary, last_line_end, read_lines
-from .tailer import TAIL, Batch, Change, Tailer
+from .lines import backlog_start, is_line_boundary, last_line_end, read_lines
+from .tailer import Batch, Change, Tailer
 from .watcher import Watcher
 
 log = logging.getLogger("logstream.agent")
 
 SKIP_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip")  # rotated, compressed: not lines
 MAX_BACKOFF = 2.0
-
-
-class _ResumingTailer(Tailer):
-    """A ``Tailer`` that starts at a given line boundary instead of the file's end.
-    It sets the tailer's reading state the way ``Tailer._begin`` does; keep the two
-    in step (tests/test_redis.py resumes, rotates and truncates through it)."""
-
-    def start_at(self, choose) -> None:
-        """Open the file; ``choose(fd, st)`` returns the offset to start at."""
-        fd, st = paths.open_file(self.root, self.rel)
-        try:
-            offset = choose(fd, st)
-        except BaseException:
-            os.close(fd)
-            raise
-        self._begin(fd, st, at_end=False)
-        self._splitter = LineSplitter(offset, self.max_line)
-        self._read_pos = offset
-        # What a truncation check compares with (Tailer._rewritten): the bytes before the offset.
-        self._tail = os.pread(fd, min(TAIL, offset), offset - min(TAIL, offset)) if offset else b""
-        self._greenlet = gevent.spawn(self._run)
-        self.wake()
 
 
 class FileShipper:
@@ -71,7 +49,7 @@ class FileShipper:
         self.agent = agent
         self.rel = rel
         self.key = schema.stream_key(agent.name, rel)
-        self.tailer = _ResumingTailer(agent.root, rel, agent.max_line, agent.poll_interval, self._publish)
+        self.tailer = Tailer(agent.root, rel, agent.max_line, agent.poll_interval, self._publish)
         self._unsure = True  # until we have read the stream's last entry
         self._greenlet: gevent.Greenlet | None = None
 
@@ -87,7 +65,7 @@ class FileShipper:
         last = self._retrying(self._last_entry)
         self._unsure = False
         try:
-            self.tailer.start_at(lambda fd, st: self._resume_offset(fd, st, last))
+            self.tailer.start(at=lambda fd, st: self._resume_offset(fd, st, last))
         except LogstreamError as exc:
             log.warning("%s: cannot follow: %s", self.rel, exc.message)
             return

@@ -110,12 +110,23 @@ class Tailer:
         self.error: str | None = None
 
     # -- life cycle -------------------------------------------------------------------
-    def start(self) -> None:
-        """Open the file (raising ``NotFound``/``PathRejected``) and follow it."""
+    def start(self, at: Callable[[int, os.stat_result], int] | None = None) -> None:
+        """Open the file (raising ``NotFound``/``PathRejected``) and follow it: from
+        the end of its last complete line, or from the line boundary ``at(fd, st)``
+        returns (the agent resuming where its stream ends)."""
         fd, st = paths.open_file(self.root, self.rel)
-        self._path = paths.resolve(self.root, self.rel)
-        self._begin(fd, st, at_end=True)
+        try:
+            start = last_line_end(fd, st.st_size) if at is None else at(fd, st)
+            self._path = paths.resolve(self.root, self.rel)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._begin(fd, st, start)
+        if at is None:
+            self._read_available(publish=False)  # past a partial last line: it is not ours
         self._greenlet = gevent.spawn(self._run)
+        if at is not None:
+            self.wake()  # lines may already wait after the offset
 
     def stop(self) -> None:
         if self._greenlet is not None:
@@ -249,16 +260,15 @@ class Tailer:
             return False
         return now != self._tail
 
-    def _begin(self, fd: int, st: os.stat_result, at_end: bool) -> None:
+    def _begin(self, fd: int, st: os.stat_result, start: int) -> None:
+        """A new segment: this descriptor, read from the line boundary ``start``."""
         self._seq += 1
         self.current = Segment(self._seq, st.st_ino, st.st_dev, fd)
-        start = last_line_end(fd, st.st_size) if at_end else 0
         self._splitter = LineSplitter(start, self.max_line)
         self._read_pos = start
+        # What a truncation check compares with (_rewritten): the bytes before start.
         self._tail = os.pread(fd, min(TAIL, start), start - min(TAIL, start)) if start else b""
         self._missing_since = None
-        if at_end:
-            self._read_available(publish=False)
 
     def _reopen(self, reason: str) -> None:
         try:
@@ -272,7 +282,7 @@ class Tailer:
             before = Cursor(old.seq, old.end)
         else:
             before = self.head  # the file had been deleted: clients wait at its end
-        self._begin(fd, st, at_end=False)
+        self._begin(fd, st, 0)
         change = Change("rotate", before, Cursor(self.current.seq, 0), st.st_ino, {"reason": reason})
         self.closed[-1].changes.append(change)
         self._publish(change)
