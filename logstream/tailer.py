@@ -350,6 +350,12 @@ class Tailer:
             lines = self._splitter.feed(data)
             if lines and publish:
                 self._emit(start, lines)
+            if len(data) < BLOCK:
+                # The end as it was a moment ago. What was appended meanwhile
+                # (during the fan-out) has woken us again: read it on the next,
+                # paced, turn, so it goes out as one fuller batch.
+                self._reported = None
+                return
             read_this_turn += len(data)
             if read_this_turn >= READ_PER_TURN:
                 gevent.sleep(0)  # let writers drain; we carry on next turn

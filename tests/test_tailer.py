@@ -1,0 +1,57 @@
+"""The tailer alone, driven by hand (no watcher, no server): how it turns appends
+into batches."""
+
+from logstream.tailer import Batch, Tailer
+
+
+def test_lines_appended_during_a_fan_out_go_out_together_on_the_next_turn(tmp_path):
+    # Publishing a batch to many clients takes a while, and a busy writer appends
+    # meanwhile. Those lines must wait for the next (paced) turn and leave as one
+    # batch, not be read at once in a run of one-line batches that the pacing never
+    # sees: that made every client get a write per line.
+    path = tmp_path / "app.log"
+    path.write_bytes(b"old\n")
+    batches: list[list[str]] = []
+
+    def publish(item):
+        if isinstance(item, Batch):
+            batches.append(list(item.lines.texts))
+            if len(batches) == 1:  # the writer, while the first batch is fanned out
+                with open(path, "ab") as f:
+                    f.write(b"two\n")
+                with open(path, "ab") as f:
+                    f.write(b"three\n")
+
+    tailer = Tailer(tmp_path, "app.log", max_line=1000, poll_interval=60, publish=publish)
+    tailer.start()  # at the end: "old" is history, not news
+    try:
+        with open(path, "ab") as f:
+            f.write(b"one\n")
+        tailer.check()
+        assert batches == [["one"]]
+        tailer.check()  # the next turn: woken by the writer's appends
+        assert batches == [["one"], ["two", "three"]]
+        tailer.check()  # nothing new: nothing published
+        assert len(batches) == 2
+        assert tailer.offset == path.stat().st_size
+    finally:
+        tailer.stop()
+
+
+def test_a_burst_bigger_than_a_block_is_read_in_one_turn(tmp_path):
+    # Only a short read (the end of what is there) ends a turn; a backlog of many
+    # blocks is read through, so a burst is not slowed to one block per wake-up.
+    path = tmp_path / "app.log"
+    path.write_bytes(b"")
+    seen: list[int] = []
+    tailer = Tailer(tmp_path, "app.log", max_line=1000, poll_interval=60,
+                    publish=lambda item: seen.append(len(item.lines)) if isinstance(item, Batch) else None)
+    tailer.start()
+    try:
+        line = b"x" * 99 + b"\n"
+        with open(path, "ab") as f:
+            f.write(line * 10_000)  # 1 MB: four blocks
+        tailer.check()
+        assert sum(seen) == 10_000 and len(seen) > 1
+    finally:
+        tailer.stop()
