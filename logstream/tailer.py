@@ -209,7 +209,7 @@ class Tailer:
         if st is not None and (st.st_ino, st.st_dev) == (cur.ino, cur.dev):
             if st.st_size < self._read_pos or self._rewritten():
                 self._truncated()
-            self._read_available()
+            self._read_available(turn=True)
             self._missing_since = None
             return
         if st is not None:
@@ -332,7 +332,12 @@ class Tailer:
         if lines:
             self._emit(start, lines)
 
-    def _read_available(self, publish: bool = True) -> None:
+    def _read_available(self, publish: bool = True, turn: bool = False) -> None:
+        """Read and publish what the current segment holds past our offset, to an
+        empty read. A ``turn`` of the live loop stops at the first short read instead:
+        what was appended meanwhile (during the fan-out) has woken the tailer again
+        and goes out on the next, paced, turn as one fuller batch. Finishing a file
+        that is being replaced always reads to the end: no wake-up would follow."""
         cur = self.current
         read_this_turn = 0
         while True:
@@ -350,11 +355,8 @@ class Tailer:
             lines = self._splitter.feed(data)
             if lines and publish:
                 self._emit(start, lines)
-            if len(data) < BLOCK:
-                # The end as it was a moment ago. What was appended meanwhile
-                # (during the fan-out) has woken us again: read it on the next,
-                # paced, turn, so it goes out as one fuller batch.
-                self._reported = None
+            if turn and len(data) < BLOCK:
+                self._reported = None  # the end as it was a moment ago
                 return
             read_this_turn += len(data)
             if read_this_turn >= READ_PER_TURN:
