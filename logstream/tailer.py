@@ -124,9 +124,9 @@ class Tailer:
         self._begin(fd, st, start)
         if at is None:
             self._read_available(publish=False)  # past a partial last line: it is not ours
-        self._greenlet = gevent.spawn(self._run)
-        if at is not None:
+        else:
             self.wake()  # lines may already wait after the offset
+        self._greenlet = gevent.spawn(self._run)
 
     def stop(self) -> None:
         if self._greenlet is not None:

@@ -16,10 +16,10 @@ def serve(app):
     return server
 
 
-def request(port: int, path: str = "/") -> bytes:
+def request(port: int, path: str = "/", headers: str = "") -> bytes:
     conn = gevent.socket.create_connection(("127.0.0.1", port), timeout=10)
     try:
-        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n".encode())
         out = b""
         while chunk := conn.recv(65536):
             out += chunk
@@ -102,12 +102,7 @@ def test_a_connection_holds_a_small_read_buffer_and_long_requests_still_parse():
     cookie = "s=" + "x" * 6000
     path = "/" + "p" * 3000
     try:
-        conn = gevent.socket.create_connection(("127.0.0.1", server.server_port), timeout=10)
-        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n".encode())
-        out = b""
-        while chunk := conn.recv(65536):
-            out += chunk
-        conn.close()
+        out = request(server.server_port, path, headers=f"Cookie: {cookie}\r\n")
     finally:
         server.stop()
     assert out.endswith(b"ok")
