@@ -33,7 +33,7 @@ from .config import Config
 from .errors import ConfigError, LogstreamError
 from .lines import backlog_start, is_line_boundary, last_line_end, read_lines
 from .tailer import Batch, Change, Tailer
-from .watcher import Watcher
+from .watcher import WakeIndex, Watcher
 
 log = logging.getLogger("logstream.agent")
 
@@ -60,6 +60,11 @@ class FileShipper:
         if self._greenlet is not None:
             self._greenlet.kill(block=False)
         self.tailer.stop()
+
+    @property
+    def idle(self) -> bool:
+        """Its start-up is over and its file is gone: nothing left to ship."""
+        return self.tailer.current is None and (self._greenlet is None or self._greenlet.dead)
 
     def _start(self) -> None:
         last = self._retrying(self._last_entry)
@@ -93,25 +98,17 @@ class FileShipper:
 
     def _finish_rotated(self, ino: int, offset: int) -> bool:
         """Send the rest of the rotated-away file (``app.log.1``); False if it is gone."""
-        rel_dir = os.path.dirname(self.rel)
-        try:
-            entries = list(os.scandir(os.path.join(self.agent.root, rel_dir)))
-        except OSError:
+        found = paths.find_sibling(self.agent.root, self.rel, ino)
+        if found is None:
             return False
-        for entry in entries:
-            try:
-                if entry.inode() != ino or not entry.is_file(follow_symlinks=False):
-                    continue
-                fd, st = paths.open_file(self.agent.root, os.path.join(rel_dir, entry.name))
-            except (OSError, LogstreamError):
-                continue
-            try:
-                if st.st_ino == ino and offset <= st.st_size and is_line_boundary(fd, offset):
-                    for lines in read_lines(fd, offset, st.st_size, self.agent.max_line, final=True):
-                        self._send(_line_entries(ino, lines.texts, lines.ends))
-                    return True
-            finally:
-                os.close(fd)
+        fd, st = found
+        try:
+            if offset <= st.st_size and is_line_boundary(fd, offset):
+                for lines in read_lines(fd, offset, st.st_size, self.agent.max_line, final=True):
+                    self._send(_line_entries(ino, lines.texts, lines.ends))
+                return True
+        finally:
+            os.close(fd)
         return False
 
     # -- writing ------------------------------------------------------------------------------------
@@ -194,7 +191,7 @@ class Agent:
         self.poll_interval = config.poll_interval
         self.redis = schema.client(self.url)
         self.shippers: dict[str, FileShipper] = {}
-        self._by_dir: dict[str, set[FileShipper]] = {}
+        self._wake = WakeIndex(self.root)
         self._rescan = gevent.event.Event()
         self.stopping = gevent.event.Event()
         self.watcher = Watcher(self.root, self)
@@ -218,8 +215,7 @@ class Agent:
 
     # -- the watcher calls this for every file-system event ------------------------------------
     def touched(self, path: str) -> None:
-        for shipper in self._by_dir.get(os.path.dirname(path), ()):
-            shipper.tailer.wake()
+        self._wake.touched(path)
         rel = os.path.relpath(path, self.root)
         if rel not in self.shippers:
             self._rescan.set()
@@ -264,23 +260,20 @@ class Agent:
             if rel not in self.shippers:
                 self._follow(rel)
         for rel, shipper in list(self.shippers.items()):
-            if rel not in present and shipper.tailer.current is None and shipper._greenlet.dead:
+            if rel not in present and shipper.idle:
                 self._forget(rel)
         self.files = present
 
     def _follow(self, rel: str) -> None:
         shipper = FileShipper(self, rel)
         self.shippers[rel] = shipper
-        full = os.path.join(self.root, rel)
-        for d in {os.path.dirname(full), os.path.dirname(os.path.realpath(full))}:
-            self._by_dir.setdefault(d, set()).add(shipper)
+        self._wake.add(rel, shipper.tailer)
         shipper.start()
 
     def _forget(self, rel: str) -> None:
         shipper = self.shippers.pop(rel)
         shipper.stop()
-        for group in self._by_dir.values():
-            group.discard(shipper)
+        self._wake.discard(rel, shipper.tailer)
 
     def beat(self) -> None:
         """Keep this host listed (its key expires ALIVE_TTL s after the last beat)

@@ -44,5 +44,16 @@ class Unavailable(LogstreamError):
     status = 503
 
 
+class SourceGone(Unavailable):
+    """The source stopped answering (Redis went away): a 503 before a stream
+    starts; after, the stream ends with ``farewell`` as its last comment and the
+    client reconnects by id. ``reason`` labels the disconnect in ``/metrics``."""
+
+    def __init__(self, message: str, *, reason: str, farewell: str) -> None:
+        super().__init__(message, headers={"Retry-After": "2"})
+        self.reason = reason
+        self.farewell = farewell
+
+
 class ConfigError(LogstreamError):
     """Bad settings: the CLI says so in one line and exits 2."""

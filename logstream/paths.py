@@ -137,3 +137,26 @@ def list_files(root: Path, limit: int = 100_000) -> list[FileInfo]:
                 out.append(info)
     out.sort(key=lambda f: f.path)
     return out
+
+
+def find_sibling(root: Path, rel: str, ino: int) -> tuple[int, os.stat_result] | None:
+    """Open the regular file with inode ``ino`` in the directory of ``rel`` (a
+    rotated ``app.log.1`` whose inode an event id names): (descriptor, stat), or
+    None if there is none. Opens through ``open_file``, so a sibling is confined
+    like every other path; never follows a symlink to find one."""
+    rel_dir = os.path.dirname(rel)
+    try:
+        entries = list(os.scandir(os.path.join(root, rel_dir)))
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            if entry.inode() != ino or not entry.is_file(follow_symlinks=False):
+                continue
+            fd, st = open_file(root, os.path.join(rel_dir, entry.name))
+        except (OSError, NotFound, PathRejected):
+            continue
+        if st.st_ino == ino:
+            return fd, st
+        os.close(fd)
+    return None

@@ -31,17 +31,36 @@ def format_id(positions: list[Position]) -> str:
     return ",".join(map(str, positions))
 
 
-def parse_id(text: str, count: int = 1) -> list[Position]:
-    """Positions from an id; ``count`` is how many files the stream has."""
+def split_id(text: str, count: int) -> list[str]:
+    """An event id's parts, one per file of a stream of ``count`` files. Every
+    source splits ids here, so a bad id gets the same message from a local server
+    and a Redis web node. Raises ``BadEventId`` (too long, wrong number of parts)."""
     if len(text) > MAX_ID_LENGTH:
         raise BadEventId("event id is too long")
     parts = text.strip().split(",")
     if len(parts) != count:
         raise BadEventId(f"event id names {len(parts)} file(s), the stream has {count}")
+    return parts
+
+
+def malformed(text: str) -> BadEventId:
+    """The error for an id whose part is not a position of its source."""
+    return BadEventId(f"malformed event id {text[:80]!r}")
+
+
+def parse_position(part: str) -> Position | None:
+    """One file's part of an id, ``<inode hex>-<offset>``; None if it is not one."""
+    m = _ID.fullmatch(part)
+    return Position(int(m.group(1), 16), int(m.group(2))) if m else None
+
+
+def parse_id(text: str, count: int = 1) -> list[Position]:
+    """Positions from an id; ``count`` is how many files the stream has. Raises
+    ``BadEventId``."""
     positions = []
-    for part in parts:
-        m = _ID.fullmatch(part)
-        if m is None:
-            raise BadEventId(f"malformed event id {text[:80]!r}")
-        positions.append(Position(int(m.group(1), 16), int(m.group(2))))
+    for part in split_id(text, count):
+        position = parse_position(part)
+        if position is None:
+            raise malformed(text)
+        positions.append(position)
     return positions

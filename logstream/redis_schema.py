@@ -35,7 +35,7 @@ PREFIX = "logstream:"
 HOSTS = PREFIX + "hosts"
 ALIVE_TTL = 10  # seconds a host stays listed after its last heartbeat
 HEARTBEAT = 2.0  # seconds between an agent's heartbeats
-_HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+HOST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 _QUERY_SECRET = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)
 _ENTRY_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
 
@@ -56,7 +56,7 @@ def stream_key(host: str, rel: str) -> str:
 
 
 def check_host(name: str) -> str:
-    if not _HOST.fullmatch(name or ""):
+    if not HOST_NAME.fullmatch(name or ""):
         raise ConfigError(f"--name: expected letters, digits, '.', '_' or '-' (up to 63), got {name!r}")
     return name
 

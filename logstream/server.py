@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import resource
+import select
 import signal
 import socket
 import ssl
@@ -19,6 +20,7 @@ import sys
 from http import HTTPStatus
 
 import gevent
+import gevent.event
 from gevent import pywsgi
 
 from .app import create_app
@@ -29,9 +31,12 @@ _SECRET_QUERY = re.compile(r"((?:^|[?&])access_token=)[^&\s]*", re.IGNORECASE)
 
 
 class Handler(pywsgi.WSGIHandler):
-    """Hands the client socket to the app (idle streams check it for a hang-up),
-    bounds how long a write may wait for a client that stopped reading, answers
-    malformed requests with JSON, and keeps tokens out of the access log."""
+    """One client connection. Besides pywsgi's work: bounds how long a write may
+    wait for a client that stopped reading, answers malformed requests with JSON,
+    keeps tokens out of the access log, and offers a live stream (through
+    ``environ["logstream.handler"]``) the socket work it needs: a non-blocking send
+    from another greenlet (``send_nowait``, ``pending``, ``flush_pending``) and a
+    check for a client that hung up while idle (``peer_gone``)."""
 
     write_timeout: float | None = None
     ignored_socket_errors = (*pywsgi.WSGIHandler.ignored_socket_errors, errno.ETIMEDOUT)
@@ -44,6 +49,56 @@ class Handler(pywsgi.WSGIHandler):
         # E, docs/benchmarks.md). A longer request line or header block still
         # parses; it takes a few more reads.
         super().__init__(sock, address, server, rfile=sock.makefile("rb", self.read_buffer))
+        self._pending = b""  # what the socket did not take of a send_nowait
+
+    # -- for live streams ------------------------------------------------------------------------
+    @property
+    def can_send_nowait(self) -> bool:
+        """Whether ``send_nowait`` can work on this connection at all: a plain TCP
+        socket under gevent's (TLS has no non-blocking partial send we could resume)."""
+        return hasattr(self.socket, "_sock") and not isinstance(self.socket, ssl.SSLSocket)
+
+    def ready_to_send_nowait(self) -> bool:
+        """Headers are out and nothing is pending: the next bytes may go now."""
+        return self.headers_sent and not self._pending
+
+    @property
+    def pending(self) -> bool:
+        """Bytes of a ``send_nowait`` are still waiting for ``flush_pending``."""
+        return bool(self._pending)
+
+    def send_nowait(self, data: bytes) -> int | None:
+        """Send one response chunk now, from any greenlet, without switching: one
+        non-blocking ``sendmsg`` of the chunk framing beside the (shared, uncopied)
+        data on the OS socket under gevent's. Returns the bytes the socket took;
+        what it did not take is kept (``pending``) for the connection's own greenlet
+        to ``flush_pending``. None if it took nothing (it would block, or the client
+        is gone: the connection's greenlet finds out which)."""
+        parts = (b"%x\r\n" % len(data), data, b"\r\n") if self.response_use_chunked else (data,)
+        try:
+            sent = self.socket._sock.sendmsg(parts)
+        except OSError:
+            return None
+        self.response_length += sent
+        if sent < sum(map(len, parts)):
+            self._pending = b"".join(parts)[sent:]
+        return sent
+
+    def flush_pending(self) -> None:
+        """Send what ``send_nowait`` left, blocking this greenlet under the write
+        timeout. Raises ``TimeoutError`` (the client stopped reading) or ``OSError``."""
+        rest, self._pending = self._pending, b""
+        self.socket.sendall(rest)
+        self.response_length += len(rest)
+
+    def peer_gone(self) -> bool:
+        """An idle client that hung up: its socket reads as end-of-file (no write
+        has failed yet to tell us). Never blocks."""
+        try:
+            readable, _, _ = select.select([self.socket], [], [], 0)
+            return bool(readable) and self.socket.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
 
     def handle(self):
         if self.socket.family in (socket.AF_INET, socket.AF_INET6):

@@ -21,6 +21,7 @@ DO NOT 'fix' these deliberate choices:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -59,10 +60,11 @@ def id_only(id: str) -> bytes:
     return f"id: {_field_value(id)}\n\n".encode()
 
 
-def lines_block(id_prefix: str, texts: list[str], ends: list[int], id_suffix: str = "",
+def lines_block(id_prefix: str, texts: Sequence[str], ends: Sequence[int | str], id_suffix: str = "",
                 label: str | None = None) -> str:
     """Many log lines as events, the i-th with id ``id_prefix + ends[i] + id_suffix``
     and data ``texts[i]`` (or ``label`` LF ``texts[i]`` for a merged stream).
+    ``ends`` are byte offsets (a local file) or Redis entry ids (a web node).
 
     The fast path of the fan-out: one string for a whole batch. ``texts`` hold no
     LF; a CR anywhere sends the batch through ``event_text`` instead."""
@@ -95,7 +97,7 @@ class Event:
 
 class Parser:
     """Incremental, spec-faithful SSE parser (the WHATWG "event stream
-    interpretation" algorithm), for tests, benchmarks and the Redis agent."""
+    interpretation" algorithm), for the tests and the benchmark's clients."""
 
     def __init__(self) -> None:
         self._buffer = ""

@@ -1,7 +1,8 @@
-"""topic: fan-out of one file's lines to its subscribers, and the registry that
-keeps one topic (so one tailer) per file while anyone watches it.
+"""topic: the fan-out shared by every source: one file's items to its subscribers,
+the subscribers' bounded inboxes, the heartbeat pinger, and the registry that keeps
+one topic (so one tailer or one Redis reader) per file while anyone watches it.
 
-The first subscriber starts the tailer, the last one leaving stops it: watching a
+The first subscriber opens a topic, the last one leaving closes it: watching a
 directory of 10,000 files costs nothing until someone looks. A published item is
 offered to every subscriber's bounded queue as the same object (its bytes are
 encoded once per filter, lazily, by whichever subscriber needs them first). A
@@ -13,15 +14,11 @@ memory stays bounded, nothing is lost). Never blocks; never does I/O itself.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections import deque
-from pathlib import Path
 
 import gevent
 import gevent.event
-
-from .tailer import Batch, Change, Tailer
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +50,7 @@ class Subscriber:
         self.parked = False  # its greenlet waits with nothing queued
         self.direct = None  # callable(index, item) -> bool: deliver without waking it
 
-    def offer(self, index: int, item: Batch | Change) -> None:
+    def offer(self, index: int, item) -> None:
         if self.overflowed:
             return  # it will catch up from the file
         if self.parked and self.direct is not None and not self.queue and self.direct(index, item):
@@ -67,7 +64,7 @@ class Subscriber:
             self.queued_bytes += item.size
         self.wakeup.set()
 
-    def take(self, budget: int = TAKE_BYTES) -> list[tuple[int, Batch | Change]]:
+    def take(self, budget: int = TAKE_BYTES) -> list[tuple[int, object]]:
         """The oldest queued items as ``(index, item)``, about ``budget`` bytes of
         them (at least one). The client's greenlet copies what it takes into one
         write: taking a slow client's whole queue at once would copy megabytes of
@@ -127,44 +124,51 @@ class Pinger:
 
 
 class Topic:
-    def __init__(self, key: str, tailer_factory) -> None:
+    """One file's fan-out: its subscribers, each with the file's index in its
+    stream. A source's topic adds what feeds it (a tailer, a Redis reader)."""
+
+    def __init__(self, key: str) -> None:
         self.key = key
         self.subscribers: dict[Subscriber, int] = {}
-        self.tailer: Tailer = tailer_factory(self.publish)
 
-    def publish(self, item: Batch | Change) -> None:
+    def publish(self, item) -> None:
+        """Offer ``item`` (a batch of lines or a control item) to every
+        subscriber, as the same shared object. Never blocks, never switches
+        greenlets (tests/test_greenlets.py): a subscriber's ``direct`` send is one
+        non-blocking socket call."""
         for sub, index in self.subscribers.items():
             sub.offer(index, item)
 
 
-def _pace(topic: Topic) -> float:
-    """Least seconds between two reads of a file: more subscribers, fewer and
-    fuller batches (one socket write carries many lines), at most 4 ms of added
-    latency. With one subscriber, 20 µs: every line at once."""
-    return min(0.004, 20e-6 * len(topic.subscribers))
-
-
 class Topics:
-    """The registry: path → topic, and directory → topics for waking tailers."""
+    """The registry of one source: key → topic while anyone subscribes to it.
 
-    def __init__(self, root: Path, max_line: int, poll_interval: float) -> None:
-        self.root = root
-        self.max_line = max_line
-        self.poll_interval = poll_interval
+    The first subscriber opens the topic (``open_topic``: start its tailer or its
+    reader), the last one leaving closes it (``close_topic``). A source subclasses
+    this and implements those two documented hooks; nothing else is overridden."""
+
+    def __init__(self) -> None:
         self.topics: dict[str, Topic] = {}
-        self._by_dir: dict[str, set[Topic]] = {}
 
-    def subscribe(self, rel: str, sub: Subscriber, index: int) -> Topic:
-        """Join (creating) the topic for ``rel``; raises ``NotFound``/``PathRejected``."""
-        key = os.path.normpath(rel)
+    def open_topic(self, key: str) -> Topic:
+        """Start following ``key``; raises ``NotFound``/``PathRejected``/``Unavailable``."""
+        raise NotImplementedError
+
+    def close_topic(self, topic: Topic) -> None:
+        """Stop following ``topic``: its last subscriber left."""
+        raise NotImplementedError
+
+    def subscribe(self, key: str, sub: Subscriber, index: int) -> Topic:
+        """Join (opening) the topic for ``key``, as file ``index`` of ``sub``'s stream."""
         topic = self.topics.get(key)
         if topic is None:
-            topic = Topic(key, lambda publish: Tailer(self.root, key, self.max_line, self.poll_interval, publish,
-                                                      pace=lambda: _pace(topic)))
-            topic.tailer.start()
-            self.topics[key] = topic
-            for d in self._dirs(key):
-                self._by_dir.setdefault(d, set()).add(topic)
+            topic = self.open_topic(key)  # may switch greenlets (a Redis round trip)
+            already = self.topics.get(key)
+            if already is not None:  # another client opened it meanwhile
+                self.close_topic(topic)
+                topic = already
+            else:
+                self.topics[key] = topic
         topic.subscribers[sub] = index
         return topic
 
@@ -172,27 +176,13 @@ class Topics:
         topic.subscribers.pop(sub, None)
         if not topic.subscribers and self.topics.get(topic.key) is topic:
             del self.topics[topic.key]
-            for d in self._dirs(topic.key):
-                group = self._by_dir.get(d)
-                if group is not None:
-                    group.discard(topic)
-                    if not group:
-                        del self._by_dir[d]
-            topic.tailer.stop()
-
-    def _dirs(self, key: str) -> set[str]:
-        full = os.path.join(self.root, key)
-        return {os.path.dirname(full), os.path.dirname(os.path.realpath(full))}
-
-    def touched(self, path: str) -> None:
-        """A file-system event at ``path``: wake the tailers of its directory."""
-        for topic in self._by_dir.get(os.path.dirname(path), ()):
-            topic.tailer.wake()
+            self.close_topic(topic)
 
     def subscriber_count(self) -> int:
         return sum(len(t.subscribers) for t in self.topics.values())
 
     def close(self) -> None:
+        """Shutdown: wake every subscriber's greenlet to say goodbye."""
         for topic in list(self.topics.values()):
             for sub in list(topic.subscribers):
                 sub.interrupt()

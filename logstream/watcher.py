@@ -22,7 +22,6 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from . import paths
-from .topic import Topics
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +58,49 @@ class FileListener:
         self.wakeup.set()
 
 
-class Watcher(FileSystemEventHandler):
-    def __init__(self, root: Path, topics: Topics) -> None:
+class WakeIndex:
+    """Directory → the tailers of the followed files in it. A file-system event
+    wakes the tailers of its directory (and only those): one lookup per event,
+    however many files are followed. A file is indexed under the directory of its
+    path and that of its real path (a symlink inside the root)."""
+
+    def __init__(self, root: Path) -> None:
         self.root = root
-        self.topics = topics
+        self._by_dir: dict[str, set] = {}
+
+    def _dirs(self, rel: str) -> set[str]:
+        full = os.path.join(self.root, rel)
+        return {os.path.dirname(full), os.path.dirname(os.path.realpath(full))}
+
+    def add(self, rel: str, tailer) -> None:
+        for d in self._dirs(rel):
+            self._by_dir.setdefault(d, set()).add(tailer)
+
+    def discard(self, rel: str, tailer) -> None:
+        for d in self._dirs(rel):
+            group = self._by_dir.get(d)
+            if group is not None:
+                group.discard(tailer)
+                if not group:
+                    del self._by_dir[d]
+
+    def touched(self, path: str) -> None:
+        """A file-system event at the absolute ``path``: wake its directory's tailers."""
+        for tailer in self._by_dir.get(os.path.dirname(path), ()):
+            tailer.wake()
+
+
+class Watcher(FileSystemEventHandler):
+    """The observer of ``root``. ``target.touched(path)`` is called for every
+    event's path (a local source's topics, or the agent), from watchdog's greenlet."""
+
+    def __init__(self, root: Path, target) -> None:
+        self.root = root
+        self.target = target
         self.listeners: set[FileListener] = set()
         self._changed: dict[str, None] = {}
         self._observer: Observer | None = None
         self._ticker: gevent.Greenlet | None = None
-        self.events_seen = 0
 
     def start(self) -> None:
         if self._observer is not None:
@@ -98,12 +131,11 @@ class Watcher(FileSystemEventHandler):
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write"):
             return
-        self.events_seen += 1
         src = _str(event.src_path)
         dest = _str(event.dest_path) if event.dest_path else ""
-        self.topics.touched(src)
+        self.target.touched(src)
         if dest:
-            self.topics.touched(dest)
+            self.target.touched(dest)
         if event.event_type == "closed":
             return
         if event.is_directory:

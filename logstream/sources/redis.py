@@ -1,12 +1,12 @@
-"""redis_source: a web node's view of Redis. Owns the live file list of every
-agent (``HOST/path``, hosts appearing and disappearing with their heartbeats) and
-one reader per watched stream, which follows it with ``XREAD BLOCK`` on a
-connection of its own and fans each read out to this node's subscribers.
+"""sources.redis: Redis Streams as a source, a scale-out web node's view. Owns the
+live file list of every agent (``HOST/path``, hosts appearing and disappearing
+with their heartbeats) and one reader per watched stream, which follows it with
+``XREAD BLOCK`` on a connection of its own and fans each read out to this node's
+subscribers through the shared ``topic`` fan-out.
 
-Plays the parts the local mode gives to ``Topics`` (subscribe, unsubscribe, the
-per-file registry ``/metrics`` reads) and to ``Watcher`` (start, stop, alive,
-file-list listeners), so the routes stay the same. One reader per stream per
-process, never one per client: 1,000 clients of a file cost one Redis connection.
+The same ``Source`` as the local directory (``sources.base``), so the routes stay
+the same. One reader per stream per process, never one per client: 1,000 clients
+of a file cost one Redis connection.
 A reader that lost its connection checks, before reading on, that its last entry
 still exists; if Redis lost it (restart without persistence, trimming) the
 subscribers are told (``Lost``) instead of reading the new history as if it
@@ -24,21 +24,21 @@ import gevent
 import gevent.event
 import redis
 
-from . import redis_schema as schema
-from .errors import NotFound, PathRejected, Unavailable
-from .redis_schema import ZERO, EntryId, format_entry_id, parse_entry_id
-from .topic import Subscriber
+from .. import redis_schema as schema
+from ..errors import NotFound, PathRejected, Unavailable
+from ..redis_schema import ZERO, EntryId, format_entry_id, parse_entry_id
+from ..topic import Topic, Topics
 
 log = logging.getLogger("logstream.redis")
 
 BLOCK_MS = 5000  # an idle XREAD returns this often (and sees a stop)
 READ_COUNT = 2000  # entries per XREAD at most
-LIST_EVERY = 1.0
+LIST_EVERY = 1.0  # seconds between reads of the hosts' file lists
 # After a read, let lines gather this long before the next one: under load each
 # client then gets fewer, larger writes (bench/redis_latency.py, 2 nodes x 100
 # clients at 1,000 lines/s on 2 CPUs: p50 21 -> 14 ms, p99 55 -> 50 ms). An idle
 # stream's first line is not delayed: the pause comes after a read, not before.
-COALESCE = 0.01  # seconds between reads of the hosts' file lists
+COALESCE = 0.01  # seconds
 
 
 @dataclass(eq=False)
@@ -74,14 +74,13 @@ def to_entries(prev: EntryId, raw: list) -> Entries:
     return Entries(prev, ids, fields, sum(len(f.get("l", "")) + 40 for f in fields))
 
 
-class RedisTopic:
+class RedisTopic(Topic):
     """One watched stream on this node: its subscribers and its reader."""
 
     def __init__(self, source: RedisSource, path: str, key: str) -> None:
+        super().__init__(path)
         self.source = source
-        self.key = path
         self.stream_key = key
-        self.subscribers: dict[Subscriber, int] = {}
         self.last: EntryId = ZERO  # the last entry published to subscribers
         self._greenlet: gevent.Greenlet | None = None
 
@@ -96,10 +95,6 @@ class RedisTopic:
         if self._greenlet is not None:
             self._greenlet.kill(block=False)
             self._greenlet = None
-
-    def publish(self, item: Entries | Lost) -> None:
-        for sub, index in self.subscribers.items():
-            sub.offer(index, item)
 
     def _follow(self) -> None:
         conn = None
@@ -149,16 +144,41 @@ class RedisTopic:
         self.publish(lost)
 
 
+class RedisTopics(Topics):
+    """``HOST/path`` → the topic reading its stream, while anyone watches it."""
+
+    def __init__(self, source: RedisSource) -> None:
+        super().__init__()
+        self.source = source
+
+    def open_topic(self, key: str) -> RedisTopic:
+        source = self.source
+        stream_key = source.stream_key(key)
+        try:
+            if key not in source.files and not source.redis.exists(stream_key):
+                raise NotFound(f"no such file: {key}")
+            topic = RedisTopic(source, key, stream_key)
+            topic.start()
+        except redis.RedisError as exc:
+            raise Unavailable(f"Redis is unavailable ({exc.__class__.__name__}); try again",
+                              headers={"Retry-After": "2"}) from None
+        return topic
+
+    def close_topic(self, topic: RedisTopic) -> None:
+        topic.stop()
+
+
 class RedisSource:
-    """The registry of watched streams and the hosts' file list."""
+    """Every agent's files, from Redis: see ``sources.base.Source``."""
 
     kind = "redis"
+    name = "redis"
 
     def __init__(self, config) -> None:
         self.config = config
         self.url = schema.check_url(config.redis)
         self.redis = schema.client(self.url)
-        self.topics: dict[str, RedisTopic] = {}
+        self.topics = RedisTopics(self)
         self.listeners: set = set()
         self.files: dict[str, dict] = {}
         self.hosts: set[str] = set()
@@ -166,7 +186,6 @@ class RedisSource:
         self._lister: gevent.Greenlet | None = None
         self._listed = gevent.event.Event()
 
-    # -- the Watcher's part --------------------------------------------------------------------------
     def start(self) -> None:
         if self._lister is not None:
             return
@@ -175,9 +194,10 @@ class RedisSource:
         self._listed.wait(3)
 
     def stop(self) -> None:
+        self.topics.close()
         if self._lister is not None:
             self._lister.kill(block=False)
-        for topic in list(self.topics.values()):
+        for topic in list(self.topics.topics.values()):
             topic.stop()
         for listener in list(self.listeners):
             listener.interrupt()
@@ -189,6 +209,22 @@ class RedisSource:
 
     def list_files(self) -> list[dict]:
         return [dict(path=path, **info) for path, info in sorted(self.files.items())]
+
+    def add_listener(self, listener) -> None:
+        self.listeners.add(listener)
+
+    def remove_listener(self, listener) -> None:
+        self.listeners.discard(listener)
+
+    def follower(self, stream, rel: str, index: int):
+        from .redis_follower import RedisFollower
+
+        self.stream_key(rel)  # PathRejected before anything else
+        topic = self.topics.subscribe(os.path.normpath(rel), stream.sub, index)
+        return RedisFollower(stream, rel, index, self.topics, topic)
+
+    def open_file(self, rel: str):
+        raise NotFound("downloads are not available on a Redis web node (the files live on the agents' hosts)")
 
     def _list_forever(self) -> None:
         while True:
@@ -247,52 +283,16 @@ class RedisSource:
         for listener in self.listeners:
             listener.offer(kind, data)
 
-    # -- the Topics' part ------------------------------------------------------------------------------
     def stream_key(self, path: str) -> str:
-        """``HOST/rel`` → its stream's key; ``PathRejected`` / ``NotFound`` otherwise."""
+        """``HOST/rel`` → its stream's key; ``PathRejected`` otherwise."""
         norm = os.path.normpath(path) if path else ""
         if (not path or "\0" in path or len(path) > 4096 or norm != path.strip("/") or norm.startswith(("..", "/"))
                 or "/" not in norm):
             raise PathRejected("expected a path HOST/FILE")
         host, rel = norm.split("/", 1)
-        if not schema._HOST.fullmatch(host):
+        if not schema.HOST_NAME.fullmatch(host):
             raise PathRejected("expected a path HOST/FILE")
         return schema.stream_key(host, rel)
-
-    def subscribe(self, path: str, sub: Subscriber, index: int) -> RedisTopic:
-        key = self.stream_key(path)
-        norm = os.path.normpath(path)
-        topic = self.topics.get(norm)
-        if topic is None:
-            try:
-                if norm not in self.files and not self.redis.exists(key):
-                    raise NotFound(f"no such file: {path}")
-                topic = RedisTopic(self, norm, key)
-                topic.start()
-            except redis.RedisError as exc:
-                raise Unavailable(f"Redis is unavailable ({exc.__class__.__name__}); try again",
-                                  headers={"Retry-After": "2"}) from None
-            if norm in self.topics:  # another client started it meanwhile
-                topic.stop()
-                topic = self.topics[norm]
-            else:
-                self.topics[norm] = topic
-        topic.subscribers[sub] = index
-        return topic
-
-    def unsubscribe(self, topic: RedisTopic, sub: Subscriber) -> None:
-        topic.subscribers.pop(sub, None)
-        if not topic.subscribers and self.topics.get(topic.key) is topic:
-            del self.topics[topic.key]
-            topic.stop()
-
-    def subscriber_count(self) -> int:
-        return sum(len(t.subscribers) for t in self.topics.values())
-
-    def close(self) -> None:
-        for topic in list(self.topics.values()):
-            for sub in list(topic.subscribers):
-                sub.interrupt()
 
 
 def _close(conn: redis.Redis) -> None:

@@ -1,0 +1,63 @@
+"""api.ops: what operators and browsers fetch besides logs: ``/healthz``
+(liveness JSON), ``/metrics`` (Prometheus text) and the viewer's static files.
+
+Never lists the served directory's name to a client that has not signed in
+(``/healthz`` is open); never serves a file outside ``web/``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from flask import Blueprint, Response, jsonify, send_from_directory
+
+from .. import __version__
+from ..errors import NotFound
+from . import runtime
+
+bp = Blueprint("ops", __name__)
+
+WEB = Path(__file__).resolve().parents[2] / "web"
+OPEN_ROUTES = {"/healthz"}  # reachable without a token
+
+
+@bp.get("/healthz")
+def healthz():
+    rt = runtime()
+    source = rt.source
+    alive = source.alive
+    return jsonify(
+        status="ok" if alive else "degraded",
+        version=__version__,
+        root=None if rt.auth.required else source.name,
+        watcher=source.kind if alive else "stopped",
+        tailers=len(source.topics.topics),
+        subscribers=source.topics.subscriber_count(),
+        heartbeat=rt.config.heartbeat,
+        retry_ms=rt.config.retry,
+        uptime=round(time.time() - rt.started, 1),
+    )
+
+
+@bp.get("/metrics")
+def metrics():
+    return Response(runtime().metrics.render(), content_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+@bp.get("/")
+def index():
+    return _static("index.html")
+
+
+@bp.get("/<path:name>")
+def static_file(name: str):
+    if name.startswith("api/"):
+        raise NotFound(f"no such route: /{name}")
+    return _static(name)
+
+
+def _static(name: str):
+    response = send_from_directory(WEB, name, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,67 @@
+"""api.params: a request's query string parsed once into a frozen dataclass.
+
+Owns the names, defaults, bounds and error messages of query parameters; nothing
+else reads ``request.args`` for them. Never touches a file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..encode import FORMATS
+from ..errors import BadRequest
+from ..query import LineFilter
+
+MAX_MERGED = 32  # files in one merged stream
+
+
+def int_arg(args, name: str, default: int, low: int, high: int) -> int:
+    """Query parameter ``name`` as a whole number in ``[low, high]``, or
+    ``default`` if absent or empty. Raises ``BadRequest``."""
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name}: expected a whole number, got {raw[:40]!r}") from None
+    if not low <= value <= high:
+        raise BadRequest(f"{name}: must be between {low} and {high}")
+    return value
+
+
+def bool_arg(args, name: str) -> bool:
+    """``1``, ``true``, ``yes`` or ``on`` (any case) is true; anything else false."""
+    return args.get(name, "").lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class StreamParams:
+    """What a client asks of a stream: ``paths`` (one, or several merged, in its
+    order), ``lines`` of backlog, ``format`` (``sse`` or ``text``), its
+    ``line_filter`` (or None) and the ``last_id`` to resume after (or None)."""
+
+    paths: tuple[str, ...]
+    lines: int
+    format: str
+    line_filter: LineFilter | None
+    last_id: str | None
+
+    @classmethod
+    def parse(cls, paths: list[str], args, headers, config) -> StreamParams:
+        """From the request's query ``args`` and ``headers`` (``Last-Event-ID``
+        wins over ``last_event_id``). Raises ``BadRequest``."""
+        if not paths:
+            raise BadRequest("give at least one ?path=")
+        if len(paths) > MAX_MERGED:
+            raise BadRequest(f"at most {MAX_MERGED} files in one merged stream")
+        if len(paths) > 1 and any("\n" in p or "\r" in p for p in paths):
+            raise BadRequest("a merged stream cannot carry a path with a line break")
+        lines = int_arg(args, "lines", config.backlog, 0, config.max_backlog)
+        fmt = args.get("format", "sse")
+        if fmt not in FORMATS:
+            raise BadRequest("format: expected " + " or ".join(FORMATS))
+        pattern = args.get("filter", "")
+        line_filter = LineFilter(pattern, bool_arg(args, "invert")) if pattern else None
+        last_id = headers.get("Last-Event-ID") or args.get("last_event_id") or None
+        return cls(tuple(paths), lines, fmt, line_filter, last_id)

@@ -1,0 +1,180 @@
+"""sources.base: what a source of log files is (``Source``) and what follows one
+file of one client's stream over it (``Follower``).
+
+A source lists files, tells file-list clients what changes, and hands out a
+follower per file per stream. A follower owns the client's cursor in its file and
+the three ways lines reach the client: where the file starts (a backlog or a
+resume by id), live items from the source's topic, and catching up from the
+source's durable history (the file itself, or the Redis stream) after a gap.
+Followers encode through the stream's one ``Encoder``. Never does socket work
+(the server's handler does); never blocks the hub without yielding.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Protocol
+
+GAP = object()  # Follower.apply: the item does not continue the cursor; catch up first
+
+
+class Source(Protocol):
+    """One implementation per place files live: ``LocalSource``, ``RedisSource``.
+
+    - ``name``: what ``/api/files`` shows as the root; ``kind``: what ``/healthz``
+      shows as the watcher (``inotify``, ``redis``); ``alive``: it is watching.
+    - ``start()`` on first use (each gunicorn worker starts its own), ``stop()`` at
+      shutdown: every subscriber and file-list listener is woken to say goodbye.
+    - ``list_files()``: ``[{"path", "size", "mtime", ...}]`` sorted by path.
+    - ``add_listener(l)`` / ``remove_listener(l)``: a ``watcher.FileListener`` that
+      receives ``created``/``changed``/``deleted``/``moved`` or a new snapshot.
+    - ``follower(stream, rel, index)``: a ``Follower`` subscribed to ``rel`` as file
+      ``index`` of ``stream``; raises ``NotFound``, ``PathRejected``, ``Unavailable``.
+    - ``open_file(rel)``: ``(descriptor, stat)`` for a download; ``NotFound`` where
+      the files do not live on this machine.
+    - ``topics``: the ``topic.Topics`` registry (``/metrics`` and ``/healthz`` read it).
+    """
+
+    name: str
+    kind: str
+
+    @property
+    def alive(self) -> bool: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def list_files(self) -> list[dict]: ...
+
+    def add_listener(self, listener) -> None: ...
+
+    def remove_listener(self, listener) -> None: ...
+
+    def follower(self, stream, rel: str, index: int) -> Follower: ...
+
+    def open_file(self, rel: str) -> tuple[int, os.stat_result]: ...
+
+
+class Follower:
+    """One file of one client's stream. The stream drives it through these public
+    methods, in this order:
+
+    1. ``prepare()`` for every file of the stream, before any I/O;
+    2. ``parse_position(part)`` for the file's part of the client's Last-Event-ID;
+    3. ``start(position, reason, last_id)``: resume there, or fall back to the backlog;
+    4. ``notices()`` once, then ``catch_up()``;
+    5. for each live item, ``apply(item)``; after a ``GAP`` or an overflow, ``catch_up()``;
+       the direct path asks ``live_chunk(item)`` and reports ``delivered(item, now)``;
+    6. ``close()``.
+
+    A source implements ``parse_position``, ``resume``, ``backlog``, ``token``,
+    ``apply`` and ``catch_up`` (and may extend ``prepare``, ``notices``,
+    ``live_chunk``, ``delivered``, ``close``); the rest is shared. The ``stream`` it
+    serves gives ``encoder``, ``metrics``, ``config``, ``lines`` (the backlog asked
+    for), ``id_parts(index)`` and ``end_reason``.
+    """
+
+    def __init__(self, stream, rel: str, index: int, topics, topic) -> None:
+        self.stream = stream
+        self.rel = rel
+        self.index = index
+        self.topics = topics
+        self.topic = topic
+        self.encoder = stream.encoder
+        self.label = rel if stream.encoder.merged else None
+        self._notices: list[bytes] = []
+
+    # -- what a source implements --------------------------------------------------------------
+    def parse_position(self, part: str):
+        """This file's part of an event id as a position of this source, or None."""
+        raise NotImplementedError
+
+    def resume(self, position) -> dict | None:
+        """Place the cursor just after ``position``: None if done, else the
+        ``reset`` event's details (``{"reason": ...}``) saying why it cannot be."""
+        raise NotImplementedError
+
+    def backlog(self) -> None:
+        """Place the cursor so that catching up sends the last ``stream.lines``
+        lines (that the filter keeps)."""
+        raise NotImplementedError
+
+    def token(self) -> str:
+        """The cursor as this file's part of an event id."""
+        raise NotImplementedError
+
+    def apply(self, item) -> bytes | None | object:
+        """A live item: its bytes if it continues the cursor (the cursor moves),
+        None if the client has it already, ``GAP`` if lines are missing before it."""
+        raise NotImplementedError
+
+    def catch_up(self) -> Iterator[bytes]:
+        """Bring the cursor up to what the topic has published, from the source's
+        history, yielding between blocks so other clients are not starved."""
+        raise NotImplementedError
+
+    # -- shared ------------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Note where the live feed stands, before any I/O of any file."""
+
+    def start(self, position, reason: str | None, last_id: str | None) -> None:
+        """Where the file starts for this client: after ``position`` if it can be
+        honoured; else a ``reset`` event (with ``reason``) and the backlog."""
+        if position is not None:
+            problem = self.resume(position)
+            if problem is None:
+                return
+        else:
+            problem = {"reason": reason} if reason is not None else None
+        if problem is not None:
+            self.notice(self.event("reset", {"reason": problem["reason"], "id": (last_id or "")[:200],
+                                             **{k: v for k, v in problem.items() if k != "reason"}}))
+        self.backlog()
+
+    def notice(self, chunk: bytes) -> None:
+        """Queue ``chunk`` to be sent before anything else (``notices()``)."""
+        if chunk:
+            self._notices.append(chunk)
+
+    def notices(self) -> bytes:
+        """What was decided at start (resets, and whatever a source queued), once."""
+        out = b"".join(self._notices)
+        self._notices.clear()
+        return out
+
+    def live_chunk(self, item) -> bytes | None:
+        """For the direct path: the bytes of a live item that continues the cursor
+        exactly, or None to leave it to the client's own greenlet (``apply``)."""
+        return None
+
+    def delivered(self, item, now: float) -> None:
+        """The bytes ``live_chunk`` gave reached the client's socket: move the cursor."""
+
+    def close(self) -> None:
+        """Leave the topic (its last subscriber stops following the file)."""
+        self.topics.unsubscribe(self.topic, self.stream.sub)
+
+    def event(self, kind: str, info: dict, event_id: str | None = None) -> bytes:
+        """A control event about this file."""
+        return self.encoder.event(kind, self.rel, info, event_id)
+
+    def event_id(self, token: str) -> str:
+        """The whole event id with this file at ``token`` (the others where they are)."""
+        left, right = self.stream.id_parts(self.index)
+        return f"{left}{token}{right}"
+
+    def encode_shared(self, item, build) -> bytes:
+        """The bytes of a shared live item for this client, made once per distinct
+        (filter, format, id parts, label) by ``build(left, right)`` and cached on the
+        item for every other client alike (encode once, promise 2: live)."""
+        left, right = self.stream.id_parts(self.index)
+        key = self.encoder.cache_key(left, right, self.label)
+        chunk = item.encoded.get(key)
+        if chunk is None:
+            chunk = item.encoded[key] = build(left, right)
+            metrics = self.stream.metrics
+            if metrics is not None:
+                metrics.encodings.inc()
+        return chunk

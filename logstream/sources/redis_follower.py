@@ -1,0 +1,196 @@
+"""sources.redis_follower: a client's cursor in one file's Redis stream, on a
+scale-out web node. The same contract as the file follower, with Redis entry ids
+as event ids, so a client may reconnect to any node and resume exactly.
+
+Owns the client's cursor (the id of the last entry it was sent) and the three ways
+entries reach it: the backlog (``XREVRANGE``), a resume or a catch-up after a gap
+(``XRANGE`` from the exclusive start ``(id``), and the reader's live batches,
+encoded once per batch and filter for every client. Everything is filtered through
+the cursor, so each line arrives exactly once; where Redis no longer has the
+entries after the cursor (trimmed by ``--maxlen``, or lost in a restart) the client
+gets a ``reset`` saying so, never silence. Never reads Redis in a loop without
+yielding; never holds more than a page of entries beyond its bounded queue.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import gevent
+import redis
+
+from ..errors import SourceGone
+from ..redis_schema import ZERO, EntryId, format_entry_id, parse_entry_id
+from .base import GAP, Follower
+from .redis import Entries, Lost
+
+PAGE = 1000  # entries per XRANGE while catching up
+MAX_FILTER_SCAN = 100_000  # entries read backwards for a filtered backlog, at most
+
+
+class RedisFollower(Follower):
+    """``cursor``: the id of the last entry sent (``ZERO``: nothing yet)."""
+
+    def __init__(self, stream, rel: str, index: int, topics, topic) -> None:
+        super().__init__(stream, rel, index, topics, topic)
+        self.cursor: EntryId = ZERO
+        self._backlog: list = []
+        self._redis_client = topics.source.redis
+        self._key = topic.stream_key
+
+    def parse_position(self, part: str) -> EntryId | None:
+        return parse_entry_id(part)
+
+    def token(self) -> str:
+        return format_entry_id(self.cursor)
+
+    # -- where the file starts ---------------------------------------------------------------------
+    def prepare(self) -> None:
+        self.cursor = self.topic.last  # the live batches continue from here
+
+    def resume(self, position: EntryId) -> dict | None:
+        """Continue after ``position`` if it names an entry Redis still has."""
+        if position == ZERO:  # the client had seen nothing of this file
+            self.cursor = ZERO
+            return None
+        key, text = self._key, format_entry_id(position)
+        if self._redis(lambda r: r.xrange(key, text, text, count=1)):
+            self.cursor = position
+            return None
+        first = self._redis(lambda r: r.xrange(key, count=1))
+        first_id = parse_entry_id(first[0][0]) if first else None
+        if first_id is not None and position > first_id:
+            return {"reason": "the id names no entry of this file's stream"}
+        # Everything after the id that Redis still has follows the reset.
+        self.cursor = ZERO
+        lost = {"lost_ms": first_id[0] - position[0] if first_id else None}
+        self.notice(self.event("reset", {
+            "reason": "lines after this id were trimmed from Redis (--maxlen) or lost in a Redis restart",
+            "id": self.stream.last_id[:200], **lost}))
+        return None
+
+    def backlog(self) -> None:
+        """The last ``lines`` entries up to the cursor (that match the filter)."""
+        lines, line_filter = self.stream.lines, self.encoder.filter
+        if lines <= 0 or self.cursor == ZERO:
+            return
+        key, top = self._key, format_entry_id(self.cursor)
+        found: list = []
+        scanned = 0
+        while len(found) < lines and scanned < MAX_FILTER_SCAN:
+            count = lines if line_filter is None else PAGE
+            page = self._redis(lambda r, top=top, count=count: r.xrevrange(key, top, "-", count=count))
+            if not page:
+                break
+            scanned += len(page)
+            for entry in page:
+                if "k" in entry[1] or line_filter is None or line_filter.match(entry[1].get("l", "")):
+                    found.append(entry)
+            if line_filter is None or len(page) < count:
+                break
+            top = "(" + page[-1][0]
+        found = found[:lines]
+        found.reverse()
+        self._backlog = found
+
+    def notices(self) -> bytes:
+        """The resets, then the backlog, encoded now that every file of the stream
+        has its starting cursor (a merged id names them all)."""
+        out = super().notices()
+        if self._backlog:
+            backlog, self._backlog = self._backlog, []
+            out += self._encode([f for _, f in backlog], [parse_entry_id(i) for i, _ in backlog])
+            self.cursor = parse_entry_id(backlog[-1][0])
+            self._count(len(backlog))
+        return out
+
+    # -- live items and catching up --------------------------------------------------------------
+    def apply(self, item: Entries | Lost):
+        if isinstance(item, Lost):
+            self.cursor = ZERO
+            return self.event("reset", {"reason": item.reason, "id": format_entry_id(item.before)})
+        if item.prev == self.cursor:
+            chunk = self.encode_shared(item, lambda left, right: self._encode(item.fields, item.ids, left, right))
+            self.cursor = item.last
+            self._count(len(item.ids))
+            return chunk
+        if item.last <= self.cursor:
+            return None  # the client has these already
+        if item.prev < self.cursor:
+            keep = [n for n, i in enumerate(item.ids) if i > self.cursor]
+            chunk = self._encode([item.fields[n] for n in keep], [item.ids[n] for n in keep])
+            self.cursor = item.last
+            self._count(len(keep))
+            return chunk
+        return GAP
+
+    def catch_up(self) -> Iterator[bytes]:
+        """Bring the cursor up to what the reader has published, from Redis."""
+        key = self._key
+        target = self.topic.last
+        if self.cursor < target and self.cursor != ZERO:
+            text = format_entry_id(self.cursor)
+            if not self._redis(lambda r: r.xrange(key, text, text, count=1)):
+                first = self._redis(lambda r: r.xrange(key, count=1))
+                lost_ms = parse_entry_id(first[0][0])[0] - self.cursor[0] if first else None
+                yield self.event("reset", {"reason": "lines after this position were trimmed from Redis "
+                                           "before they could be sent", "id": text, "lost_ms": lost_ms})
+                self.cursor = ZERO
+        while self.cursor < target:
+            start = "(" + format_entry_id(self.cursor) if self.cursor != ZERO else "-"
+            page = self._redis(lambda r, start=start: r.xrange(key, start, format_entry_id(target), count=PAGE))
+            if not page:
+                return
+            chunk = self._encode([f for _, f in page], [parse_entry_id(i) for i, _ in page])
+            self.cursor = parse_entry_id(page[-1][0])
+            self._count(len(page))
+            if chunk:
+                yield chunk
+            gevent.sleep(0)  # a long catch-up must not starve the other clients
+
+    def _redis(self, call):
+        """One read; a Redis outage ends this stream (the client reconnects by
+        id, to this node or another) instead of hanging it."""
+        try:
+            return call(self._redis_client)
+        except redis.RedisError as exc:
+            raise SourceGone(f"Redis is unavailable ({exc.__class__.__name__}); try again",
+                             reason="redis_unavailable",
+                             farewell="Redis is unavailable; reconnect with your last event id") from None
+
+    # -- encoding ------------------------------------------------------------------------------------------
+    def _encode(self, fields: list[dict], ids: list[EntryId], left: str | None = None,
+                right: str | None = None) -> bytes:
+        """Entries as events: runs of lines through the encoder, control entries
+        as their events, each with its entry id."""
+        if not ids:
+            return b""
+        if left is None:
+            left, right = self.stream.id_parts(self.index)
+        encoder, label = self.encoder, self.label
+        out: list[bytes] = []
+        texts: list[str] = []
+        ends: list[str] = []
+        for entry_id, f in zip(ids, fields, strict=True):
+            text_id = format_entry_id(entry_id)
+            if "k" in f:
+                if texts:
+                    out.append(encoder.lines(texts, ends, left=left, right=right, label=label))
+                    texts, ends = [], []
+                try:
+                    info = json.loads(f.get("j") or "{}")
+                except ValueError:
+                    info = {}
+                out.append(encoder.event(f["k"], self.rel, info, f"{left}{text_id}{right}"))
+                continue
+            texts.append(f.get("l", ""))
+            ends.append(text_id)
+        if texts:
+            out.append(encoder.lines(texts, ends, left=left, right=right, label=label))
+        return b"".join(out)
+
+    def _count(self, entries: int) -> None:
+        metrics = self.stream.metrics
+        if metrics is not None:
+            metrics.lines_sent.inc(entries)
