@@ -107,6 +107,7 @@ class Tailer:
         self._missing_since: float | None = None
         self._wake = gevent.event.Event()
         self._greenlet: gevent.Greenlet | None = None
+        self._stopped = False
         self.error: str | None = None
 
     # -- life cycle -------------------------------------------------------------------
@@ -129,6 +130,10 @@ class Tailer:
         self._greenlet = gevent.spawn(self._run)
 
     def stop(self) -> None:
+        """Stop following and close every descriptor. A check that was waiting at a
+        yield (a long read lets other greenlets run) sees ``_stopped`` when it
+        resumes and returns: it never reads a descriptor closed under it."""
+        self._stopped = True
         if self._greenlet is not None:
             self._greenlet.kill(block=False)
             self._greenlet = None
@@ -171,7 +176,7 @@ class Tailer:
         return None
 
     def _run(self) -> None:
-        while True:
+        while not self._stopped:
             self._wake.wait(self.poll_interval)
             if self._pace is not None:
                 # Let a few more lines gather when many clients wait on this file:
@@ -188,6 +193,10 @@ class Tailer:
 
     # -- the work -----------------------------------------------------------------------
     def check(self) -> None:
+        """Look at the file once: read what was appended, notice rotation,
+        truncation, deletion and re-creation, and publish what happened."""
+        if self._stopped:
+            return
         try:
             # The joined path, stat()ed directly: the full confinement check runs on
             # every (re)open, and a symlink retargeted outside shows up here as a new
@@ -341,6 +350,8 @@ class Tailer:
         cur = self.current
         read_this_turn = 0
         while True:
+            if self._stopped:
+                return  # stopped while publishing (an agent's XADD yields) or at the yield below
             try:
                 data = os.pread(cur.fd, BLOCK, self._read_pos)
             except OSError as exc:
@@ -362,7 +373,7 @@ class Tailer:
             if read_this_turn >= READ_PER_TURN:
                 gevent.sleep(0)  # let writers drain; we carry on next turn
                 read_this_turn = 0
-                if self.current is not cur:
+                if self._stopped or self.current is not cur:
                     return
 
     def _emit(self, start: int, lines: Lines) -> None:

@@ -55,3 +55,34 @@ def test_a_burst_bigger_than_a_block_is_read_in_one_turn(tmp_path):
         assert sum(seen) == 10_000 and len(seen) > 1
     finally:
         tailer.stop()
+
+
+def test_a_check_resumed_after_stop_reads_no_closed_descriptor(tmp_path):
+    # A long read yields to other greenlets every few MiB (and an agent's publish
+    # yields on Redis). If the last client leaves meanwhile, stop() closes the
+    # descriptors; the check must then end quietly, not read a closed (or, worse,
+    # reused) descriptor: "check failed -> TypeError: 'NoneType' object cannot be
+    # interpreted as an integer", seen at shutdown in a fault-injection run.
+    import gevent
+
+    from logstream.tailer import READ_PER_TURN
+
+    path = tmp_path / "app.log"
+    path.write_bytes(b"")
+    published = []
+    tailer = Tailer(tmp_path, "app.log", max_line=1000, poll_interval=60, publish=published.append)
+    tailer.start()
+    line = b"x" * 99 + b"\n"
+    with open(path, "ab") as f:
+        f.write(line * (3 * READ_PER_TURN // len(line)))
+    check = gevent.spawn(tailer.check)
+    try:
+        gevent.sleep(0)  # the check reads READ_PER_TURN bytes, then yields
+        assert published, "the check should have published before yielding"
+        tailer.stop()
+        check.join(5)
+        assert check.successful(), check.exception
+        assert tailer.current is None or tailer.current.fd is None
+    finally:
+        check.kill()
+        tailer.stop()
