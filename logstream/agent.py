@@ -89,27 +89,55 @@ class FileShipper:
                 return offset
             self._send([_control("truncate", ino, 0, {"reason": "truncated while the agent was stopped"})])
             return 0
-        # The file was replaced while we were away: finish the old one if it is still here.
-        info = {"reason": "recreated" if last.get("k") == "deleted" else "rotated"}
-        if info["reason"] == "rotated" and not self._finish_rotated(ino, offset):
-            info["old_file"] = "gone: lines it still had after the last one sent are lost"
+        # The file was replaced while we were away: finish the old one, and every
+        # rotation after it, if they are still here (the same chain a resume walks).
+        if last.get("k") == "deleted":
+            info = {"reason": "recreated"}
+        else:
+            info = self._finish_chain(ino, offset, st.st_ino)
         self._send([_control("rotate", st.st_ino, 0, info)])
         return 0
 
-    def _finish_rotated(self, ino: int, offset: int) -> bool:
-        """Send the rest of the rotated-away file (``app.log.1``); False if it is gone."""
-        found = paths.find_sibling(self.agent.root, self.rel, ino)
-        if found is None:
-            return False
-        fd, st = found
+    def _finish_chain(self, ino: int, offset: int, current: int) -> dict:
+        """Ship the rest of the rotated-away file with inode ``ino`` from
+        ``offset``, then each later rotation (``app.log.1`` after ``app.log.2``)
+        from its start, each announced by a ``rotate`` entry: the details of the
+        last ``rotate``, which leads into the file followed now (inode ``current``)."""
+        root, max_line = self.agent.root, self.agent.max_line
         try:
-            if offset <= st.st_size and is_line_boundary(fd, offset):
-                for lines in read_lines(fd, offset, st.st_size, self.agent.max_line, final=True):
-                    self._send(_line_entries(ino, lines.texts, lines.ends))
-                return True
-        finally:
-            os.close(fd)
-        return False
+            chain = paths.rotation_chain(root, self.rel)
+        except LogstreamError:
+            chain = []
+        links = paths.chain_from(chain, ino, {current})
+        if links is None:
+            return {"reason": "rotated", "old_file": "gone: lines it still had after the last one sent are lost"}
+        info: dict = {"reason": "rotated"}
+        for n, link in enumerate(links):
+            try:
+                fd, st = paths.open_file(root, link.rel) if link.compressed is None else (None, None)
+            except LogstreamError:
+                fd, st = None, None
+            if fd is None or st.st_ino != link.ino:
+                if fd is not None:
+                    os.close(fd)
+                if n == 0:
+                    return {"reason": "rotated", "old_file": "gone: lines it still had after the last one sent "
+                            "are lost"}
+                info.setdefault("skipped", []).append(link.rel)  # compressed, or gone meanwhile
+                continue
+            try:
+                start = offset if n == 0 else 0
+                if start > st.st_size or not is_line_boundary(fd, start):
+                    info["old_file"] = "rewritten: lines it still had after the last one sent are lost"
+                    continue
+                if n > 0:
+                    self._send([_control("rotate", link.ino, 0, info)])
+                    info = {"reason": "rotated"}
+                for lines in read_lines(fd, start, st.st_size, max_line, final=True):
+                    self._send(_line_entries(link.ino, lines.texts, lines.ends))
+            finally:
+                os.close(fd)
+        return info
 
     # -- writing ------------------------------------------------------------------------------------
     def _publish(self, item: Batch | Change) -> None:

@@ -12,6 +12,7 @@ refused without blocking: the open is non-blocking and checked with fstat).
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,11 +140,9 @@ def list_files(root: Path, limit: int = 100_000) -> list[FileInfo]:
     return out
 
 
-def find_sibling(root: Path, rel: str, ino: int) -> tuple[int, os.stat_result] | None:
-    """Open the regular file with inode ``ino`` in the directory of ``rel`` (a
-    rotated ``app.log.1`` whose inode an event id names): (descriptor, stat), or
-    None if there is none. Opens through ``open_file``, so a sibling is confined
-    like every other path; never follows a symlink to find one."""
+def sibling_named_by(root: Path, rel: str, ino: int) -> str | None:
+    """The path (relative to the root) of the regular file with inode ``ino`` in
+    the directory of ``rel``, or None: what an event id of another file names."""
     rel_dir = os.path.dirname(rel)
     try:
         entries = list(os.scandir(os.path.join(root, rel_dir)))
@@ -151,12 +150,93 @@ def find_sibling(root: Path, rel: str, ino: int) -> tuple[int, os.stat_result] |
         return None
     for entry in entries:
         try:
-            if entry.inode() != ino or not entry.is_file(follow_symlinks=False):
-                continue
-            fd, st = open_file(root, os.path.join(rel_dir, entry.name))
-        except (OSError, NotFound, PathRejected):
+            if entry.inode() == ino and entry.is_file(follow_symlinks=False):
+                return os.path.join(rel_dir, entry.name)
+        except OSError:
             continue
-        if st.st_ino == ino:
-            return fd, st
-        os.close(fd)
     return None
+
+
+# A rotated sibling of NAME: NAME.1, NAME.2.gz (logrotate's default numbering),
+# NAME-20261129, NAME-20261129.gz, NAME-2026-11-29, NAME-20261129-1732879200,
+# NAME.20261129 (dateext and its formats). Compressed with gz, bz2, xz or zst.
+_ROTATED = r"(?:\.(?P<n>\d{1,6})|[.-](?P<date>\d{4}-?\d{2}-?\d{2}(?:[-_T]?\d{2,10})?))(?:\.(?P<z>gz|bz2|xz|zst))?"
+COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
+
+
+@dataclass(frozen=True)
+class Link:
+    """One file of a path's rotation chain: ``rel`` (relative to the root), its
+    inode ``ino``, ``size`` and ``mtime`` when listed, and ``compressed`` (``gz``,
+    ``bz2``, ``xz``, ``zst``) or None for plain text."""
+
+    rel: str
+    ino: int
+    size: int
+    mtime: float
+    compressed: str | None = None
+
+
+def rotation_chain(root: Path, rel: str) -> list[Link]:
+    """The history of the path ``rel``: its rotated siblings in the same directory,
+    oldest first, then the file itself if it exists (``app.log.2.gz``,
+    ``app.log.1``, ``app.log``). The one definition of a rotation chain: resuming
+    by id, and the agent catching up, walk it.
+
+    Siblings are regular files (never symlinks) named as logrotate names them
+    (``NAME.N``, ``NAME-DATE``, each maybe ``.gz``/``.bz2``/``.xz``/``.zst``),
+    ordered by modification time; on a tie, a higher number (``.2`` before
+    ``.1``) or an earlier date is older. The directory is reached through the
+    gate (``resolve``): raises ``PathRejected`` for a path outside the root."""
+    path = resolve(root, rel)
+    directory, name = os.path.split(path)
+    rel_dir = os.path.dirname(rel)
+    pattern = re.compile(re.escape(name) + _ROTATED)
+    found: list[tuple[tuple, Link]] = []
+    current: Link | None = None
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return []
+    for entry in entries:
+        m = None
+        if entry.name != name:
+            m = pattern.fullmatch(entry.name)
+            if m is None:
+                continue
+        try:
+            st = entry.stat(follow_symlinks=entry.name == name)  # the path itself may be a symlink inside
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or (m is not None and entry.is_symlink()):
+            continue
+        link = Link(os.path.join(rel_dir, entry.name), st.st_ino, st.st_size, st.st_mtime,
+                    m.group("z") if m is not None else None)
+        if m is None:
+            current = link
+            continue
+        number = m.group("n")
+        # Older first: by mtime; then a higher rotation number, or an earlier date.
+        tie = -int(number) if number is not None else int(re.sub(r"\D", "", m.group("date"))[:14])
+        found.append(((st.st_mtime, tie, entry.name), link))
+    found.sort(key=lambda pair: pair[0])
+    chain = [link for _, link in found]
+    if current is not None:
+        chain.append(current)
+    return chain
+
+
+def chain_from(chain: list[Link], ino: int, known: set[int]) -> list[Link] | None:
+    """The links of ``chain`` a reader must still read after a position in the
+    plain file with inode ``ino``: that file, then every later link up to (not
+    including) the first whose inode is in ``known`` (the files the reader follows
+    already). None if no plain link of the chain has inode ``ino``."""
+    at = next((i for i, link in enumerate(chain) if link.ino == ino and link.compressed is None), None)
+    if at is None:
+        return None
+    links = [chain[at]]
+    for link in chain[at + 1:]:
+        if link.ino in known:
+            break
+        links.append(link)
+    return links

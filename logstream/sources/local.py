@@ -19,6 +19,7 @@ from collections.abc import Iterator
 import gevent
 
 from .. import paths
+from ..errors import LogstreamError
 from ..lines import backlog_start, is_line_boundary, read_lines
 from ..position import Position, parse_position
 from ..tailer import Batch, Change, Cursor, Segment, Tailer
@@ -26,7 +27,7 @@ from ..topic import Topic, Topics
 from ..watcher import WakeIndex, Watcher
 from .base import GAP, Follower
 
-FOREIGN = 0  # segment number of a rotated file found on disk by a resumed id
+FOREIGN = 0  # segment number of the newest rotated file found on disk by a resumed id (older ones: -1, -2, ...)
 
 
 class FileTopic(Topic):
@@ -111,15 +112,17 @@ class LocalSource:
 
 class FileFollower(Follower):
     """A client's place in one file's history: ``cursor`` (segment, offset) and
-    ``ino``, the inode its ids name. ``foreign`` is a rotated file found on disk by
-    a resumed id (after a restart), read before the tailer's own segments."""
+    ``ino``, the inode its ids name. ``foreign`` holds the rotated files a resumed
+    id led to on disk (the links of the rotation chain the tailer never saw, after
+    a restart or while nobody followed the path), read before the tailer's own
+    segments."""
 
     def __init__(self, stream, rel: str, index: int, topics: FileTopics, topic: FileTopic) -> None:
         super().__init__(stream, rel, index, topics, topic)
         self.tailer: Tailer = topic.tailer
         self.cursor = Cursor(0, 0)
         self.ino = 0
-        self.foreign: Segment | None = None
+        self.foreign: dict[int, Segment] = {}  # seq (<= FOREIGN) → a rotated file read from disk
 
     def parse_position(self, part: str) -> Position | None:
         return parse_position(part)
@@ -139,20 +142,57 @@ class FileFollower(Follower):
                 return {"reason": "the id does not point at a line boundary (the file was rewritten)"}
             self.cursor, self.ino = Cursor(seg.seq, pos.offset), seg.ino
             return None
-        found = paths.find_sibling(self.topics.root, self.rel, pos.ino)
-        if found is None:
+        return self._resume_in_chain(pos)
+
+    def _resume_in_chain(self, pos: Position) -> dict | None:
+        """An id naming a file the tailer does not know (rotated away while nobody
+        followed this path, or before a restart): walk the rotation chain from that
+        file to the ones the tailer follows, every link in order, the id's file from
+        its offset and each later one from its start (promise: no line lost)."""
+        tailer = self.tailer
+        try:
+            chain = paths.rotation_chain(self.topics.root, self.rel)
+        except LogstreamError:
+            chain = []
+        known = {seg.ino for seg in [*tailer.closed, tailer.current] if seg is not None}
+        links = paths.chain_from(chain, pos.ino, known)
+        if links is None:
+            other = paths.sibling_named_by(self.topics.root, self.rel, pos.ino)
+            if other is not None:
+                return {"reason": f"the id is not this file's: it names {other}, not {self.rel} or one of "
+                                  "its rotations"}
             return {"reason": "the file this id names is gone (rotated away and removed, or another file)"}
-        fd, st = found
-        size = st.st_size
-        if pos.offset > size or not is_line_boundary(fd, pos.offset):
-            os.close(fd)
-            return {"reason": "the id does not point at a line of the rotated file"}
-        first = tailer.closed[0] if tailer.closed and tailer.closed[0].fd is not None else tailer.current
-        if first is None:
-            first = tailer.closed[-1]
-        change = Change("rotate", Cursor(FOREIGN, size), Cursor(first.seq, 0), first.ino, {"reason": "rotated"})
-        self.foreign = Segment(FOREIGN, pos.ino, 0, fd, size, [change])
-        self.cursor, self.ino = Cursor(FOREIGN, pos.offset), pos.ino
+        opened: list[tuple[paths.Link, int, int]] = []  # link, descriptor, size
+        skipped: list[str] = []
+        problem = None
+        for n, link in enumerate(links):
+            fd = _open_link(self.topics.root, link) if link.compressed is None else None
+            if fd is None:
+                if n == 0:
+                    problem = {"reason": "the file this id names is gone (rotated away and removed)"}
+                    break
+                skipped.append(link.rel)  # compressed, or gone meanwhile: said in the next rotate
+                continue
+            opened.append((link, fd, os.fstat(fd).st_size))
+            if n == 0 and (pos.offset > opened[0][2] or not is_line_boundary(fd, pos.offset)):
+                problem = {"reason": "the id does not point at a line of the rotated file"}
+                break
+        if problem is not None:
+            for _, fd, _ in opened:
+                os.close(fd)
+            return problem
+        first = tailer.closed[0] if tailer.closed else tailer.current
+        seqs = range(FOREIGN - len(opened) + 1, FOREIGN + 1)  # ordered before every tailer segment
+        self.foreign = {}
+        for n, ((link, fd, size), seq) in enumerate(zip(opened, seqs, strict=True)):
+            nxt_seq, nxt_ino = (seqs[n + 1], opened[n + 1][0].ino) if n + 1 < len(opened) else (first.seq, first.ino)
+            info = {"reason": "rotated"}
+            between = [rel for rel in skipped if _between(chain, link, nxt_ino, rel)]
+            if between:
+                info["skipped"] = between  # never silent: these lines are not replayed
+            change = Change("rotate", Cursor(seq, size), Cursor(nxt_seq, 0), nxt_ino, info)
+            self.foreign[seq] = Segment(seq, link.ino, 0, fd, size, [change])
+        self.cursor, self.ino = Cursor(seqs[0], pos.offset), pos.ino
         return None
 
     def backlog(self) -> None:
@@ -203,7 +243,8 @@ class FileFollower(Follower):
         max_line = self.stream.config.max_line
         metrics = self.stream.metrics
         for _ in range(1000):  # segments are few; this bound only guards against a bug
-            seg = self.foreign if self.cursor.seq == FOREIGN else tailer.segment(self.cursor.seq)
+            seq = self.cursor.seq
+            seg = self.foreign.get(seq) if seq <= FOREIGN else tailer.segment(seq)
             if seg is None:
                 after = _earliest(tailer)
                 yield self.event("reset", {"reason": "lines after this position were rotated away "
@@ -244,9 +285,10 @@ class FileFollower(Follower):
 
     def close(self) -> None:
         super().close()
-        if self.foreign is not None and self.foreign.fd is not None:
-            os.close(self.foreign.fd)
-            self.foreign.fd = None
+        for seg in self.foreign.values():
+            if seg.fd is not None:
+                os.close(seg.fd)
+                seg.fd = None
 
     # -- encoding ------------------------------------------------------------------------------------
     def _encode_batch(self, batch: Batch) -> bytes:
@@ -262,6 +304,29 @@ class FileFollower(Follower):
         self.ino = change.ino
         with_id = change.kind in ("rotate", "truncate")
         return self.event(change.kind, info, self.event_id(self.token()) if with_id else None)
+
+
+def _open_link(root, link: paths.Link) -> int | None:
+    """A descriptor on the chain link ``link`` (through the gate), or None if it
+    is gone or is another file by now."""
+    try:
+        fd, st = paths.open_file(root, link.rel)
+    except LogstreamError:
+        return None
+    if st.st_ino != link.ino:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _between(chain: list[paths.Link], link: paths.Link, next_ino: int, rel: str) -> bool:
+    """Whether the chain link named ``rel`` lies after ``link`` and before the one
+    with inode ``next_ino``."""
+    names = [item.rel for item in chain]
+    inos = [item.ino for item in chain]
+    start = names.index(link.rel)
+    end = inos.index(next_ino) if next_ino in inos else len(chain)
+    return rel in names[start + 1:end]
 
 
 def _earliest(tailer: Tailer) -> Cursor:
