@@ -5,7 +5,8 @@
 // integers (see ansi.js). Never use innerHTML (or insertAdjacentHTML, or
 // attribute strings) with anything that came from a log file.
 
-import { detectLevel, detectTimestamp, parseAnsi } from "./ansi.js";
+import { parseAnsi } from "./ansi.js";
+import { detectLevel, detectTimestamp } from "./detect.js";
 
 export const LEVELS = ["error", "warn", "info", "debug"];
 
