@@ -129,17 +129,13 @@ function restartStream() {
   stream = new ResumableStream({
     url: streamUrl,
     retryMs: settings.retryMs,
-    onLines: (events) => {
+    merged,
+    onLines: (lines) => {
       if (!merged) {
-        view.addLines(events);
+        view.addLines(lines);
         return;
       }
-      // Merged: data is "<path>\n<line>".
-      view.addLines(events.map((e) => {
-        const cut = e.data.indexOf("\n");
-        const path = cut < 0 ? "" : e.data.slice(0, cut);
-        return { data: cut < 0 ? e.data : e.data.slice(cut + 1), source: sources.get(path) || sourceFor(path, 7) };
-      }));
+      view.addLines(lines.map((l) => ({ data: l.data, source: sources.get(l.path) || sourceFor(l.path, 7) })));
     },
     onControl: (type, info) => view.addSeparator(type, controlMessage(type, info)),
     onState: (s) => {
