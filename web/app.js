@@ -300,8 +300,6 @@ function closeFilesStream() {
   filesStream = null;
 }
 
-// Many tabs must not starve the browser's six connections per origin: a hidden
-// tab gives its files-list connection back (the snapshot on return catches up).
 // A hidden tab gives its connections back, so that many open tabs never starve the
 // browser's six connections per origin: the file list at once, the log stream after
 // a grace period. Coming back, the stream resumes from the last id (nothing lost,
@@ -580,7 +578,9 @@ document.addEventListener("keydown", (e) => {
 });
 
 // ---- start ---------------------------------------------------------------------------------------------
-// For tests and the curious: read-only handles, no behaviour depends on them.
+// The viewer tests (tests/test_viewer.py) read these: the view, the stream and
+// the counts of streams opened; they set hiddenGraceMs to shorten the hidden
+// tab's grace period. Keep the names.
 window.__logstream = {
   view, settings, streams: 0, filesStreams: 0,
   get stream() { return stream; },
