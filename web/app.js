@@ -5,7 +5,7 @@
 // the tab is hidden) and one stream for all open files.
 
 import { FileList } from "./files.js";
-import { escapeRegExp, LEVELS, makeHighlighter } from "./render.js";
+import { controlMessage, escapeRegExp, LEVELS, makeHighlighter, SOURCE_COLOURS, sourceFor } from "./render.js";
 import { ResumableStream } from "./stream.js";
 import { LogView } from "./view.js";
 
@@ -98,15 +98,6 @@ function serverPattern() {
   return f.caseSensitive ? body : `(?i)${body}`;
 }
 
-const COLOURS = 8;
-function basename(path) { return path.slice(path.lastIndexOf("/") + 1); }
-function sourceFor(path, index, paths = [path]) {
-  // The file name alone, unless two open files share it (a/app.log, b/app.log).
-  const name = basename(path);
-  const clash = paths.filter((p) => basename(p) === name).length > 1;
-  return { index, label: clash ? path : name, title: path, colour: index % COLOURS };
-}
-
 /** (Re)start the stream for the current files and filter, from a clean view. */
 function restartStream() {
   if (stream) stream.close();
@@ -154,28 +145,6 @@ function restartStream() {
   window.__logstream.streams++;
 }
 
-function controlMessage(type, info) {
-  const name = info.path || "the file";
-  switch (type) {
-    case "rotate":
-      return info.reason === "recreated"
-        ? `${name} was created again — following the new file from its start`
-        : `${name} was rotated — following the new file from its start`;
-    case "truncate":
-      return info.lost_bytes
-        ? `${name} was truncated — ${Number(info.lost_bytes).toLocaleString()} bytes written before it were lost`
-        : `${name} was truncated — following from its new start`;
-    case "reset":
-      return `could not resume ${name} exactly (${info.reason || "unknown reason"}) — showing its latest lines`;
-    case "deleted":
-      return `${name} was deleted — waiting for it to come back`;
-    case "error":
-      return `${name} cannot be read right now (${info.reason || "unknown reason"}) — will go on when it can`;
-    default:
-      return type;
-  }
-}
-
 function setFiles(paths) {
   state.files = paths.slice(0, 32);
   writeHash();
@@ -196,7 +165,7 @@ function renderChips() {
   const box = $("chips");
   const chips = state.files.map((path, i) => {
     const chip = document.createElement("span");
-    chip.className = `chip c${i % COLOURS}`;
+    chip.className = `chip c${i % SOURCE_COLOURS}`;
     chip.dataset.path = path;
     const name = document.createElement("span");
     name.className = "chip-name";
@@ -432,14 +401,6 @@ $("pause").addEventListener("click", togglePause);
 $("follow").addEventListener("click", () => (view.following ? view.stopFollowing() : view.follow()));
 $("jump").addEventListener("click", () => view.follow());
 $("clear").addEventListener("click", () => view.clear());
-
-// Selecting text in a moving log is hopeless: a selection in the pane stops
-// following (the window is then not trimmed, so the selected lines stay put).
-document.addEventListener("selectionchange", () => {
-  const sel = document.getSelection();
-  if (!sel || sel.isCollapsed || !view.following) return;
-  if ($("lines").contains(sel.anchorNode)) view.stopFollowing();
-});
 
 // ---- permalink ----------------------------------------------------------------------------------
 function hashParams() {
