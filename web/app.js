@@ -1,30 +1,22 @@
-// app: the wiring. Owns the view state (open files, filter, options), the
-// permalink (the URL hash), the connection indicator, the toolbar and the
-// keyboard shortcuts. Every server URL is relative (the app may live under a
-// --base-path). At most two connections per tab: the files list (closed while
-// the tab is hidden) and one stream for all open files.
+// app: the wiring. Owns the connection indicator, the toolbar and the keyboard
+// shortcuts; the view state and the permalink are state.js's. Every server URL
+// is relative (the app may live under a --base-path). At most two connections
+// per tab: the files list (closed while the tab is hidden) and one stream for
+// all open files.
 
 import { FileList } from "./files.js";
-import { controlMessage, escapeRegExp, LEVELS, makeHighlighter, SOURCE_COLOURS, sourceFor } from "./render.js";
+import { controlMessage, LEVELS, makeHighlighter, SOURCE_COLOURS, sourceFor } from "./render.js";
+import { DEFAULT_MAX, hashIsCurrent, readHash, serverPattern, setFiles, state, writeHash } from "./state.js";
 import { ResumableStream } from "./stream.js";
 import { LogView } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
-const DEFAULT_MAX = 10000;
 const BACKLOG = 1000;
 const FONT_DEFAULT = 13;
 
 const settings = {
   heartbeat: 15, // seconds; /healthz tells the real one
   retryMs: 2000,
-};
-
-const state = {
-  files: [],
-  filter: { text: "", regex: false, caseSensitive: false, invert: false },
-  hidden: new Set(), // hidden levels
-  wrap: false,
-  max: DEFAULT_MAX,
 };
 
 let stream = null;
@@ -91,13 +83,6 @@ function streamUrl(lastId) {
   return `${base}?${q}`;
 }
 
-function serverPattern() {
-  const f = state.filter;
-  if (!f.text) return "";
-  const body = f.regex ? f.text : escapeRegExp(f.text);
-  return f.caseSensitive ? body : `(?i)${body}`;
-}
-
 /** (Re)start the stream for the current files and filter, from a clean view. */
 function restartStream() {
   if (stream) stream.close();
@@ -145,20 +130,19 @@ function restartStream() {
   window.__logstream.streams++;
 }
 
-function setFiles(paths) {
-  state.files = paths.slice(0, 32);
-  writeHash();
+function openFiles(paths) {
+  setFiles(paths);
   restartStream();
 }
 
 function openFile(path, add) {
   if (!add) {
-    setFiles([path]);
+    openFiles([path]);
     closeSidebarOnPhone();
     return;
   }
   const i = state.files.indexOf(path);
-  setFiles(i >= 0 ? state.files.filter((p) => p !== path) : [...state.files, path]);
+  openFiles(i >= 0 ? state.files.filter((p) => p !== path) : [...state.files, path]);
 }
 
 function renderChips() {
@@ -184,7 +168,7 @@ function renderChips() {
     close.setAttribute("aria-label", `Close ${path}`);
     close.title = "Close";
     close.textContent = "×";
-    close.addEventListener("click", () => setFiles(state.files.filter((p) => p !== path)));
+    close.addEventListener("click", () => openFiles(state.files.filter((p) => p !== path)));
     chip.append(name, dl, close);
     return chip;
   });
@@ -403,52 +387,18 @@ $("jump").addEventListener("click", () => view.follow());
 $("clear").addEventListener("click", () => view.clear());
 
 // ---- permalink ----------------------------------------------------------------------------------
-function hashParams() {
-  const q = new URLSearchParams();
-  for (const f of state.files) q.append("file", f);
-  const f = state.filter;
-  if (f.text) q.set("q", f.text);
-  if (f.regex) q.set("re", "1");
-  if (f.caseSensitive) q.set("case", "1");
-  if (f.invert) q.set("invert", "1");
-  if (state.hidden.size) q.set("hide", [...state.hidden].join(","));
-  if (state.wrap) q.set("wrap", "1");
-  if (state.max !== DEFAULT_MAX) q.set("max", String(state.max));
-  return q.toString();
-}
-
-let lastHash = null;
-function writeHash() {
-  const h = hashParams();
-  lastHash = h;
-  history.replaceState(null, "", h ? `#${h}` : location.pathname + location.search);
-}
-
-/** Read the view from the URL hash; returns true if the stream must restart. */
-function readHash() {
-  const q = new URLSearchParams(location.hash.slice(1));
-  const before = JSON.stringify([state.files, state.filter, state.max]);
-  state.files = q.getAll("file").filter(Boolean).slice(0, 32);
-  state.filter = {
-    text: q.get("q") || "",
-    regex: q.get("re") === "1",
-    caseSensitive: q.get("case") === "1",
-    invert: q.get("invert") === "1",
-  };
-  state.hidden = new Set((q.get("hide") || "").split(",").filter((l) => LEVELS.includes(l)));
-  state.wrap = q.get("wrap") === "1";
-  const max = Number(q.get("max"));
-  state.max = max >= 100 && max <= 100000 ? max : DEFAULT_MAX;
+/** Read the view from the URL hash and show it; true if the stream must restart. */
+function loadHash() {
+  const changed = readHash();
   view.setMax(state.max);
   $("filter").value = state.filter.text;
   syncControls();
-  lastHash = location.hash.slice(1);
-  return JSON.stringify([state.files, state.filter, state.max]) !== before;
+  return changed;
 }
 
 window.addEventListener("hashchange", () => {
-  if (location.hash.slice(1) === lastHash) return;
-  if (readHash()) restartStream();
+  if (hashIsCurrent()) return;
+  if (loadHash()) restartStream();
 });
 
 async function copyLink() {
@@ -629,7 +579,7 @@ async function begin() {
 setTheme(theme());
 setFontSize(fontSize());
 if (phone.matches) setSidebar(false);
-readHash();
+loadHash();
 const auth = await session();
 if (auth.required) $("logout").hidden = !auth.authenticated;
 if (auth.required && !auth.authenticated) {
