@@ -1,27 +1,23 @@
-// app: the wiring. Owns the connection indicator, the toolbar and the keyboard
-// shortcuts; the view state and the permalink are state.js's. Every server URL
-// is relative (the app may live under a --base-path). At most two connections
-// per tab: the files list (closed while the tab is hidden) and one stream for
-// all open files.
+// app: the wiring. Owns the toolbar and the keyboard shortcuts, and passes
+// what the connections, the session and the status pill report to the others
+// (the view state and the permalink are state.js's). Every server URL is
+// relative (the app may live under a --base-path).
 
+import { Connections, downloadUrl } from "./connection.js";
 import { FileList } from "./files.js";
 import { controlMessage, LEVELS, makeHighlighter, SOURCE_COLOURS, sourceFor } from "./render.js";
-import { DEFAULT_MAX, hashIsCurrent, readHash, serverPattern, setFiles, state, writeHash } from "./state.js";
-import { ResumableStream } from "./stream.js";
+import { Session } from "./session.js";
+import { DEFAULT_MAX, hashIsCurrent, readHash, setFiles, state, writeHash } from "./state.js";
+import { ConnectionStatus } from "./status.js";
 import { LogView } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
-const BACKLOG = 1000;
 const FONT_DEFAULT = 13;
 
 const settings = {
   heartbeat: 15, // seconds; /healthz tells the real one
   retryMs: 2000,
 };
-
-let stream = null;
-let filesStream = null;
-let streamStatus = null;
 
 // ---- the log view ------------------------------------------------------------------
 const view = new LogView({
@@ -63,31 +59,9 @@ function renderChrome() {
 }
 
 // ---- opening files -------------------------------------------------------------------
-function encodePath(path) {
-  return path.split("/").map(encodeURIComponent).join("/");
-}
-
-function streamUrl(lastId) {
-  const q = new URLSearchParams();
-  let base;
-  if (state.files.length === 1) base = `api/stream/${encodePath(state.files[0])}`;
-  else {
-    base = "api/stream";
-    for (const f of state.files) q.append("path", f);
-  }
-  q.set("lines", String(Math.min(BACKLOG, state.max)));
-  const pattern = serverPattern();
-  if (pattern) q.set("filter", pattern);
-  if (pattern && state.filter.invert) q.set("invert", "1");
-  if (lastId) q.set("last_event_id", lastId);
-  return `${base}?${q}`;
-}
-
 /** (Re)start the stream for the current files and filter, from a clean view. */
 function restartStream() {
-  if (stream) stream.close();
-  stream = null;
-  streamStatus = null;
+  connections.closeStream();
   view.clear();
   view.highlight = makeHighlighter(state.filter);
   $("filter-error").hidden = true;
@@ -100,23 +74,16 @@ function restartStream() {
   files.setOpen(state.files);
   document.title = state.files.length ? `${state.files.join(", ")} · logstream` : "logstream";
   renderFilterState();
-  renderStatus();
-  if (!state.files.length || !signedIn) return;
-  stream = new ResumableStream({
-    url: streamUrl,
-    retryMs: settings.retryMs,
+  status.render();
+  if (!state.files.length || !session.signedIn) return;
+  connections.openStream({
     merged,
-    onLines: (lines) => {
-      if (!merged) {
-        view.addLines(lines);
-        return;
-      }
-      view.addLines(lines.map((l) => ({ data: l.data, source: sources.get(l.path) || sourceFor(l.path, 7) })));
-    },
+    onLines: (lines) => view.addLines(merged
+      ? lines.map((l) => ({ data: l.data, source: sources.get(l.path) || sourceFor(l.path, 7) }))
+      : lines),
     onControl: (type, info) => view.addSeparator(type, controlMessage(type, info)),
     onState: (s) => {
-      streamStatus = s;
-      if (s.status === "error" && s.httpStatus === 401) showLogin();
+      if (s.status === "error" && s.httpStatus === 401) session.showLogin();
       else if (s.status === "error") view.addSeparator("error", `${s.message} — click the status to try again`);
       if (s.status === "error" && state.filter.text && /filter/i.test(s.message)) {
         const err = $("filter-error");
@@ -124,10 +91,9 @@ function restartStream() {
         err.hidden = false;
         $("filter").setAttribute("aria-invalid", "true");
       }
-      renderStatus();
+      status.render();
     },
   });
-  window.__logstream.streams++;
 }
 
 function openFiles(paths) {
@@ -157,7 +123,7 @@ function renderChips() {
     name.title = path;
     const dl = document.createElement("a");
     dl.className = "chip-btn";
-    dl.href = `api/download/${encodePath(path)}`;
+    dl.href = downloadUrl(path);
     dl.setAttribute("download", "");
     dl.setAttribute("aria-label", `Download ${path}`);
     dl.title = "Download the whole file";
@@ -175,103 +141,32 @@ function renderChips() {
   box.replaceChildren(...chips);
 }
 
-// ---- connection indicator -----------------------------------------------------------
-function currentConnection() {
-  if (stream) return streamStatus || { status: "connecting", lastActivity: 0 };
-  if (filesStream) return filesStream.state;
-  return null;
-}
-
-function renderStatus() {
-  const el = $("status");
-  const s = currentConnection();
-  let kind = "idle", text = "Idle", age = "";
-  const now = Date.now();
-  if (s) {
-    kind = s.status;
-    const since = s.lastActivity ? Math.floor((now - s.lastActivity) / 1000) : null;
-    if (s.status === "live") {
-      text = "Live";
-      if (since !== null && since > 2 * settings.heartbeat) {
-        kind = "stale";
-        text = "Stale";
-        el.title = `Nothing (not even a heartbeat) for ${since} s; the server sends one every ${settings.heartbeat} s.`;
-      } else {
-        el.title = "Connected. Lines arrive as they are written.";
-      }
-      if (since !== null) age = since < 1 ? "just now" : `${since}s ago`;
-    } else if (s.status === "connecting") {
-      text = "Connecting…";
-    } else if (s.status === "reconnecting" || s.status === "offline") {
-      const wait = Math.max(0, Math.ceil((s.nextAt - now) / 1000));
-      const head = s.status === "offline" ? "Offline" : "Reconnecting";
-      text = s.nextAt > now
-        ? `${head} (attempt ${s.attempt}, next try in ${wait}s)`
-        : `${head} (attempt ${s.attempt}, trying…)`;
-      el.title = `${s.message || "Disconnected"}. Click to retry now.`;
-      if (since !== null) age = `last event ${since}s ago`;
-    } else if (s.status === "error") {
-      text = `Error: ${s.message}`;
-      el.title = s.message;
-    }
-  }
-  el.dataset.state = kind;
-  $("status-text").textContent = text;
-  $("status-age").textContent = age;
-}
-setInterval(renderStatus, 1000);
-
-$("status").addEventListener("click", () => {
-  if (stream) {
-    if (streamStatus && streamStatus.status === "error") restartStream();
-    else stream.reconnectNow();
-  }
-  if (filesStream) filesStream.reconnectNow();
-});
-
-// ---- the files list -------------------------------------------------------------------
+// ---- files list, connections, status pill, sign-in ---------------------------------------------
 const files = new FileList({ tree: $("tree"), countEl: $("file-count"), onOpen: openFile });
-
-function openFilesStream() {
-  if (filesStream) return;
-  filesStream = new ResumableStream({
-    url: () => "api/files/events",
-    retryMs: settings.retryMs,
-    onEvents: (events) => files.apply(events),
-    onLines: () => {},
-    onControl: () => {},
-    onState: (s) => {
-      if (s.status === "error" && s.httpStatus === 401) showLogin();
-      renderStatus();
-    },
-  });
-  window.__logstream.filesStreams++;
-}
-
-function closeFilesStream() {
-  if (filesStream) filesStream.close();
-  filesStream = null;
-}
-
-// A hidden tab gives its connections back, so that many open tabs never starve the
-// browser's six connections per origin: the file list at once, the log stream after
-// a grace period. Coming back, the stream resumes from the last id (nothing lost,
-// nothing twice) and the file list from a fresh snapshot.
-const HIDDEN_GRACE_MS = 30000;
-let hiddenTimer = null;
-document.addEventListener("visibilitychange", () => {
-  clearTimeout(hiddenTimer);
-  if (document.hidden) {
-    closeFilesStream();
-    const grace = window.__logstream.hiddenGraceMs ?? HIDDEN_GRACE_MS;
-    hiddenTimer = setTimeout(() => { if (stream && document.hidden) stream.suspend(); }, grace);
-  } else if (signedIn) {
-    openFilesStream();
-    if (stream && stream.suspended) stream.resume();
-  }
-});
-
 $("file-filter").addEventListener("input", (e) => files.setQuery(e.target.value));
+
+const session = new Session({
+  onSignIn: begin,
+  onSignOut: () => {
+    connections.closeFiles();
+    connections.closeStream();
+    status.render();
+  },
+});
+const connections = new Connections({
+  settings,
+  onFileEvents: (events) => files.apply(events),
+  onFilesState: (s) => {
+    if (s.status === "error" && s.httpStatus === 401) session.showLogin();
+    status.render();
+  },
+  canOpen: () => session.signedIn,
+});
+const status = new ConnectionStatus({
+  current: () => connections.current(),
+  settings,
+  onRetry: () => connections.retryNow(restartStream),
+});
 
 // ---- filter ------------------------------------------------------------------------------
 let filterTimer = null;
@@ -489,16 +384,6 @@ document.addEventListener("keydown", (e) => {
 });
 
 // ---- start ---------------------------------------------------------------------------------------------
-// The viewer tests (tests/test_viewer.py) read these: the view, the stream and
-// the counts of streams opened; they set hiddenGraceMs to shorten the hidden
-// tab's grace period. Keep the names.
-window.__logstream = {
-  view, settings, streams: 0, filesStreams: 0,
-  get stream() { return stream; },
-  get filesOpen() { return filesStream !== null; },
-  hiddenGraceMs: undefined, // tests shorten the hidden-tab grace period
-};
-
 async function loadHealth() {
   try {
     const r = await fetch("healthz", { cache: "no-store" });
@@ -509,82 +394,33 @@ async function loadHealth() {
   } catch { /* defaults */ }
 }
 
-// ---- the optional access token -----------------------------------------------------------------------------
-// The server may ask for a token: we trade it once for an HttpOnly session
-// cookie (POST api/login), which fetch sends with every stream. The token
-// itself is never stored by the page.
-let signedIn = false;
-
-async function session() {
-  try {
-    const r = await fetch("api/session", { cache: "no-store" });
-    if (r.ok) return await r.json();
-  } catch { /* an older server without sessions: carry on */ }
-  return { required: false, authenticated: true };
-}
-
-function showLogin(message = "") {
-  if (!$("login").hidden && !message) return;
-  signedIn = false;
-  closeFilesStream();
-  if (stream) stream.close();
-  stream = null;
-  streamStatus = null;
-  $("login").hidden = false;
-  $("login-error").hidden = !message;
-  $("login-error").textContent = message;
-  $("token").focus();
-  renderStatus();
-}
-
-$("login-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  let ok = false;
-  try {
-    const r = await fetch("api/login", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ token: $("token").value }),
-      cache: "no-store",
-    });
-    ok = r.ok;
-  } catch {
-    showLogin("Cannot reach the server. Try again.");
-    return;
-  }
-  if (!ok) {
-    showLogin("That token was not accepted.");
-    $("token").select();
-    return;
-  }
-  $("token").value = "";
-  $("login").hidden = true;
-  $("logout").hidden = false;
-  await begin();
-});
-
-$("logout").addEventListener("click", async () => {
-  try { await fetch("api/logout", { method: "POST", cache: "no-store" }); } catch { /* shown below anyway */ }
-  $("logout").hidden = true;
-  showLogin();
-});
-
 async function begin() {
-  signedIn = true;
   await loadHealth();
-  openFilesStream();
+  connections.openFiles();
   restartStream();
 }
+
+// The viewer tests (tests/test_viewer.py) read these: the view, the stream and
+// the counts of streams opened; they set hiddenGraceMs to shorten the hidden
+// tab's grace period. Keep the names. Nothing in the viewer reads this object.
+window.__logstream = {
+  view, settings,
+  get streams() { return connections.streamsOpened; },
+  get filesStreams() { return connections.filesStreamsOpened; },
+  get stream() { return connections.stream; },
+  get filesOpen() { return connections.filesStream !== null; },
+  get hiddenGraceMs() { return connections.hiddenGraceMs; },
+  set hiddenGraceMs(ms) { connections.hiddenGraceMs = ms; },
+};
 
 setTheme(theme());
 setFontSize(fontSize());
 if (phone.matches) setSidebar(false);
 loadHash();
-const auth = await session();
-if (auth.required) $("logout").hidden = !auth.authenticated;
+const auth = await session.check();
 if (auth.required && !auth.authenticated) {
   await loadHealth();
-  showLogin();
+  session.showLogin();
 } else {
-  await begin();
+  await session.enter();
 }
