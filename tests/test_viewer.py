@@ -416,7 +416,8 @@ def test_ansi_parser_and_level_detection_tables(viewer, logdir):
     append(logdir / "app.log", "x")
     page = viewer.open().page
     got = page.evaluate("""async ([ansi, levels]) => {
-        const { parseAnsi, detectLevel } = await import('./ansi.js');
+        const { parseAnsi } = await import('./ansi.js');
+        const { detectLevel } = await import('./detect.js');
         return [ansi.map(([raw]) => parseAnsi(raw).text),
                 levels.map(([text]) => (detectLevel(text) || {}).level || null)];
     }""", [ANSI_TABLE, LEVEL_TABLE])

@@ -1,596 +1,119 @@
-// app: the wiring. Owns the view state (open files, filter, options), the
-// permalink (the URL hash), the connection indicator, the toolbar and the
-// keyboard shortcuts. Every server URL is relative (the app may live under a
-// --base-path). At most two connections per tab: the files list (closed while
-// the tab is hidden) and one stream for all open files.
+// app: start-up and wiring. Builds the log view, the toolbar, the file list,
+// the connections, the status pill and the session, and passes what each one
+// reports to the others; reads the permalink on load and when the hash
+// changes. Every server URL is relative (the app may live under a
+// --base-path). Never renders a line, builds a URL or draws a control itself:
+// the modules it wires own those.
 
+import { Connections } from "./connection.js";
 import { FileList } from "./files.js";
-import { escapeRegExp, LEVELS, makeHighlighter } from "./render.js";
-import { ResumableStream } from "./stream.js";
+import { controlMessage, makeHighlighter, sourceFor } from "./render.js";
+import { Session } from "./session.js";
+import { bindShortcuts } from "./shortcuts.js";
+import { DEFAULT_MAX, hashIsCurrent, readHash, setFiles, state } from "./state.js";
+import { ConnectionStatus } from "./status.js";
+import { Toolbar } from "./toolbar.js";
 import { LogView } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
-const DEFAULT_MAX = 10000;
-const BACKLOG = 1000;
-const FONT_DEFAULT = 13;
 
 const settings = {
   heartbeat: 15, // seconds; /healthz tells the real one
   retryMs: 2000,
 };
 
-const state = {
-  files: [],
-  filter: { text: "", regex: false, caseSensitive: false, invert: false },
-  hidden: new Set(), // hidden levels
-  wrap: false,
-  max: DEFAULT_MAX,
-};
-
-let stream = null;
-let filesStream = null;
-let streamStatus = null;
-
-// ---- the log view ------------------------------------------------------------------
 const view = new LogView({
   scroller: $("scroller"),
   list: $("lines"),
   max: DEFAULT_MAX,
-  onChange: () => scheduleChrome(),
+  onChange: () => toolbar.scheduleCounts(),
+});
+const toolbar = new Toolbar({ view, onFilter: restartStream, onFiles: openFiles });
+const files = new FileList({ tree: $("tree"), countEl: $("file-count"), onOpen: openFile });
+$("file-filter").addEventListener("input", (e) => files.setQuery(e.target.value));
+bindShortcuts({ toolbar, view });
+
+const session = new Session({
+  onSignIn: begin,
+  onSignOut: () => {
+    connections.closeFiles();
+    connections.closeStream();
+    status.render();
+  },
+});
+const connections = new Connections({
+  settings,
+  onFileEvents: (events) => files.apply(events),
+  onFilesState: (s) => {
+    if (s.status === "error" && s.httpStatus === 401) session.showLogin();
+    status.render();
+  },
+  canOpen: () => session.signedIn,
+});
+const status = new ConnectionStatus({
+  current: () => connections.current(),
+  settings,
+  onRetry: () => connections.retryNow(restartStream),
 });
 
-let chromeScheduled = false;
-function scheduleChrome() {
-  if (chromeScheduled) return;
-  chromeScheduled = true;
-  // Toolbar counts at most ~10 times a second, never per line.
-  setTimeout(() => { chromeScheduled = false; renderChrome(); }, 100);
-}
-
-function renderChrome() {
-  const pauseBtn = $("pause");
-  pauseBtn.setAttribute("aria-pressed", String(view.paused));
-  pauseBtn.classList.toggle("active", view.paused);
-  $("pause-label").textContent = view.paused ? "Resume" : "Pause";
-  const held = $("pause-count");
-  held.hidden = !view.paused;
-  held.textContent = view.heldSincePause.toLocaleString();
-  pauseBtn.title = view.paused
-    ? `Resume: show the ${view.heldSincePause.toLocaleString()} lines that arrived while paused (p)`
-    : "Pause: keep every arriving line, show them on resume (p)";
-  $("follow").setAttribute("aria-pressed", String(view.following));
-  const jump = $("jump");
-  const showJump = !view.following && !view.paused && state.files.length > 0;
-  jump.hidden = !showJump;
-  if (showJump) {
-    const n = view.newSinceFollow;
-    $("jump-text").textContent = n ? `${n.toLocaleString()} new line${n === 1 ? "" : "s"}` : "Not following";
-  }
-  jump.dataset.count = String(view.newSinceFollow);
-  $("counts").textContent = `${view.domCount.toLocaleString()} shown · ${view.received.toLocaleString()} received`;
-}
-
-// ---- opening files -------------------------------------------------------------------
-function encodePath(path) {
-  return path.split("/").map(encodeURIComponent).join("/");
-}
-
-function streamUrl(lastId) {
-  const q = new URLSearchParams();
-  let base;
-  if (state.files.length === 1) base = `api/stream/${encodePath(state.files[0])}`;
-  else {
-    base = "api/stream";
-    for (const f of state.files) q.append("path", f);
-  }
-  q.set("lines", String(Math.min(BACKLOG, state.max)));
-  const pattern = serverPattern();
-  if (pattern) q.set("filter", pattern);
-  if (pattern && state.filter.invert) q.set("invert", "1");
-  if (lastId) q.set("last_event_id", lastId);
-  return `${base}?${q}`;
-}
-
-function serverPattern() {
-  const f = state.filter;
-  if (!f.text) return "";
-  const body = f.regex ? f.text : escapeRegExp(f.text);
-  return f.caseSensitive ? body : `(?i)${body}`;
-}
-
-const COLOURS = 8;
-function basename(path) { return path.slice(path.lastIndexOf("/") + 1); }
-function sourceFor(path, index, paths = [path]) {
-  // The file name alone, unless two open files share it (a/app.log, b/app.log).
-  const name = basename(path);
-  const clash = paths.filter((p) => basename(p) === name).length > 1;
-  return { index, label: clash ? path : name, title: path, colour: index % COLOURS };
-}
-
-/** (Re)start the stream for the current files and filter, from a clean view. */
-function restartStream() {
-  if (stream) stream.close();
-  stream = null;
-  streamStatus = null;
-  view.clear();
-  view.highlight = makeHighlighter(state.filter);
-  $("filter-error").hidden = true;
-  $("filter").removeAttribute("aria-invalid");
-  const merged = state.files.length > 1;
-  const sources = new Map(state.files.map((p, i) => [p, sourceFor(p, i, state.files)]));
-  document.body.classList.toggle("has-files", state.files.length > 0);
-  $("lines").classList.toggle("merged", merged);
-  renderChips();
-  files.setOpen(state.files);
-  document.title = state.files.length ? `${state.files.join(", ")} · logstream` : "logstream";
-  renderFilterState();
-  renderStatus();
-  if (!state.files.length || !signedIn) return;
-  stream = new ResumableStream({
-    url: streamUrl,
-    retryMs: settings.retryMs,
-    onLines: (events) => {
-      if (!merged) {
-        view.addLines(events);
-        return;
-      }
-      // Merged: data is "<path>\n<line>".
-      view.addLines(events.map((e) => {
-        const cut = e.data.indexOf("\n");
-        const path = cut < 0 ? "" : e.data.slice(0, cut);
-        return { data: cut < 0 ? e.data : e.data.slice(cut + 1), source: sources.get(path) || sourceFor(path, 7) };
-      }));
-    },
-    onControl: (type, info) => view.addSeparator(type, controlMessage(type, info)),
-    onState: (s) => {
-      streamStatus = s;
-      if (s.status === "error" && s.httpStatus === 401) showLogin();
-      else if (s.status === "error") view.addSeparator("error", `${s.message} — click the status to try again`);
-      if (s.status === "error" && state.filter.text && /filter/i.test(s.message)) {
-        const err = $("filter-error");
-        err.textContent = s.message;
-        err.hidden = false;
-        $("filter").setAttribute("aria-invalid", "true");
-      }
-      renderStatus();
-    },
-  });
-  window.__logstream.streams++;
-}
-
-function controlMessage(type, info) {
-  const name = info.path || "the file";
-  switch (type) {
-    case "rotate":
-      return info.reason === "recreated"
-        ? `${name} was created again — following the new file from its start`
-        : `${name} was rotated — following the new file from its start`;
-    case "truncate":
-      return info.lost_bytes
-        ? `${name} was truncated — ${Number(info.lost_bytes).toLocaleString()} bytes written before it were lost`
-        : `${name} was truncated — following from its new start`;
-    case "reset":
-      return `could not resume ${name} exactly (${info.reason || "unknown reason"}) — showing its latest lines`;
-    case "deleted":
-      return `${name} was deleted — waiting for it to come back`;
-    case "error":
-      return `${name} cannot be read right now (${info.reason || "unknown reason"}) — will go on when it can`;
-    default:
-      return type;
-  }
-}
-
-function setFiles(paths) {
-  state.files = paths.slice(0, 32);
-  writeHash();
+function openFiles(paths) {
+  setFiles(paths);
   restartStream();
 }
 
 function openFile(path, add) {
   if (!add) {
-    setFiles([path]);
-    closeSidebarOnPhone();
+    openFiles([path]);
+    toolbar.closeSidebarOnPhone();
     return;
   }
   const i = state.files.indexOf(path);
-  setFiles(i >= 0 ? state.files.filter((p) => p !== path) : [...state.files, path]);
+  openFiles(i >= 0 ? state.files.filter((p) => p !== path) : [...state.files, path]);
 }
 
-function renderChips() {
-  const box = $("chips");
-  const chips = state.files.map((path, i) => {
-    const chip = document.createElement("span");
-    chip.className = `chip c${i % COLOURS}`;
-    chip.dataset.path = path;
-    const name = document.createElement("span");
-    name.className = "chip-name";
-    name.textContent = path;
-    name.title = path;
-    const dl = document.createElement("a");
-    dl.className = "chip-btn";
-    dl.href = `api/download/${encodePath(path)}`;
-    dl.setAttribute("download", "");
-    dl.setAttribute("aria-label", `Download ${path}`);
-    dl.title = "Download the whole file";
-    dl.textContent = "↓";
-    const close = document.createElement("button");
-    close.type = "button";
-    close.className = "chip-btn";
-    close.setAttribute("aria-label", `Close ${path}`);
-    close.title = "Close";
-    close.textContent = "×";
-    close.addEventListener("click", () => setFiles(state.files.filter((p) => p !== path)));
-    chip.append(name, dl, close);
-    return chip;
-  });
-  box.replaceChildren(...chips);
-}
-
-// ---- connection indicator -----------------------------------------------------------
-function currentConnection() {
-  if (stream) return streamStatus || { status: "connecting", lastActivity: 0 };
-  if (filesStream) return filesStream.state;
-  return null;
-}
-
-function renderStatus() {
-  const el = $("status");
-  const s = currentConnection();
-  let kind = "idle", text = "Idle", age = "";
-  const now = Date.now();
-  if (s) {
-    kind = s.status;
-    const since = s.lastActivity ? Math.floor((now - s.lastActivity) / 1000) : null;
-    if (s.status === "live") {
-      text = "Live";
-      if (since !== null && since > 2 * settings.heartbeat) {
-        kind = "stale";
-        text = "Stale";
-        el.title = `Nothing (not even a heartbeat) for ${since} s; the server sends one every ${settings.heartbeat} s.`;
-      } else {
-        el.title = "Connected. Lines arrive as they are written.";
-      }
-      if (since !== null) age = since < 1 ? "just now" : `${since}s ago`;
-    } else if (s.status === "connecting") {
-      text = "Connecting…";
-    } else if (s.status === "reconnecting" || s.status === "offline") {
-      const wait = Math.max(0, Math.ceil((s.nextAt - now) / 1000));
-      const head = s.status === "offline" ? "Offline" : "Reconnecting";
-      text = s.nextAt > now
-        ? `${head} (attempt ${s.attempt}, next try in ${wait}s)`
-        : `${head} (attempt ${s.attempt}, trying…)`;
-      el.title = `${s.message || "Disconnected"}. Click to retry now.`;
-      if (since !== null) age = `last event ${since}s ago`;
-    } else if (s.status === "error") {
-      text = `Error: ${s.message}`;
-      el.title = s.message;
-    }
-  }
-  el.dataset.state = kind;
-  $("status-text").textContent = text;
-  $("status-age").textContent = age;
-}
-setInterval(renderStatus, 1000);
-
-$("status").addEventListener("click", () => {
-  if (stream) {
-    if (streamStatus && streamStatus.status === "error") restartStream();
-    else stream.reconnectNow();
-  }
-  if (filesStream) filesStream.reconnectNow();
-});
-
-// ---- the files list -------------------------------------------------------------------
-const files = new FileList({ tree: $("tree"), countEl: $("file-count"), onOpen: openFile });
-
-function openFilesStream() {
-  if (filesStream) return;
-  filesStream = new ResumableStream({
-    url: () => "api/files/events",
-    retryMs: settings.retryMs,
-    onEvents: (events) => files.apply(events),
-    onLines: () => {},
-    onControl: () => {},
+/** (Re)start the stream for the current files and filter, from a clean view. */
+function restartStream() {
+  connections.closeStream();
+  view.clear();
+  view.highlight = makeHighlighter(state.filter);
+  toolbar.hideFilterError();
+  const merged = state.files.length > 1;
+  const sources = new Map(state.files.map((p, i) => [p, sourceFor(p, i, state.files)]));
+  document.body.classList.toggle("has-files", state.files.length > 0);
+  $("lines").classList.toggle("merged", merged);
+  toolbar.renderFiles();
+  files.setOpen(state.files);
+  document.title = state.files.length ? `${state.files.join(", ")} · logstream` : "logstream";
+  toolbar.renderFilterState();
+  status.render();
+  if (!state.files.length || !session.signedIn) return;
+  connections.openStream({
+    merged,
+    onLines: (lines) => view.addLines(merged
+      ? lines.map((l) => ({ data: l.data, source: sources.get(l.path) || sourceFor(l.path, 7) }))
+      : lines),
+    onControl: (type, info) => view.addSeparator(type, controlMessage(type, info)),
     onState: (s) => {
-      if (s.status === "error" && s.httpStatus === 401) showLogin();
-      renderStatus();
+      if (s.status === "error" && s.httpStatus === 401) session.showLogin();
+      else if (s.status === "error") view.addSeparator("error", `${s.message} — click the status to try again`);
+      if (s.status === "error" && state.filter.text && /filter/i.test(s.message)) toolbar.showFilterError(s.message);
+      status.render();
     },
   });
-  window.__logstream.filesStreams++;
 }
 
-function closeFilesStream() {
-  if (filesStream) filesStream.close();
-  filesStream = null;
-}
-
-// Many tabs must not starve the browser's six connections per origin: a hidden
-// tab gives its files-list connection back (the snapshot on return catches up).
-// A hidden tab gives its connections back, so that many open tabs never starve the
-// browser's six connections per origin: the file list at once, the log stream after
-// a grace period. Coming back, the stream resumes from the last id (nothing lost,
-// nothing twice) and the file list from a fresh snapshot.
-const HIDDEN_GRACE_MS = 30000;
-let hiddenTimer = null;
-document.addEventListener("visibilitychange", () => {
-  clearTimeout(hiddenTimer);
-  if (document.hidden) {
-    closeFilesStream();
-    const grace = window.__logstream.hiddenGraceMs ?? HIDDEN_GRACE_MS;
-    hiddenTimer = setTimeout(() => { if (stream && document.hidden) stream.suspend(); }, grace);
-  } else if (signedIn) {
-    openFilesStream();
-    if (stream && stream.suspended) stream.resume();
-  }
-});
-
-$("file-filter").addEventListener("input", (e) => files.setQuery(e.target.value));
-
-// ---- filter ------------------------------------------------------------------------------
-let filterTimer = null;
-function applyFilterFromInput() {
-  clearTimeout(filterTimer);
-  const text = $("filter").value;
-  if (text === state.filter.text) return;
-  state.filter.text = text;
-  writeHash();
-  restartStream();
-}
-$("filter").addEventListener("input", () => {
-  clearTimeout(filterTimer);
-  filterTimer = setTimeout(applyFilterFromInput, 400);
-});
-$("filter-form").addEventListener("submit", (e) => { e.preventDefault(); applyFilterFromInput(); });
-
-for (const [id, key] of [["opt-regex", "regex"], ["opt-case", "caseSensitive"], ["opt-invert", "invert"]]) {
-  $(id).addEventListener("click", () => {
-    state.filter[key] = !state.filter[key];
-    syncControls();
-    writeHash();
-    if (state.filter.text) restartStream();
-  });
-}
-
-function renderFilterState() {
-  const f = state.filter;
-  const parts = [];
-  if (f.text) parts.push(`${f.invert ? "not matching" : "matching"} ${f.regex ? "/" + f.text + "/" : "“" + f.text + "”"}${f.caseSensitive ? " (case)" : ""}`);
-  if (state.hidden.size) parts.push(`hiding ${[...state.hidden].map((l) => l.toUpperCase()).join(", ")}`);
-  $("filter-state").textContent = parts.length ? `Filter: ${parts.join("; ")}` : "";
-}
-
-// ---- levels, wrap, font, theme ------------------------------------------------------------
-function toggleLevel(level) {
-  if (state.hidden.has(level)) state.hidden.delete(level);
-  else state.hidden.add(level);
-  syncControls();
-  writeHash();
-}
-for (const btn of document.querySelectorAll(".lvl")) {
-  btn.addEventListener("click", () => toggleLevel(btn.dataset.level));
-}
-
-function setWrap(on) {
-  state.wrap = on;
-  syncControls();
-  writeHash();
-}
-$("wrap").addEventListener("click", () => setWrap(!state.wrap));
-
-function fontSize() {
-  const v = Number(localStorage.getItem("logstream.font"));
-  return v >= 9 && v <= 24 ? v : FONT_DEFAULT;
-}
-function setFontSize(px) {
-  const v = Math.max(9, Math.min(24, px));
-  localStorage.setItem("logstream.font", String(v));
-  document.documentElement.style.setProperty("--log-font-size", `${v}px`);
-  if (view.following) view.follow();
-}
-$("font-up").addEventListener("click", () => setFontSize(fontSize() + 1));
-$("font-down").addEventListener("click", () => setFontSize(fontSize() - 1));
-
-const THEMES = ["system", "light", "dark"];
-function theme() {
-  const t = localStorage.getItem("logstream.theme");
-  return THEMES.includes(t) ? t : "system";
-}
-function setTheme(t) {
-  if (t === "system") {
-    localStorage.removeItem("logstream.theme");
-    delete document.documentElement.dataset.theme;
-  } else {
-    localStorage.setItem("logstream.theme", t);
-    document.documentElement.dataset.theme = t;
-  }
-  $("theme-label").textContent = `Theme: ${t}`;
-  $("theme").title = `Theme: ${t} — click for ${THEMES[(THEMES.indexOf(t) + 1) % 3]} (t)`;
-  $("theme").dataset.theme = t;
-}
-$("theme").addEventListener("click", () => setTheme(THEMES[(THEMES.indexOf(theme()) + 1) % 3]));
-
-$("window-size").addEventListener("change", (e) => {
-  state.max = Number(e.target.value) || DEFAULT_MAX;
+/** Read the view from the URL hash and show it; true if the stream must restart. */
+function loadHash() {
+  const changed = readHash();
   view.setMax(state.max);
-  writeHash();
-});
-
-function syncControls() {
-  const f = state.filter;
-  if ($("filter").value !== f.text && document.activeElement !== $("filter")) $("filter").value = f.text;
-  $("opt-regex").setAttribute("aria-pressed", String(f.regex));
-  $("opt-case").setAttribute("aria-pressed", String(f.caseSensitive));
-  $("opt-invert").setAttribute("aria-pressed", String(f.invert));
-  for (const btn of document.querySelectorAll(".lvl")) {
-    btn.setAttribute("aria-pressed", String(!state.hidden.has(btn.dataset.level)));
-  }
-  const lines = $("lines");
-  for (const level of LEVELS) lines.classList.toggle(`hide-${level}`, state.hidden.has(level));
-  lines.classList.toggle("wrap", state.wrap);
-  $("wrap").setAttribute("aria-pressed", String(state.wrap));
-  $("window-size").value = String(state.max);
-  renderFilterState();
-}
-
-// ---- pause, follow, clear -------------------------------------------------------------------
-function togglePause() { view.setPaused(!view.paused); }
-$("pause").addEventListener("click", togglePause);
-$("follow").addEventListener("click", () => (view.following ? view.stopFollowing() : view.follow()));
-$("jump").addEventListener("click", () => view.follow());
-$("clear").addEventListener("click", () => view.clear());
-
-// Selecting text in a moving log is hopeless: a selection in the pane stops
-// following (the window is then not trimmed, so the selected lines stay put).
-document.addEventListener("selectionchange", () => {
-  const sel = document.getSelection();
-  if (!sel || sel.isCollapsed || !view.following) return;
-  if ($("lines").contains(sel.anchorNode)) view.stopFollowing();
-});
-
-// ---- permalink ----------------------------------------------------------------------------------
-function hashParams() {
-  const q = new URLSearchParams();
-  for (const f of state.files) q.append("file", f);
-  const f = state.filter;
-  if (f.text) q.set("q", f.text);
-  if (f.regex) q.set("re", "1");
-  if (f.caseSensitive) q.set("case", "1");
-  if (f.invert) q.set("invert", "1");
-  if (state.hidden.size) q.set("hide", [...state.hidden].join(","));
-  if (state.wrap) q.set("wrap", "1");
-  if (state.max !== DEFAULT_MAX) q.set("max", String(state.max));
-  return q.toString();
-}
-
-let lastHash = null;
-function writeHash() {
-  const h = hashParams();
-  lastHash = h;
-  history.replaceState(null, "", h ? `#${h}` : location.pathname + location.search);
-}
-
-/** Read the view from the URL hash; returns true if the stream must restart. */
-function readHash() {
-  const q = new URLSearchParams(location.hash.slice(1));
-  const before = JSON.stringify([state.files, state.filter, state.max]);
-  state.files = q.getAll("file").filter(Boolean).slice(0, 32);
-  state.filter = {
-    text: q.get("q") || "",
-    regex: q.get("re") === "1",
-    caseSensitive: q.get("case") === "1",
-    invert: q.get("invert") === "1",
-  };
-  state.hidden = new Set((q.get("hide") || "").split(",").filter((l) => LEVELS.includes(l)));
-  state.wrap = q.get("wrap") === "1";
-  const max = Number(q.get("max"));
-  state.max = max >= 100 && max <= 100000 ? max : DEFAULT_MAX;
-  view.setMax(state.max);
-  $("filter").value = state.filter.text;
-  syncControls();
-  lastHash = location.hash.slice(1);
-  return JSON.stringify([state.files, state.filter, state.max]) !== before;
+  toolbar.load();
+  return changed;
 }
 
 window.addEventListener("hashchange", () => {
-  if (location.hash.slice(1) === lastHash) return;
-  if (readHash()) restartStream();
+  if (hashIsCurrent()) return;
+  if (loadHash()) restartStream();
 });
-
-async function copyLink() {
-  writeHash();
-  const url = location.href;
-  let ok = false;
-  try {
-    await navigator.clipboard.writeText(url);
-    ok = true;
-  } catch {
-    // Not a secure context (plain http on a LAN address): the old way.
-    const area = document.createElement("textarea");
-    area.value = url;
-    area.setAttribute("readonly", "");
-    area.style.position = "fixed";
-    area.style.opacity = "0";
-    document.body.appendChild(area);
-    area.select();
-    try { ok = document.execCommand("copy"); } catch { ok = false; }
-    area.remove();
-  }
-  toast(ok ? "Link to this view copied" : "Copy this link from the address bar");
-}
-$("permalink").addEventListener("click", copyLink);
-
-let toastTimer = null;
-function toast(text) {
-  const el = $("toast");
-  el.textContent = text;
-  el.hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { el.hidden = true; }, 2500);
-}
-
-// ---- sidebar -----------------------------------------------------------------------------------------
-const phone = window.matchMedia("(max-width: 760px)");
-function setSidebar(open) {
-  document.body.classList.toggle("sidebar-closed", !open);
-  $("sidebar-toggle").setAttribute("aria-expanded", String(open));
-}
-function closeSidebarOnPhone() { if (phone.matches) setSidebar(false); }
-$("sidebar-toggle").addEventListener("click", () => setSidebar(document.body.classList.contains("sidebar-closed")));
-
-// ---- help and keyboard -------------------------------------------------------------------------------
-$("help-open").addEventListener("click", () => $("help").showModal());
-
-function typing(target) {
-  return target instanceof HTMLElement && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
-}
-
-document.addEventListener("keydown", (e) => {
-  if (e.ctrlKey || e.metaKey || e.altKey) return;
-  if (e.key === "Escape") {
-    if (document.activeElement === $("filter") || document.activeElement === $("file-filter")) {
-      document.activeElement.blur();
-      $("scroller").focus();
-    }
-    return;
-  }
-  if (typing(e.target) || $("help").open) return;
-  const actions = {
-    "/": () => { $("filter").focus(); $("filter").select(); },
-    "?": () => $("help").showModal(),
-    p: togglePause,
-    " ": togglePause,
-    f: () => view.follow(),
-    End: () => view.follow(),
-    c: () => view.clear(),
-    w: () => setWrap(!state.wrap),
-    t: () => $("theme").click(),
-    l: copyLink,
-    b: () => $("sidebar-toggle").click(),
-    "+": () => setFontSize(fontSize() + 1),
-    "=": () => setFontSize(fontSize() + 1),
-    "-": () => setFontSize(fontSize() - 1),
-    0: () => setFontSize(FONT_DEFAULT),
-    1: () => toggleLevel("error"),
-    2: () => toggleLevel("warn"),
-    3: () => toggleLevel("info"),
-    4: () => toggleLevel("debug"),
-  };
-  const action = actions[e.key];
-  if (!action) return;
-  // Space on a focused button presses it; do not also toggle pause.
-  if (e.key === " " && e.target instanceof HTMLButtonElement) return;
-  e.preventDefault();
-  action();
-});
-
-// ---- start ---------------------------------------------------------------------------------------------
-// For tests and the curious: read-only handles, no behaviour depends on them.
-window.__logstream = {
-  view, settings, streams: 0, filesStreams: 0,
-  get stream() { return stream; },
-  get filesOpen() { return filesStream !== null; },
-  hiddenGraceMs: undefined, // tests shorten the hidden-tab grace period
-};
 
 async function loadHealth() {
   try {
@@ -602,82 +125,32 @@ async function loadHealth() {
   } catch { /* defaults */ }
 }
 
-// ---- the optional access token -----------------------------------------------------------------------------
-// The server may ask for a token: we trade it once for an HttpOnly session
-// cookie (POST api/login), which fetch sends with every stream. The token
-// itself is never stored by the page.
-let signedIn = false;
-
-async function session() {
-  try {
-    const r = await fetch("api/session", { cache: "no-store" });
-    if (r.ok) return await r.json();
-  } catch { /* an older server without sessions: carry on */ }
-  return { required: false, authenticated: true };
-}
-
-function showLogin(message = "") {
-  if (!$("login").hidden && !message) return;
-  signedIn = false;
-  closeFilesStream();
-  if (stream) stream.close();
-  stream = null;
-  streamStatus = null;
-  $("login").hidden = false;
-  $("login-error").hidden = !message;
-  $("login-error").textContent = message;
-  $("token").focus();
-  renderStatus();
-}
-
-$("login-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  let ok = false;
-  try {
-    const r = await fetch("api/login", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ token: $("token").value }),
-      cache: "no-store",
-    });
-    ok = r.ok;
-  } catch {
-    showLogin("Cannot reach the server. Try again.");
-    return;
-  }
-  if (!ok) {
-    showLogin("That token was not accepted.");
-    $("token").select();
-    return;
-  }
-  $("token").value = "";
-  $("login").hidden = true;
-  $("logout").hidden = false;
-  await begin();
-});
-
-$("logout").addEventListener("click", async () => {
-  try { await fetch("api/logout", { method: "POST", cache: "no-store" }); } catch { /* shown below anyway */ }
-  $("logout").hidden = true;
-  showLogin();
-});
-
 async function begin() {
-  signedIn = true;
   await loadHealth();
-  openFilesStream();
+  connections.openFiles();
   restartStream();
 }
 
-setTheme(theme());
-setFontSize(fontSize());
-if (phone.matches) setSidebar(false);
-readHash();
-const auth = await session();
-if (auth.required) $("logout").hidden = !auth.authenticated;
+// The viewer tests (tests/test_viewer.py) read these: the view, the stream and
+// the counts of streams opened; they set hiddenGraceMs to shorten the hidden
+// tab's grace period. Keep the names. Nothing in the viewer reads this object.
+window.__logstream = {
+  view, settings,
+  get streams() { return connections.streamsOpened; },
+  get filesStreams() { return connections.filesStreamsOpened; },
+  get stream() { return connections.stream; },
+  get filesOpen() { return connections.filesStream !== null; },
+  get hiddenGraceMs() { return connections.hiddenGraceMs; },
+  set hiddenGraceMs(ms) { connections.hiddenGraceMs = ms; },
+};
+
+// ---- start ---------------------------------------------------------------------
+toolbar.restore();
+loadHash();
+const auth = await session.check();
 if (auth.required && !auth.authenticated) {
   await loadHealth();
-  showLogin();
+  session.showLogin();
 } else {
-  await begin();
+  await session.enter();
 }

@@ -1,13 +1,27 @@
-// render: one log line -> DOM nodes.
+// render: one log line -> DOM nodes, with its file's label; separators and what they say.
 //
 // Log content is text, never markup: every piece of a line reaches the page
 // through createTextNode; class names come from a fixed list and colours from
 // integers (see ansi.js). Never use innerHTML (or insertAdjacentHTML, or
 // attribute strings) with anything that came from a log file.
 
-import { detectLevel, detectTimestamp, parseAnsi } from "./ansi.js";
+import { parseAnsi } from "./ansi.js";
+import { detectLevel, detectTimestamp } from "./detect.js";
 
 export const LEVELS = ["error", "warn", "info", "debug"];
+
+// A file's colour in a merged view: its chip and its lines' labels (.c0 … .c7).
+export const SOURCE_COLOURS = 8;
+
+function basename(path) { return path.slice(path.lastIndexOf("/") + 1); }
+
+/** The label of a line's file: {index, label, title, colour}. */
+export function sourceFor(path, index, paths = [path]) {
+  // The file name alone, unless two open files share it (a/app.log, b/app.log).
+  const name = basename(path);
+  const clash = paths.filter((p) => basename(p) === name).length > 1;
+  return { index, label: clash ? path : name, title: path, colour: index % SOURCE_COLOURS };
+}
 
 /**
  * The highlighter for the current filter: a function text -> [{start, end}], or
@@ -140,6 +154,29 @@ export function lineElement(rec, source, highlight) {
   appendStyled(body, rec.text, rec.runs, decorations);
   div.appendChild(body);
   return div;
+}
+
+/** What the separator of a control event (rotate, truncate, ...) says. */
+export function controlMessage(type, info) {
+  const name = info.path || "the file";
+  switch (type) {
+    case "rotate":
+      return info.reason === "recreated"
+        ? `${name} was created again — following the new file from its start`
+        : `${name} was rotated — following the new file from its start`;
+    case "truncate":
+      return info.lost_bytes
+        ? `${name} was truncated — ${Number(info.lost_bytes).toLocaleString()} bytes written before it were lost`
+        : `${name} was truncated — following from its new start`;
+    case "reset":
+      return `could not resume ${name} exactly (${info.reason || "unknown reason"}) — showing its latest lines`;
+    case "deleted":
+      return `${name} was deleted — waiting for it to come back`;
+    case "error":
+      return `${name} cannot be read right now (${info.reason || "unknown reason"}) — will go on when it can`;
+    default:
+      return type;
+  }
 }
 
 /** A separator for rotate / truncate / reset / deleted and other notices. */

@@ -3,7 +3,9 @@
 // and the dedupe of line ids, so that what reaches the view is every line once:
 // no line missing after a reconnect (we resume from the last id we received)
 // and none repeated (a Set of recently delivered ids drops a line seen before).
-// Never touches the DOM; reports its state through onState.
+// It also decodes a merged stream's data ("<path>\n<line>"), so that the app
+// gets each line with its file. Never touches the DOM; reports its state
+// through onState.
 
 import { connect } from "./sse.js";
 
@@ -13,15 +15,26 @@ const OFFLINE_AFTER = 5; // failed attempts before we call the server unreachabl
 
 export const CONTROL_EVENTS = ["rotate", "truncate", "reset", "deleted", "error"];
 
+/**
+ * A merged stream's event data is "<path>\n<line>": split it into {path, data}.
+ * Data without a newline has no path ("") and is all line.
+ */
+function decodeMerged(data) {
+  const cut = data.indexOf("\n");
+  return cut < 0 ? { path: "", data } : { path: data.slice(0, cut), data: data.slice(cut + 1) };
+}
+
 export class ResumableStream {
   /**
    * url(lastId): the URL to open (lastId is "" on the first connect).
-   * onLines(events): line events ({data, id}) not seen before, in order.
+   * onLines(events): line events ({data, id}) not seen before, in order; with
+   *   merged, {path, data, id} with the path taken off the data.
    * onControl(type, info, id): rotate / truncate / reset / deleted / error.
    * onState(state): {status, attempt, nextAt, message, lastActivity}.
    */
-  constructor({ url, onLines, onControl, onState, onEvents = null, retryMs = 2000 }) {
+  constructor({ url, onLines, onControl, onState, onEvents = null, retryMs = 2000, merged = false }) {
     this.url = url;
+    this.merged = merged; // several files in one stream: data carries the path
     this.onEvents = onEvents; // raw events instead of lines (the files list)
     this.onLines = onLines;
     this.onControl = onControl;
@@ -86,7 +99,7 @@ export class ResumableStream {
           if (e.type === "message") {
             // No duplicate on screen: a line whose id was delivered already is dropped.
             if (e.id && !this._remember(e.id)) continue;
-            lines.push(e);
+            lines.push(this.merged ? { ...decodeMerged(e.data), id: e.id } : e);
           } else if (CONTROL_EVENTS.includes(e.type)) {
             if (lines.length) { this.onLines(lines.splice(0)); }
             let info = {};

@@ -1,6 +1,7 @@
 // view: the log pane. Owns the bounded window of lines in the DOM, the batching
 // of arriving lines (one DOM update per animation frame, within a time budget),
-// following the bottom, pausing, and the "N new lines" count.
+// following the bottom (a selection in the pane stops it), pausing, and the
+// "N new lines" count.
 //
 // Promises kept here: a paused or scrolled-up view holds every arriving line
 // (up to the window size; beyond it the oldest would be dropped from the window
@@ -41,6 +42,13 @@ export class LogView {
     scroller.addEventListener("scroll", () => this._onScroll(), { passive: true });
     scroller.addEventListener("wheel", (e) => { if (e.deltaY < 0) this._userScrolledUp(); }, { passive: true });
     new ResizeObserver(() => { if (this.following && !this.paused) this._stick(); }).observe(scroller);
+    // Selecting text in a moving log is hopeless: a selection in the pane stops
+    // following (the window is then not trimmed, so the selected lines stay put).
+    document.addEventListener("selectionchange", () => {
+      const sel = document.getSelection();
+      if (!sel || sel.isCollapsed || !this.following) return;
+      if (list.contains(sel.anchorNode)) this.stopFollowing();
+    });
   }
 
   get pendingCount() { return this.pending.length - this.pendingHead; }

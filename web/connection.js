@@ -1,0 +1,132 @@
+// connection: the tab's connections to the server. At most two: the files list
+// (api/files/events) and one stream for all open files (api/stream/<path>, or
+// api/stream?path=a&path=b merged). Owns their URLs, opening and closing them,
+// "retry now", and giving them back while the tab is hidden. Never touches the
+// DOM and never reads a line: what arrives goes to the handlers it is given.
+
+import { serverPattern, state } from "./state.js";
+import { ResumableStream } from "./stream.js";
+
+const BACKLOG = 1000;
+const HIDDEN_GRACE_MS = 30000;
+
+function encodePath(path) {
+  return path.split("/").map(encodeURIComponent).join("/");
+}
+
+export function downloadUrl(path) {
+  return `api/download/${encodePath(path)}`;
+}
+
+function streamUrl(lastId) {
+  const q = new URLSearchParams();
+  let base;
+  if (state.files.length === 1) base = `api/stream/${encodePath(state.files[0])}`;
+  else {
+    base = "api/stream";
+    for (const f of state.files) q.append("path", f);
+  }
+  q.set("lines", String(Math.min(BACKLOG, state.max)));
+  const pattern = serverPattern();
+  if (pattern) q.set("filter", pattern);
+  if (pattern && state.filter.invert) q.set("invert", "1");
+  if (lastId) q.set("last_event_id", lastId);
+  return `${base}?${q}`;
+}
+
+export class Connections {
+  /**
+   * settings: {retryMs} (the server's, once /healthz has told it).
+   * onFileEvents(events): what api/files/events sent.
+   * onFilesState(state): the files list connection's state changed.
+   * canOpen(): false while signed out (a visible tab then reopens nothing).
+   */
+  constructor({ settings, onFileEvents, onFilesState, canOpen }) {
+    this.settings = settings;
+    this.onFileEvents = onFileEvents;
+    this.onFilesState = onFilesState;
+    this.stream = null;
+    this.streamState = null;
+    this.filesStream = null;
+    this.streamsOpened = 0;
+    this.filesStreamsOpened = 0;
+    this.hiddenGraceMs = undefined; // tests shorten the hidden-tab grace period
+
+    // A hidden tab gives its connections back, so that many open tabs never starve the
+    // browser's six connections per origin: the file list at once, the log stream after
+    // a grace period. Coming back, the stream resumes from the last id (nothing lost,
+    // nothing twice) and the file list from a fresh snapshot.
+    let hiddenTimer = null;
+    document.addEventListener("visibilitychange", () => {
+      clearTimeout(hiddenTimer);
+      if (document.hidden) {
+        this.closeFiles();
+        const grace = this.hiddenGraceMs ?? HIDDEN_GRACE_MS;
+        hiddenTimer = setTimeout(() => { if (this.stream && document.hidden) this.stream.suspend(); }, grace);
+      } else if (canOpen()) {
+        this.openFiles();
+        if (this.stream && this.stream.suspended) this.stream.resume();
+      }
+    });
+  }
+
+  /** The state of the connection that matters to the reader, or null. */
+  current() {
+    if (this.stream) return this.streamState || { status: "connecting", lastActivity: 0 };
+    if (this.filesStream) return this.filesStream.state;
+    return null;
+  }
+
+  /**
+   * Open the stream of the open files with the current filter (see stream.js
+   * for merged, onLines, onControl and onState).
+   */
+  openStream({ merged, onLines, onControl, onState }) {
+    this.closeStream();
+    this.stream = new ResumableStream({
+      url: streamUrl,
+      retryMs: this.settings.retryMs,
+      merged,
+      onLines,
+      onControl,
+      onState: (s) => {
+        this.streamState = s;
+        onState(s);
+      },
+    });
+    this.streamsOpened++;
+  }
+
+  closeStream() {
+    if (this.stream) this.stream.close();
+    this.stream = null;
+    this.streamState = null;
+  }
+
+  openFiles() {
+    if (this.filesStream) return;
+    this.filesStream = new ResumableStream({
+      url: () => "api/files/events",
+      retryMs: this.settings.retryMs,
+      onEvents: this.onFileEvents,
+      onLines: () => {},
+      onControl: () => {},
+      onState: this.onFilesState,
+    });
+    this.filesStreamsOpened++;
+  }
+
+  closeFiles() {
+    if (this.filesStream) this.filesStream.close();
+    this.filesStream = null;
+  }
+
+  /** Skip the backoff wait; a stream that ended in an error is restarted by restart(). */
+  retryNow(restart) {
+    if (this.stream) {
+      if (this.streamState && this.streamState.status === "error") restart();
+      else this.stream.reconnectNow();
+    }
+    if (this.filesStream) this.filesStream.reconnectNow();
+  }
+}

@@ -1,0 +1,77 @@
+// state: the view state (open files, filter, hidden levels, wrap, window size)
+// and its permalink, the URL hash (#file=…&q=…&hide=…). Owns reading and
+// writing the hash and the filter's form for the server. Never touches the DOM
+// and never opens a connection: the app decides what a change restarts.
+
+import { escapeRegExp, LEVELS } from "./render.js";
+
+export const DEFAULT_MAX = 10000;
+const MAX_FILES = 32;
+
+export const state = {
+  files: [],
+  filter: { text: "", regex: false, caseSensitive: false, invert: false },
+  hidden: new Set(), // hidden levels
+  wrap: false,
+  max: DEFAULT_MAX,
+};
+
+/** Open these files (at most MAX_FILES) and say so in the hash. */
+export function setFiles(paths) {
+  state.files = paths.slice(0, MAX_FILES);
+  writeHash();
+}
+
+/** The filter as the server's pattern (RE2; "(?i)" unless case matters), or "". */
+export function serverPattern() {
+  const f = state.filter;
+  if (!f.text) return "";
+  const body = f.regex ? f.text : escapeRegExp(f.text);
+  return f.caseSensitive ? body : `(?i)${body}`;
+}
+
+function hashParams() {
+  const q = new URLSearchParams();
+  for (const f of state.files) q.append("file", f);
+  const f = state.filter;
+  if (f.text) q.set("q", f.text);
+  if (f.regex) q.set("re", "1");
+  if (f.caseSensitive) q.set("case", "1");
+  if (f.invert) q.set("invert", "1");
+  if (state.hidden.size) q.set("hide", [...state.hidden].join(","));
+  if (state.wrap) q.set("wrap", "1");
+  if (state.max !== DEFAULT_MAX) q.set("max", String(state.max));
+  return q.toString();
+}
+
+let lastHash = null;
+
+export function writeHash() {
+  const h = hashParams();
+  lastHash = h;
+  history.replaceState(null, "", h ? `#${h}` : location.pathname + location.search);
+}
+
+/** True if the URL hash is the one we wrote or read last (no news in it). */
+export function hashIsCurrent() {
+  return location.hash.slice(1) === lastHash;
+}
+
+/** Read the view from the URL hash; returns true if the stream must restart. */
+export function readHash() {
+  const q = new URLSearchParams(location.hash.slice(1));
+  const before = JSON.stringify([state.files, state.filter, state.max]);
+  state.files = q.getAll("file").filter(Boolean).slice(0, MAX_FILES);
+  state.filter = {
+    text: q.get("q") || "",
+    regex: q.get("re") === "1",
+    caseSensitive: q.get("case") === "1",
+    invert: q.get("invert") === "1",
+  };
+  state.hidden = new Set((q.get("hide") || "").split(",").filter((l) => LEVELS.includes(l)));
+  state.wrap = q.get("wrap") === "1";
+  const max = Number(q.get("max"));
+  state.max = max >= 100 && max <= 100000 ? max : DEFAULT_MAX;
+  lastHash = location.hash.slice(1);
+  return JSON.stringify([state.files, state.filter, state.max]) !== before;
+}

@@ -1,0 +1,60 @@
+// status: the connection status pill (#status). Owns what it says (live, stale,
+// connecting, reconnecting with the next try, offline, error), the age of the
+// last event, and its click, which asks for a retry now. Redrawn every second,
+// so a silent connection turns "Stale" after two missed heartbeats. Never opens
+// or closes a connection itself: it shows the state it is given.
+
+const $ = (id) => document.getElementById(id);
+
+export class ConnectionStatus {
+  /**
+   * current(): the state of the connection that matters (see stream.js), or null.
+   * settings: {heartbeat} in seconds (the server's, once /healthz has told it).
+   * onRetry(): the pill was clicked.
+   */
+  constructor({ current, settings, onRetry }) {
+    this.current = current;
+    this.settings = settings;
+    $("status").addEventListener("click", onRetry);
+    setInterval(() => this.render(), 1000);
+  }
+
+  render() {
+    const el = $("status");
+    const s = this.current();
+    const heartbeat = this.settings.heartbeat;
+    let kind = "idle", text = "Idle", age = "";
+    const now = Date.now();
+    if (s) {
+      kind = s.status;
+      const since = s.lastActivity ? Math.floor((now - s.lastActivity) / 1000) : null;
+      if (s.status === "live") {
+        text = "Live";
+        if (since !== null && since > 2 * heartbeat) {
+          kind = "stale";
+          text = "Stale";
+          el.title = `Nothing (not even a heartbeat) for ${since} s; the server sends one every ${heartbeat} s.`;
+        } else {
+          el.title = "Connected. Lines arrive as they are written.";
+        }
+        if (since !== null) age = since < 1 ? "just now" : `${since}s ago`;
+      } else if (s.status === "connecting") {
+        text = "Connecting…";
+      } else if (s.status === "reconnecting" || s.status === "offline") {
+        const wait = Math.max(0, Math.ceil((s.nextAt - now) / 1000));
+        const head = s.status === "offline" ? "Offline" : "Reconnecting";
+        text = s.nextAt > now
+          ? `${head} (attempt ${s.attempt}, next try in ${wait}s)`
+          : `${head} (attempt ${s.attempt}, trying…)`;
+        el.title = `${s.message || "Disconnected"}. Click to retry now.`;
+        if (since !== null) age = `last event ${since}s ago`;
+      } else if (s.status === "error") {
+        text = `Error: ${s.message}`;
+        el.title = s.message;
+      }
+    }
+    el.dataset.state = kind;
+    $("status-text").textContent = text;
+    $("status-age").textContent = age;
+  }
+}
