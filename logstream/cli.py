@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import textwrap
 
 from . import __version__, config
 from .errors import LogstreamError
@@ -26,28 +27,36 @@ its help; flags win over the environment.
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="logstream", description=DESCRIPTION,
+    """The server's (and the demo's) command line: the settings of ``serve``. Its
+    help then lists the agent's own settings, which only ``logstream agent`` takes."""
+    p = argparse.ArgumentParser(prog="logstream", description=DESCRIPTION, epilog=_agent_only(),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("dir", nargs="?", metavar="DIR",
-                   help="the log directory to serve (env LOGSTREAM_ROOT); 'demo' runs the demo")
-    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                   help="server log verbosity on stderr (default INFO)")
     p.add_argument("--version", action="version", version=f"logstream {__version__}")
-    config.add_arguments(p)
+    config.add_arguments(p, config.SERVE)
     return p
-
-
-AGENT_SETTINGS = {"redis", "name", "maxlen", "max_line", "poll_interval"}
 
 
 def agent_parser() -> argparse.ArgumentParser:
+    """The agent's command line: the settings of ``agent`` only."""
     p = argparse.ArgumentParser(prog="logstream agent", description="Tail every file under DIR and append "
                                 "each line to its Redis stream, for web nodes started with --redis.")
-    p.add_argument("dir", nargs="?", metavar="DIR", help="the log directory to ship (env LOGSTREAM_ROOT)")
-    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                   help="log verbosity on stderr (default INFO)")
-    config.add_arguments(p, AGENT_SETTINGS)
+    config.add_arguments(p, config.AGENT)
     return p
+
+
+def _agent_only() -> str:
+    """The agent's settings the server does not take, in the layout of argparse's help."""
+    lines = ["agent-only settings (python -m logstream agent DIR --redis URL ...; see its --help):"]
+    for s in config.settings_for(config.AGENT):
+        if config.SERVE not in s.commands:
+            head = f"  {s.flag} {s.value_name}"
+            text = textwrap.wrap(config.describe(s), 54)
+            if len(head) > 22:
+                lines.append(head)
+            else:
+                lines.append(head.ljust(24) + text.pop(0))
+            lines += [" " * 24 + line for line in text]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,14 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from .server import serve, setup_logging
 
-    setup_logging(args.log_level)
     try:
-        if args.dir == "demo":
+        if args.root == "demo":
             return _demo(args)
-        cfg = config.from_sources(args.dir, args)
-        if cfg.redis and args.dir:
+        cfg = config.from_sources(args)
+        if cfg.redis and args.root:
             raise config.ConfigError("a web node with --redis serves the agents' files: give no DIR "
                                      "(ship a directory with: python -m logstream agent DIR --redis URL)")
+        setup_logging(cfg.log_level)
         return serve(cfg)
     except LogstreamError as exc:
         print(f"logstream: error: {exc.message}", file=sys.stderr)
@@ -80,11 +89,12 @@ def _demo(args: argparse.Namespace) -> int:
     import gevent
 
     from .demo import write_forever
-    from .server import serve
+    from .server import serve, setup_logging
 
     with tempfile.TemporaryDirectory(prefix="logstream-demo-") as root:
+        cfg = config.from_sources(argparse.Namespace(**{**vars(args), "root": root}))
+        setup_logging(cfg.log_level)
         writer = gevent.spawn(write_forever, root)
-        cfg = config.from_sources(root, args)
         print(f"logstream: demo directory {root} (a writer appends lines; removed on exit)", flush=True)
         try:
             return serve(cfg)
@@ -97,13 +107,9 @@ def _agent(argv: list[str]) -> int:
     from .agent import Agent
     from .server import setup_logging
 
-    setup_logging(args.log_level)
     try:
-        cfg = config.from_sources(args.dir, args)
-        if not cfg.redis:
-            raise config.ConfigError("agent: --redis URL (or LOGSTREAM_REDIS) is required")
-        if cfg.root is None:
-            raise config.ConfigError("agent: no log directory given (argument DIR or LOGSTREAM_ROOT)")
+        cfg = config.from_sources(args, command=config.AGENT)
+        setup_logging(cfg.log_level)
         return Agent(cfg).run()
     except LogstreamError as exc:
         print(f"logstream agent: error: {exc.message}", file=sys.stderr)

@@ -248,5 +248,5 @@ class _LogWriter:
             self.write(line)
 
 
-def setup_logging(level: str = "INFO") -> None:
+def setup_logging(level: str) -> None:
     logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
