@@ -1,7 +1,8 @@
 """cli: ``python -m logstream [demo] DIR [flags]``, ``python -m logstream --redis URL``
-(a scale-out web node) and ``python -m logstream agent DIR --redis URL``. Parses flags (each with its
-``LOGSTREAM_*`` variable, from ``config.SETTINGS``), then serves. A user never
-sees a traceback: bad input is one line on stderr and a non-zero exit."""
+(a scale-out web node) and ``python -m logstream agent DIR --redis URL``. Parses
+flags (each with its ``LOGSTREAM_*`` variable, from ``config.SETTINGS``), then runs
+the subcommand through ``run``, the one error path of every subcommand. A user
+never sees a traceback: bad input is one line on stderr and a non-zero exit."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import argparse
 import sys
 import tempfile
 import textwrap
+from collections.abc import Callable
 
 from . import __version__, config
 from .errors import LogstreamError
@@ -60,29 +62,51 @@ def _agent_only() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    """``python -m logstream [agent] ...``: parse the command line, then run the
+    subcommand through ``run``. Returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["agent"]:
-        return _agent(argv[1:])
-    args = parser().parse_args(argv)
-    from .server import serve, setup_logging
+        p, command, argv = agent_parser(), _agent, argv[1:]
+    else:
+        p, command = parser(), _serve
+    args = p.parse_args(argv)
+    if command is _serve and args.root == "demo":
+        command = _demo
+    return run(command, args, p.prog)
 
+
+def run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace, prog: str = "logstream") -> int:
+    """Run one subcommand (serve, demo, agent) and return its exit status. The one
+    place where what a subcommand raises becomes a status: a ``LogstreamError`` is
+    ``PROG: error: MESSAGE`` on stderr and 2 (as argparse does for a bad flag), an
+    ``OSError`` one such line and 1, Ctrl-C 130. Never a traceback."""
     try:
-        if args.root == "demo":
-            return _demo(args)
-        cfg = config.from_sources(args)
-        if cfg.redis and args.root:
-            raise config.ConfigError("a web node with --redis serves the agents' files: give no DIR "
-                                     "(ship a directory with: python -m logstream agent DIR --redis URL)")
-        setup_logging(cfg.log_level)
-        return serve(cfg)
+        return command(args)
     except LogstreamError as exc:
-        print(f"logstream: error: {exc.message}", file=sys.stderr)
-        return 2
+        message, status = exc.message, 2
     except OSError as exc:
-        print(f"logstream: error: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        message, status = _describe_os_error(exc), 1
     except KeyboardInterrupt:
         return 130
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return status
+
+
+def _describe_os_error(exc: OSError) -> str:
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return exc.strerror or str(exc)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import serve, setup_logging
+
+    cfg = config.from_sources(args)
+    if cfg.redis and args.root:
+        raise config.ConfigError("a web node with --redis serves the agents' files: give no DIR "
+                                 "(ship a directory with: python -m logstream agent DIR --redis URL)")
+    setup_logging(cfg.log_level)
+    return serve(cfg)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -102,17 +126,10 @@ def _demo(args: argparse.Namespace) -> int:
             writer.kill()
 
 
-def _agent(argv: list[str]) -> int:
-    args = agent_parser().parse_args(argv)
+def _agent(args: argparse.Namespace) -> int:
     from .agent import Agent
     from .server import setup_logging
 
-    try:
-        cfg = config.from_sources(args, command=config.AGENT)
-        setup_logging(cfg.log_level)
-        return Agent(cfg).run()
-    except LogstreamError as exc:
-        print(f"logstream agent: error: {exc.message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    cfg = config.from_sources(args, command=config.AGENT)
+    setup_logging(cfg.log_level)
+    return Agent(cfg).run()
