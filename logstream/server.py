@@ -189,11 +189,16 @@ def serve(config: Config) -> int:
         runtime.max_connections = max(1, limit - 64)
         log.warning("--max-connections lowered to %d (file descriptor limit %d)", runtime.max_connections, limit)
     handler = type("Handler", (Handler,), {"write_timeout": config.write_timeout or None})
-    access_log = logging.getLogger("logstream.access")
+    # The access log gets one line per request (Handler.format_request masks tokens).
+    # The error log gets pywsgi's complaints about a client's malformed request and
+    # whatever the app writes to wsgi.errors; both at INFO, as they are the clients'
+    # mistakes, not ours. An exception in the app is not written there: pywsgi hands
+    # it to the hub, which prints it on stderr.
+    access_log = pywsgi.LoggingLogAdapter(logging.getLogger("logstream.access"), logging.INFO)
+    error_log = pywsgi.LoggingLogAdapter(logging.getLogger("logstream.http"), logging.INFO)
     tls = {"certfile": config.tls_cert, "keyfile": config.tls_key} if config.tls_cert else {}
-    server = pywsgi.WSGIServer((config.host, config.port), wsgi, handler_class=handler,
-                               log=_LogWriter(access_log), error_log=_LogWriter(logging.getLogger("logstream.http")),
-                               **tls)
+    server = pywsgi.WSGIServer((config.host, config.port), wsgi, handler_class=handler, log=access_log,
+                               error_log=error_log, **tls)
     try:
         server.start()
     except OSError as exc:
@@ -227,26 +232,6 @@ def serve(config: Config) -> int:
     return 0
 
 
-
-
-class _LogWriter:
-    """A file-like object pywsgi writes its log lines to."""
-
-    def __init__(self, logger: logging.Logger) -> None:
-        self.logger = logger
-
-    def write(self, message: str) -> None:
-        message = message.rstrip("\n")
-        if message:
-            self.logger.info("%s", message)
-
-    def flush(self) -> None:
-        pass
-
-    def writelines(self, lines) -> None:
-        for line in lines:
-            self.write(line)
-
-
 def setup_logging(level: str) -> None:
+    """Log lines on stderr at ``level`` (a name from ``config.LOG_LEVELS``) and above."""
     logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
