@@ -131,6 +131,17 @@ class Handler(pywsgi.WSGIHandler):
         return _SECRET_QUERY.sub(r"\1***", line)
 
 
+class _MaskTokens(logging.Filter):
+    """Takes ``access_token`` values out of a log record's text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = _SECRET_QUERY.sub(r"\1***", record.getMessage()), ()
+        return True
+
+
+_MASK_TOKENS = _MaskTokens()  # one instance: adding it again is a no-op
+
+
 def _json_error(code: int) -> tuple[str, list[tuple[str, str]], bytes]:
     phrase = HTTPStatus(code).phrase
     body = json.dumps({"error": phrase.lower()}).encode()
@@ -195,7 +206,9 @@ def serve(config: Config) -> int:
     # mistakes, not ours. An exception in the app is not written there: pywsgi hands
     # it to the hub, which prints it on stderr.
     access_log = pywsgi.LoggingLogAdapter(logging.getLogger("logstream.access"), logging.INFO)
-    error_log = pywsgi.LoggingLogAdapter(logging.getLogger("logstream.http"), logging.INFO)
+    http_log = logging.getLogger("logstream.http")
+    http_log.addFilter(_MASK_TOKENS)  # pywsgi quotes a malformed request line whole
+    error_log = pywsgi.LoggingLogAdapter(http_log, logging.INFO)
     tls = {"certfile": config.tls_cert, "keyfile": config.tls_key} if config.tls_cert else {}
     server = pywsgi.WSGIServer((config.host, config.port), wsgi, handler_class=handler, log=access_log,
                                error_log=error_log, **tls)
