@@ -99,12 +99,12 @@ def _describe_os_error(exc: OSError) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .server import serve, setup_logging
-
     cfg = config.from_sources(args)
     if cfg.redis and args.root:
         raise config.ConfigError("a web node with --redis serves the agents' files: give no DIR "
                                  "(ship a directory with: python -m logstream agent DIR --redis URL)")
+    from .server import serve, setup_logging
+
     setup_logging(cfg.log_level)
     return serve(cfg)
 
@@ -127,9 +127,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _agent(args: argparse.Namespace) -> int:
+    cfg = config.from_sources(args, command=config.AGENT)
     from .agent import Agent
     from .server import setup_logging
 
-    cfg = config.from_sources(args, command=config.AGENT)
     setup_logging(cfg.log_level)
     return Agent(cfg).run()

@@ -12,7 +12,11 @@ read unless asked. Never logs or shows a secret; never starts anything.
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import re
+import ssl
+import sys
 from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 
@@ -22,13 +26,14 @@ SERVE = "serve"  # the web server (and the demo, which serves a directory of its
 AGENT = "agent"  # ``logstream agent``: ships a directory to Redis
 BOTH = frozenset({SERVE, AGENT})
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DAY = 86400.0  # seconds: the longest wait a setting takes (socket timeouts overflow past about 9e9 s)
 
 
 @dataclass(frozen=True)
 class Setting:
     """One setting: the flag ``--name-with-dashes`` (or the positional ``metavar``),
     the variable ``LOGSTREAM_NAME``, its default and its help. ``type`` converts
-    the text of a flag or variable."""
+    the text of a flag or variable; a number must lie in ``[low, high]``."""
 
     name: str
     default: object
@@ -39,6 +44,8 @@ class Setting:
     repeat: bool = False  # a flag that may be given many times (a list)
     secret: bool = False  # its value (and so its default) is never shown
     choices: tuple[str, ...] = ()
+    low: float = 0
+    high: float = sys.maxsize  # the largest count C and Redis take
     positional: bool = False  # an argument, not a flag (the directory)
 
     @property
@@ -59,25 +66,26 @@ class Setting:
         """The default as --help shows it, or None where there is nothing to show."""
         if self.secret or self.default is None or self.default is False or self.default in ("", ()):
             return None
-        return format(self.default, "g") if isinstance(self.default, float) else str(self.default)
+        return _number(self.default) if isinstance(self.default, (int, float)) else str(self.default)
 
 
 SETTINGS: list[Setting] = [
     Setting("root", None, "the log directory: every file under it, recursively, is served (or shipped by the "
             "agent)", Path, metavar="DIR", commands=BOTH, positional=True),
     Setting("host", "127.0.0.1", "address to listen on (loopback by default: say 0.0.0.0 to expose)"),
-    Setting("port", 8080, "TCP port; 0 picks a free one (printed at start)", int, metavar="PORT"),
+    Setting("port", 8080, "TCP port; 0 picks a free one (printed at start)", int, metavar="PORT", high=65535),
     Setting("base_path", "", "serve everything under this URL prefix, e.g. /logs behind a reverse proxy",
             metavar="PATH"),
     Setting("backlog", 100, "lines of history a new stream starts with when ?lines= is not given", int),
     Setting("max_backlog", 10000, "largest ?lines= accepted (larger gets a 400)", int),
     Setting("max_line", 65536, "longest line in bytes; longer lines are cut with a visible marker", int,
-            metavar="BYTES", commands=BOTH),
-    Setting("heartbeat", 15.0, "seconds between ': ping' comments on an idle stream (0: none)", float),
-    Setting("retry", 2000, "reconnection delay sent to clients (SSE retry:), in milliseconds", int, metavar="MS"),
+            metavar="BYTES", commands=BOTH, low=1),
+    Setting("heartbeat", 15.0, "seconds between ': ping' comments on an idle stream (0: none)", float, high=DAY),
+    Setting("retry", 2000, "reconnection delay sent to clients (SSE retry:), in milliseconds", int, metavar="MS",
+            high=DAY * 1000),
     Setting("poll_interval", 1.0, "seconds between safety-net stat() checks of followed files "
             "(inotify does the real work; this catches what it cannot see, e.g. NFS)", float,
-            commands=BOTH),
+            commands=BOTH, low=0.01, high=DAY),
     Setting("queue_bytes", 4 * 1024 * 1024, "bytes of lines buffered per client before it is switched "
             "to catching up from the file (memory bound per slow client)", int, metavar="BYTES"),
     Setting("token", None, "require this token on every API route (Bearer header, login cookie, or "
@@ -89,13 +97,13 @@ SETTINGS: list[Setting] = [
     Setting("cors_origin", (), "allow cross-origin requests from this origin, e.g. https://ops.example.com "
             "(closed by default)", metavar="ORIGIN", repeat=True),
     Setting("max_connections", 10000, "open streams allowed in total; more get 503 with Retry-After "
-            "(also capped below the file-descriptor limit)", int),
+            "(also capped below the file-descriptor limit)", int, low=1),
     Setting("max_per_ip", 0, "open streams allowed per client address; more get 429 (0: no limit; "
             "behind a proxy every client shares its address)", int),
     Setting("write_timeout", 30.0, "seconds a client may leave a write unread before it is disconnected "
-            "(it then resumes by id; 0: never)", float),
+            "(it then resumes by id; 0: never)", float, high=DAY),
     Setting("tls_cert", None, "serve HTTPS with this certificate file (PEM)", metavar="PATH"),
-    Setting("tls_key", None, "the private key for --tls-cert (PEM)", metavar="PATH"),
+    Setting("tls_key", None, "the private key for --tls-cert (PEM, unencrypted)", metavar="PATH"),
     # Scale-out (README "Scale-out (Redis Streams)"): web nodes and agents.
     Setting("redis", None, "Redis URL (redis://[:PASSWORD@]HOST:PORT/DB, rediss:// for TLS): a web node given "
             "this serves every agent's files instead of DIR; an agent ships DIR to it", metavar="URL",
@@ -103,7 +111,7 @@ SETTINGS: list[Setting] = [
     Setting("name", None, "this host's name in the file list (HOST/path; default: the hostname)",
             metavar="NAME", commands=frozenset({AGENT})),
     Setting("maxlen", 100000, "lines kept per file stream in Redis (approximate trimming)", int,
-            commands=frozenset({AGENT})),
+            commands=frozenset({AGENT}), low=1),
     Setting("log_level", "INFO", "log verbosity on stderr: " + ", ".join(LOG_LEVELS), metavar="LEVEL",
             commands=BOTH, choices=LOG_LEVELS),
 ]
@@ -145,10 +153,15 @@ def settings_for(command: str) -> list[Setting]:
 
 
 def describe(s: Setting) -> str:
-    """The help text of one setting: its help, then how to repeat it, its default and its variable."""
+    """The help text of one setting: its help, then how to repeat it, its default,
+    its range and its variable."""
     notes = ["may repeat; comma-separated in the variable"] if s.repeat else []
     if s.shown_default is not None:
         notes.append(f"default {s.shown_default}")
+    if s.type in (int, float) and s.high != sys.maxsize:
+        notes.append(f"{_number(s.low)} to {_number(s.high)}")
+    elif s.type in (int, float) and s.low:
+        notes.append(f"at least {_number(s.low)}")
     notes.append(f"env {s.env}=1" if s.type is bool else f"env {s.env}")
     return f"{s.help} ({'; '.join(notes)})"
 
@@ -182,15 +195,27 @@ def _convert(s: Setting, raw: str, source: str):
         value = s.type(raw)
     except ValueError:
         raise ConfigError(f"{source}: expected {s.type.__name__}, got {raw!r}") from None
-    if s.type in (int, float) and value < 0:
-        raise ConfigError(f"{source}: must not be negative, got {raw!r}")
+    if s.type in (int, float):
+        if not math.isfinite(value):
+            raise ConfigError(f"{source}: expected a finite number, got {raw!r}")
+        if value < s.low:
+            need = "must not be negative" if s.low == 0 else f"must be at least {_number(s.low)}"
+            raise ConfigError(f"{source}: {need}, got {raw!r}")
+        if value > s.high:
+            raise ConfigError(f"{source}: must be at most {_number(s.high)}, got {raw!r}")
     return value
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 def from_sources(args: argparse.Namespace | None = None, environ=os.environ, command: str = SERVE) -> Config:
     """The checked settings of ``command``: flags (``args``, as parsed by a parser
     from ``add_arguments``), then environment, then defaults. Settings of other
-    commands keep their defaults. Raises ConfigError, in one line."""
+    commands keep their defaults. Raises ConfigError, in one line, for anything
+    that would fail later: a number out of range, a certificate that does not load,
+    a base path that is no URL path, a missing directory."""
     values = {}
     for s in settings_for(command):
         flag_value = getattr(args, s.name, None) if args is not None else None
@@ -225,6 +250,9 @@ def _check_root(cfg: Config, command: str) -> None:
 
 
 def _check(cfg: Config) -> None:
+    if not cfg.host or cfg.host != cfg.host.strip():
+        # "" would listen on every interface: never by accident (say 0.0.0.0).
+        raise ConfigError(f"--host: expected an address or host name, got {cfg.host!r}")
     if cfg.token_file:
         if cfg.token:
             raise ConfigError("give --token or --token-file, not both")
@@ -240,9 +268,8 @@ def _check(cfg: Config) -> None:
         raise ConfigError("--query-token needs --token or --token-file")
     if bool(cfg.tls_cert) != bool(cfg.tls_key):
         raise ConfigError("--tls-cert and --tls-key go together")
-    for path in (cfg.tls_cert, cfg.tls_key):
-        if path and not os.access(path, os.R_OK):
-            raise ConfigError(f"cannot read {path}")
+    if cfg.tls_cert:
+        _check_tls(cfg.tls_cert, cfg.tls_key)
     for origin in cfg.cors_origin:
         if origin != "*" and not origin.startswith(("http://", "https://")):
             raise ConfigError(f"--cors-origin: expected an origin like https://example.com, got {origin!r}")
@@ -252,3 +279,30 @@ def _check(cfg: Config) -> None:
         check_url(cfg.redis)
     if cfg.heartbeat and cfg.write_timeout and cfg.write_timeout < 1:
         raise ConfigError("--write-timeout: at least 1 second")
+    if cfg.base_path and not _BASE_PATH.fullmatch(cfg.base_path):
+        raise ConfigError(f"--base-path: expected a URL path like /logs, got {cfg.base_path!r}")
+
+
+# Segments of plain URL path characters (RFC 3986 pchar without percent-escapes,
+# which compare differently before and after decoding), none of them "." or "..".
+_BASE_PATH = re.compile(r"(/(?!\.\.?(?:/|$))[A-Za-z0-9._~!$&'()*+,;=:@-]+)+")
+
+
+def _check_tls(cert: str, key: str) -> None:
+    """Load the pair as the server will, so a bad file fails now rather than on
+    every connection. An encrypted key is refused: it would ask for its passphrase."""
+    for path in (cert, key):
+        if not os.access(path, os.R_OK):
+            raise ConfigError(f"cannot read {path}")
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=cert)
+    except (ssl.SSLError, OSError):
+        raise ConfigError(f"--tls-cert: {cert} holds no PEM certificate") from None
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key, password=lambda: b"")
+    except ssl.SSLError as exc:
+        if exc.reason == "KEY_VALUES_MISMATCH":
+            raise ConfigError(f"--tls-key: {key} is not the key of the certificate in {cert}") from None
+        raise ConfigError(f"--tls-key: {key} holds no unencrypted PEM private key") from None
+    except OSError as exc:
+        raise ConfigError(f"--tls-cert/--tls-key: {exc.strerror}") from None

@@ -214,10 +214,12 @@ def serve(config: Config) -> int:
                                error_log=error_log, **tls)
     try:
         server.start()
-    except OSError as exc:
+    except OSError as exc:  # socket.gaierror too: a host name that does not resolve
+        address = (config.host, config.port)
+        reason = (exc.strerror or str(exc)).removesuffix(f": {address!r}")  # gevent appends the address
         if exc.errno == errno.EADDRINUSE:
-            raise OSError(exc.errno, f"{config.host}:{config.port} is already in use") from None
-        raise
+            reason = "already in use"
+        raise OSError(exc.errno, f"cannot listen on {config.host}:{config.port}: {reason}") from None
     runtime.ensure_started()
     host = server.server_host
     shown = f"[{host}]" if ":" in host else host
