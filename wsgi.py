@@ -25,6 +25,7 @@ elif monkey.is_module_patched("queue"):
 from logstream import config  # noqa: E402
 from logstream.server import build, raise_fd_limit, setup_logging  # noqa: E402
 
-setup_logging()
+_config = config.from_sources()
+setup_logging(_config.log_level)
 raise_fd_limit()
-app, _runtime = build(config.from_sources(None, None))
+app, _runtime = build(_config)

@@ -1,102 +1,134 @@
-"""config: every setting defined once, as ``Setting(name, default, help)``, and
-filled from flags, then ``LOGSTREAM_*`` environment variables, then defaults.
+"""config: every setting defined once, as a ``Setting`` row of ``SETTINGS`` (its
+name, default, help, value kind and the commands it belongs to), and filled from
+flags, then ``LOGSTREAM_*`` environment variables, then defaults.
 
-The CLI, ``wsgi.py`` and the README all read this one table (tests/test_docs.py
-fails if the README leaves a setting out). Defaults are safe: loopback only,
-no CORS, no token file read unless asked. Never logs a secret.
+Everything else is derived from that table: ``DEFAULTS``, the ``Config``
+dataclass and its defaults, both command lines (``serve`` and ``agent``) with
+their help, and the README's configuration table is checked against it
+(tests/test_docs.py). Defaults are safe: loopback only, no CORS, no token file
+read unless asked. Never logs or shows a secret; never starts anything.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
-from dataclasses import dataclass, field, fields
+import re
+import ssl
+import sys
+from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 
 from .errors import ConfigError
 
+SERVE = "serve"  # the web server (and the demo, which serves a directory of its own)
+AGENT = "agent"  # ``logstream agent``: ships a directory to Redis
+BOTH = frozenset({SERVE, AGENT})
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DAY = 86400.0  # seconds: the longest wait a setting takes (socket timeouts overflow past about 9e9 s)
+
 
 @dataclass(frozen=True)
 class Setting:
+    """One setting: the flag ``--name-with-dashes`` (or the positional ``metavar``),
+    the variable ``LOGSTREAM_NAME``, its default and its help. ``type`` converts
+    the text of a flag or variable; a number must lie in ``[low, high]``."""
+
     name: str
     default: object
     help: str
     type: type = str
+    metavar: str = ""  # what the value is, in --help: N, SECONDS, PATH, URL ...
+    commands: frozenset[str] = frozenset({SERVE})
     repeat: bool = False  # a flag that may be given many times (a list)
-    secret: bool = False
+    secret: bool = False  # its value (and so its default) is never shown
+    choices: tuple[str, ...] = ()
+    low: float = 0
+    high: float = sys.maxsize  # the largest count C and Redis take
+    positional: bool = False  # an argument, not a flag (the directory)
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        """How it is given on the command line: ``--max-line``, or ``DIR``."""
+        return self.metavar if self.positional else "--" + self.name.replace("_", "-")
 
     @property
     def env(self) -> str:
         return "LOGSTREAM_" + self.name.upper()
 
+    @property
+    def value_name(self) -> str:
+        return self.metavar or {int: "N", float: "SECONDS"}.get(self.type) or self.name.split("_")[-1].upper()
+
+    @property
+    def shown_default(self) -> str | None:
+        """The default as --help shows it, or None where there is nothing to show."""
+        if self.secret or self.default is None or self.default is False or self.default in ("", ()):
+            return None
+        return _number(self.default) if isinstance(self.default, (int, float)) else str(self.default)
+
 
 SETTINGS: list[Setting] = [
+    Setting("root", None, "the log directory: every file under it, recursively, is served (or shipped by the "
+            "agent)", Path, metavar="DIR", commands=BOTH, positional=True),
     Setting("host", "127.0.0.1", "address to listen on (loopback by default: say 0.0.0.0 to expose)"),
-    Setting("port", 8080, "TCP port; 0 picks a free one (printed at start)", int),
-    Setting("base_path", "", "serve everything under this URL prefix, e.g. /logs behind a reverse proxy"),
+    Setting("port", 8080, "TCP port; 0 picks a free one (printed at start)", int, metavar="PORT", high=65535),
+    Setting("base_path", "", "serve everything under this URL prefix, e.g. /logs behind a reverse proxy",
+            metavar="PATH"),
     Setting("backlog", 100, "lines of history a new stream starts with when ?lines= is not given", int),
     Setting("max_backlog", 10000, "largest ?lines= accepted (larger gets a 400)", int),
-    Setting("max_line", 65536, "longest line in bytes; longer lines are cut with a visible marker", int),
-    Setting("heartbeat", 15.0, "seconds between ': ping' comments on an idle stream", float),
-    Setting("retry", 2000, "reconnection delay sent to clients (SSE retry:), in milliseconds", int),
+    Setting("max_line", 65536, "longest line in bytes; longer lines are cut with a visible marker", int,
+            metavar="BYTES", commands=BOTH, low=1),
+    Setting("heartbeat", 15.0, "seconds between ': ping' comments on an idle stream (0: none)", float, high=DAY),
+    Setting("retry", 2000, "reconnection delay sent to clients (SSE retry:), in milliseconds", int, metavar="MS",
+            high=DAY * 1000),
     Setting("poll_interval", 1.0, "seconds between safety-net stat() checks of followed files "
-            "(inotify does the real work; this catches what it cannot see, e.g. NFS)", float),
+            "(inotify does the real work; this catches what it cannot see, e.g. NFS)", float,
+            commands=BOTH, low=0.01, high=DAY),
     Setting("queue_bytes", 4 * 1024 * 1024, "bytes of lines buffered per client before it is switched "
-            "to catching up from the file (memory bound per slow client)", int),
+            "to catching up from the file (memory bound per slow client)", int, metavar="BYTES"),
     Setting("token", None, "require this token on every API route (Bearer header, login cookie, or "
-            "access_token if --query-token)", secret=True),
-    Setting("token_file", None, "read the token from this file (first line) instead of the command line"),
+            "access_token if --query-token)", metavar="TOKEN", secret=True),
+    Setting("token_file", None, "read the token from this file (first line) instead of the command line",
+            metavar="PATH"),
     Setting("query_token", False, "also accept ?access_token= (EventSource cannot send headers; "
             "beware: query strings end up in proxy logs)", bool),
-    Setting("cors_origin", [], "allow cross-origin requests from this origin, e.g. https://ops.example.com "
-            "(closed by default)", repeat=True),
+    Setting("cors_origin", (), "allow cross-origin requests from this origin, e.g. https://ops.example.com "
+            "(closed by default)", metavar="ORIGIN", repeat=True),
     Setting("max_connections", 10000, "open streams allowed in total; more get 503 with Retry-After "
-            "(also capped below the file-descriptor limit)", int),
+            "(also capped below the file-descriptor limit)", int, low=1),
     Setting("max_per_ip", 0, "open streams allowed per client address; more get 429 (0: no limit; "
             "behind a proxy every client shares its address)", int),
     Setting("write_timeout", 30.0, "seconds a client may leave a write unread before it is disconnected "
-            "(it then resumes by id)", float),
-    Setting("tls_cert", None, "serve HTTPS with this certificate file (PEM)"),
-    Setting("tls_key", None, "the private key for --tls-cert (PEM)"),
+            "(it then resumes by id; 0: never)", float, high=DAY),
+    Setting("tls_cert", None, "serve HTTPS with this certificate file (PEM)", metavar="PATH"),
+    Setting("tls_key", None, "the private key for --tls-cert (PEM, unencrypted)", metavar="PATH"),
     # Scale-out (README "Scale-out (Redis Streams)"): web nodes and agents.
     Setting("redis", None, "Redis URL (redis://[:PASSWORD@]HOST:PORT/DB, rediss:// for TLS): a web node given "
-            "this serves every agent's files instead of DIR; an agent ships DIR to it", secret=True),
-    Setting("name", None, "agent: this host's name in the file list (HOST/path; default: the hostname)"),
-    Setting("maxlen", 100000, "agent: lines kept per file stream in Redis (approximate trimming)", int),
+            "this serves every agent's files instead of DIR; an agent ships DIR to it", metavar="URL",
+            commands=BOTH, secret=True),
+    Setting("name", None, "this host's name in the file list (HOST/path; default: the hostname)",
+            metavar="NAME", commands=frozenset({AGENT})),
+    Setting("maxlen", 100000, "lines kept per file stream in Redis (approximate trimming)", int,
+            commands=frozenset({AGENT}), low=1),
+    Setting("log_level", "INFO", "log verbosity on stderr: " + ", ".join(LOG_LEVELS), metavar="LEVEL",
+            commands=BOTH, choices=LOG_LEVELS),
 ]
 
+DEFAULTS: dict[str, object] = {s.name: s.default for s in SETTINGS}
 
-@dataclass
-class Config:
-    root: Path
-    host: str = "127.0.0.1"
-    port: int = 8080
-    base_path: str = ""
-    backlog: int = 100
-    max_backlog: int = 10000
-    max_line: int = 65536
-    heartbeat: float = 15.0
-    retry: int = 2000
-    poll_interval: float = 1.0
-    queue_bytes: int = 4 * 1024 * 1024
-    token: str | None = None
-    token_file: str | None = None
-    query_token: bool = False
-    cors_origin: list = field(default_factory=list)
-    max_connections: int = 10000
-    max_per_ip: int = 0
-    write_timeout: float = 30.0
-    tls_cert: str | None = None
-    tls_key: str | None = None
-    redis: str | None = None
-    name: str | None = None
-    maxlen: int = 100000
-    extra: dict = field(default_factory=dict)
 
+def _field(s: Setting) -> tuple:
+    kind = list[str] if s.repeat else s.type
+    if s.default is None:
+        kind = kind | None
+    if s.repeat:
+        return s.name, kind, field(default_factory=lambda: list(s.default))
+    return s.name, kind, field(default=s.default)
+
+
+class _ConfigMethods:
     def __repr__(self) -> str:  # never print the token
         return f"Config(root={str(self.root)!r}, host={self.host!r}, port={self.port})"
 
@@ -108,10 +140,48 @@ class Config:
                 self.base_path = ""
 
 
-def _convert(setting: Setting, raw: str | None, source: str):
-    if raw is None:
-        return None
-    if setting.type is bool:
+Config = make_dataclass("Config", [_field(s) for s in SETTINGS], bases=(_ConfigMethods,), repr=False)
+Config.__module__ = __name__
+Config.__doc__ = """The settings of one process, one attribute per row of ``SETTINGS`` (every one
+has the table's default). ``root`` is a ``Path``, or None on a Redis web node;
+``base_path`` is normalised to ``/prefix`` or ``""``."""
+
+
+def settings_for(command: str) -> list[Setting]:
+    """The rows of ``SETTINGS`` that ``command`` (``SERVE`` or ``AGENT``) reads."""
+    return [s for s in SETTINGS if command in s.commands]
+
+
+def describe(s: Setting) -> str:
+    """The help text of one setting: its help, then how to repeat it, its default,
+    its range and its variable."""
+    notes = ["may repeat; comma-separated in the variable"] if s.repeat else []
+    if s.shown_default is not None:
+        notes.append(f"default {s.shown_default}")
+    if s.type in (int, float) and s.high != sys.maxsize:
+        notes.append(f"{_number(s.low)} to {_number(s.high)}")
+    elif s.type in (int, float) and s.low:
+        notes.append(f"at least {_number(s.low)}")
+    notes.append(f"env {s.env}=1" if s.type is bool else f"env {s.env}")
+    return f"{s.help} ({'; '.join(notes)})"
+
+
+def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    """Add the flags (and the directory argument) of ``command`` to ``parser``. Every
+    default is None, so ``from_sources`` can tell a flag given from one left out."""
+    for s in settings_for(command):
+        if s.positional:
+            parser.add_argument(s.name, nargs="?", metavar=s.metavar, help=describe(s))
+        elif s.type is bool:
+            parser.add_argument(s.flag, dest=s.name, action="store_true", default=None, help=describe(s))
+        else:
+            parser.add_argument(s.flag, dest=s.name, metavar=s.value_name, action="append" if s.repeat else "store",
+                                default=None, help=describe(s))
+
+
+def _convert(s: Setting, raw: str, source: str):
+    """The value of one flag or variable, checked against the row; raises ConfigError."""
+    if s.type is bool:
         if isinstance(raw, bool):
             return raw
         if raw.strip().lower() in ("1", "true", "yes", "on"):
@@ -119,68 +189,70 @@ def _convert(setting: Setting, raw: str | None, source: str):
         if raw.strip().lower() in ("0", "false", "no", "off", ""):
             return False
         raise ConfigError(f"{source}: expected true or false, got {raw!r}")
+    if s.choices and raw not in s.choices:
+        raise ConfigError(f"{source}: expected one of {', '.join(s.choices)}, got {raw!r}")
     try:
-        value = setting.type(raw)
+        value = s.type(raw)
     except ValueError:
-        raise ConfigError(f"{source}: expected {setting.type.__name__}, got {raw!r}") from None
-    if setting.type in (int, float) and value < 0:
-        raise ConfigError(f"{source}: must not be negative, got {raw!r}")
+        raise ConfigError(f"{source}: expected {s.type.__name__}, got {raw!r}") from None
+    if s.type in (int, float):
+        if not math.isfinite(value):
+            raise ConfigError(f"{source}: expected a finite number, got {raw!r}")
+        if value < s.low:
+            need = "must not be negative" if s.low == 0 else f"must be at least {_number(s.low)}"
+            raise ConfigError(f"{source}: {need}, got {raw!r}")
+        if value > s.high:
+            raise ConfigError(f"{source}: must be at most {_number(s.high)}, got {raw!r}")
     return value
 
 
-def add_arguments(parser: argparse.ArgumentParser, only: set[str] | None = None) -> None:
-    for s in SETTINGS:
-        if only is not None and s.name not in only:
-            continue
-        kind = "may repeat; " if s.repeat else ""
-        default = "" if s.secret or s.default in (None, "", [], False) else f"default {s.default}; "
-        if s.type is bool:
-            parser.add_argument(s.flag, dest=s.name, action="store_true", default=None,
-                                help=f"{s.help} ({kind}{default}env {s.env}=1)")
-            continue
-        parser.add_argument(
-            s.flag,
-            dest=s.name,
-            metavar=s.name.split("_")[-1].upper(),
-            action="append" if s.repeat else "store",
-            default=None,
-            help=f"{s.help} ({kind}{default}env {s.env})",
-        )
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-def from_sources(root: str | None, args: argparse.Namespace | None, environ=os.environ) -> Config:
-    """Flags, then environment, then defaults."""
+def from_sources(args: argparse.Namespace | None = None, environ=os.environ, command: str = SERVE) -> Config:
+    """The checked settings of ``command``: flags (``args``, as parsed by a parser
+    from ``add_arguments``), then environment, then defaults. Settings of other
+    commands keep their defaults. Raises ConfigError, in one line, for anything
+    that would fail later: a number out of range, a certificate that does not load,
+    a base path that is no URL path, a missing directory."""
     values = {}
-    for s in SETTINGS:
+    for s in settings_for(command):
         flag_value = getattr(args, s.name, None) if args is not None else None
+        env_value = environ.get(s.env)
+        if s.positional:  # an empty DIR (or LOGSTREAM_ROOT) names no directory
+            flag_value, env_value = flag_value or None, env_value or None
         if flag_value is not None:
+            source, raw = s.flag, flag_value
+        elif env_value is not None:
+            source, raw = s.env, env_value
             if s.repeat:
-                values[s.name] = [_convert(s, v, s.flag) for v in flag_value]
-            else:
-                values[s.name] = _convert(s, flag_value, s.flag)
-        elif s.env in environ:
-            raw = environ[s.env]
-            if s.repeat:
-                values[s.name] = [_convert(s, v.strip(), s.env) for v in raw.split(",") if v.strip()]
-            else:
-                values[s.name] = _convert(s, raw, s.env)
-    root = root or environ.get("LOGSTREAM_ROOT")
-    if not root and values.get("redis"):
-        path = None  # a web node of the scale-out: the files come from Redis
-    elif not root:
-        raise ConfigError("no log directory given (argument DIR or LOGSTREAM_ROOT)")
-    else:
-        path = Path(root)
-        if not path.is_dir():
-            raise ConfigError(f"{root}: not a directory")
-        path = path.resolve()
-    known = {f.name for f in fields(Config)}
-    cfg = Config(root=path, **{k: v for k, v in values.items() if k in known})
+                raw = [v.strip() for v in raw.split(",") if v.strip()]
+        else:
+            continue
+        values[s.name] = [_convert(s, v, source) for v in raw] if s.repeat else _convert(s, raw, source)
+    cfg = Config(**values)
+    _check_root(cfg, command)
     _check(cfg)
     return cfg
 
 
+def _check_root(cfg: Config, command: str) -> None:
+    if command == AGENT and not cfg.redis:
+        raise ConfigError("--redis URL (or LOGSTREAM_REDIS) is required")
+    if cfg.root is None:
+        if command == SERVE and cfg.redis:
+            return  # a web node of the scale-out: the files come from Redis
+        raise ConfigError("no log directory given (argument DIR or LOGSTREAM_ROOT)")
+    if not cfg.root.is_dir():
+        raise ConfigError(f"{cfg.root}: not a directory")
+    cfg.root = cfg.root.resolve()
+
+
 def _check(cfg: Config) -> None:
+    if not cfg.host or cfg.host != cfg.host.strip():
+        # "" would listen on every interface: never by accident (say 0.0.0.0).
+        raise ConfigError(f"--host: expected an address or host name, got {cfg.host!r}")
     if cfg.token_file:
         if cfg.token:
             raise ConfigError("give --token or --token-file, not both")
@@ -196,9 +268,8 @@ def _check(cfg: Config) -> None:
         raise ConfigError("--query-token needs --token or --token-file")
     if bool(cfg.tls_cert) != bool(cfg.tls_key):
         raise ConfigError("--tls-cert and --tls-key go together")
-    for path in (cfg.tls_cert, cfg.tls_key):
-        if path and not os.access(path, os.R_OK):
-            raise ConfigError(f"cannot read {path}")
+    if cfg.tls_cert:
+        _check_tls(cfg.tls_cert, cfg.tls_key)
     for origin in cfg.cors_origin:
         if origin != "*" and not origin.startswith(("http://", "https://")):
             raise ConfigError(f"--cors-origin: expected an origin like https://example.com, got {origin!r}")
@@ -208,3 +279,30 @@ def _check(cfg: Config) -> None:
         check_url(cfg.redis)
     if cfg.heartbeat and cfg.write_timeout and cfg.write_timeout < 1:
         raise ConfigError("--write-timeout: at least 1 second")
+    if cfg.base_path and not _BASE_PATH.fullmatch(cfg.base_path):
+        raise ConfigError(f"--base-path: expected a URL path like /logs, got {cfg.base_path!r}")
+
+
+# Segments of plain URL path characters (RFC 3986 pchar without percent-escapes,
+# which compare differently before and after decoding), none of them "." or "..".
+_BASE_PATH = re.compile(r"(/(?!\.\.?(?:/|$))[A-Za-z0-9._~!$&'()*+,;=:@-]+)+")
+
+
+def _check_tls(cert: str, key: str) -> None:
+    """Load the pair as the server will, so a bad file fails now rather than on
+    every connection. An encrypted key is refused: it would ask for its passphrase."""
+    for path in (cert, key):
+        if not os.access(path, os.R_OK):
+            raise ConfigError(f"cannot read {path}")
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=cert)
+    except (ssl.SSLError, OSError):
+        raise ConfigError(f"--tls-cert: {cert} holds no PEM certificate") from None
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key, password=lambda: b"")
+    except ssl.SSLError as exc:
+        if exc.reason == "KEY_VALUES_MISMATCH":
+            raise ConfigError(f"--tls-key: {key} is not the key of the certificate in {cert}") from None
+        raise ConfigError(f"--tls-key: {key} holds no unencrypted PEM private key") from None
+    except OSError as exc:
+        raise ConfigError(f"--tls-cert/--tls-key: {exc.strerror}") from None

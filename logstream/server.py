@@ -186,6 +186,17 @@ class Handler(pywsgi.WSGIHandler):
         return _SECRET_QUERY.sub(r"\1***", line)
 
 
+class _MaskTokens(logging.Filter):
+    """Takes ``access_token`` values out of a log record's text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = _SECRET_QUERY.sub(r"\1***", record.getMessage()), ()
+        return True
+
+
+_MASK_TOKENS = _MaskTokens()  # one instance: adding it again is a no-op
+
+
 def _json_error(code: int) -> tuple[str, list[tuple[str, str]], bytes]:
     phrase = HTTPStatus(code).phrase
     body = json.dumps({"error": phrase.lower()}).encode()
@@ -244,17 +255,26 @@ def serve(config: Config) -> int:
         runtime.max_connections = max(1, limit - 64)
         log.warning("--max-connections lowered to %d (file descriptor limit %d)", runtime.max_connections, limit)
     handler = type("Handler", (Handler,), {"write_timeout": config.write_timeout or None})
-    access_log = logging.getLogger("logstream.access")
+    # The access log gets one line per request (Handler.format_request masks tokens).
+    # The error log gets pywsgi's complaints about a client's malformed request and
+    # whatever the app writes to wsgi.errors; both at INFO, as they are the clients'
+    # mistakes, not ours. An exception in the app is not written there: pywsgi hands
+    # it to the hub, which prints it on stderr.
+    access_log = pywsgi.LoggingLogAdapter(logging.getLogger("logstream.access"), logging.INFO)
+    http_log = logging.getLogger("logstream.http")
+    http_log.addFilter(_MASK_TOKENS)  # pywsgi quotes a malformed request line whole
+    error_log = pywsgi.LoggingLogAdapter(http_log, logging.INFO)
     tls = {"certfile": config.tls_cert, "keyfile": config.tls_key} if config.tls_cert else {}
-    server = pywsgi.WSGIServer((config.host, config.port), wsgi, handler_class=handler,
-                               log=_LogWriter(access_log), error_log=_LogWriter(logging.getLogger("logstream.http")),
-                               **tls)
+    server = pywsgi.WSGIServer((config.host, config.port), wsgi, handler_class=handler, log=access_log,
+                               error_log=error_log, **tls)
     try:
         server.start()
-    except OSError as exc:
+    except OSError as exc:  # socket.gaierror too: a host name that does not resolve
+        address = (config.host, config.port)
+        reason = (exc.strerror or str(exc)).removesuffix(f": {address!r}")  # gevent appends the address
         if exc.errno == errno.EADDRINUSE:
-            raise OSError(exc.errno, f"{config.host}:{config.port} is already in use") from None
-        raise
+            reason = "already in use"
+        raise OSError(exc.errno, f"cannot listen on {config.host}:{config.port}: {reason}") from None
     runtime.ensure_started()
     host = server.server_host
     shown = f"[{host}]" if ":" in host else host
@@ -282,26 +302,6 @@ def serve(config: Config) -> int:
     return 0
 
 
-
-
-class _LogWriter:
-    """A file-like object pywsgi writes its log lines to."""
-
-    def __init__(self, logger: logging.Logger) -> None:
-        self.logger = logger
-
-    def write(self, message: str) -> None:
-        message = message.rstrip("\n")
-        if message:
-            self.logger.info("%s", message)
-
-    def flush(self) -> None:
-        pass
-
-    def writelines(self, lines) -> None:
-        for line in lines:
-            self.write(line)
-
-
-def setup_logging(level: str = "INFO") -> None:
+def setup_logging(level: str) -> None:
+    """Log lines on stderr at ``level`` (a name from ``config.LOG_LEVELS``) and above."""
     logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
