@@ -150,22 +150,39 @@ def read_lines(fd: int, start: int, end: int, max_line: int, *, final: bool = Fa
             yield lines
 
 
-def backlog_start(
+MAX_BACKLOG_SCAN = 64 * 1024 * 1024  # bytes a backlog reads backwards at most
+
+
+@dataclass(frozen=True)
+class BacklogStart:
+    """Where a backlog begins (``offset``), how many lines it holds (``found``),
+    how many bytes were read backwards to find them (``scanned``), and whether
+    the scan was ``complete``: it found every line asked for, or reached the
+    start of the file. An incomplete scan stopped at ``max_scan`` bytes: older
+    lines were not looked at, and the client must be told so."""
+
+    offset: int
+    found: int
+    scanned: int
+    complete: bool
+
+
+def backlog_scan(
     fd: int,
     end: int,
     count: int,
     max_line: int,
     match: Callable[[str], bool] | None = None,
-    max_scan: int = 64 * 1024 * 1024,
+    max_scan: int = MAX_BACKLOG_SCAN,
     block: int = BLOCK,
-) -> int:
+) -> BacklogStart:
     """Where the last ``count`` lines (that ``match``) before ``end`` begin.
 
     Reads blocks backwards from ``end`` (a line boundary): 100 lines of a 1 GB
     file cost what they cost in a 1 KB one. Stops after ``max_scan`` bytes, so a
-    filter that matches nothing never reads the whole file."""
+    filter that matches nothing never reads the whole file; the result says so."""
     if count <= 0 or end <= 0:
-        return end
+        return BacklogStart(end, 0, 0, True)
     have = 0
     pos = end
     start = end
@@ -192,7 +209,7 @@ def backlog_start(
                     idx = data.rfind(b"\n", 0, idx)
                     if idx < 0:
                         break
-                return base + idx + 1
+                return BacklogStart(base + idx + 1, count, end - pos, True)
             have += n
             start = base
             continue
@@ -203,8 +220,16 @@ def backlog_start(
                 have += 1
                 start = starts[i]
                 if have >= count:
-                    return start
-    return start if match is not None else (0 if pos == 0 else start)
+                    return BacklogStart(start, have, end - pos, True)
+    if match is None and pos == 0:
+        start = 0
+    return BacklogStart(start, have, end - pos, pos == 0)
+
+
+def backlog_start(fd: int, end: int, count: int, max_line: int, match: Callable[[str], bool] | None = None,
+                  max_scan: int = MAX_BACKLOG_SCAN, block: int = BLOCK) -> int:
+    """``backlog_scan(...).offset``: where the last ``count`` lines begin."""
+    return backlog_scan(fd, end, count, max_line, match, max_scan, block).offset
 
 
 def last_line_end(fd: int, size: int, block: int = BLOCK) -> int:

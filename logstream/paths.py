@@ -185,8 +185,8 @@ def rotation_chain(root: Path, rel: str) -> list[Link]:
 
     Siblings are regular files (never symlinks) named as logrotate names them
     (``NAME.N``, ``NAME-DATE``, each maybe ``.gz``/``.bz2``/``.xz``/``.zst``),
-    ordered by modification time; on a tie, a higher number (``.2`` before
-    ``.1``) or an earlier date is older. The directory is reached through the
+    oldest first: by number (``.2`` before ``.1``), by date, or, where the names
+    mix both schemes, by modification time. The directory is reached through the
     gate (``resolve``): raises ``PathRejected`` for a path outside the root."""
     path = resolve(root, rel)
     directory, name = os.path.split(path)
@@ -216,10 +216,17 @@ def rotation_chain(root: Path, rel: str) -> list[Link]:
             current = link
             continue
         number = m.group("n")
-        # Older first: by mtime; then a higher rotation number, or an earlier date.
-        tie = -int(number) if number is not None else int(re.sub(r"\D", "", m.group("date"))[:14])
-        found.append(((st.st_mtime, tie, entry.name), link))
-    found.sort(key=lambda pair: pair[0])
+        found.append(((-int(number) if number is not None else None,
+                       re.sub(r"\D", "", m.group("date")) if number is None else None), link))
+    # Oldest first. The names are the truth when they agree on a scheme (app.log.2
+    # is older than app.log.1 even if a late write touched it after app.log.1 was
+    # created); where they mix schemes, modification time decides.
+    if all(key[0] is not None for key, _ in found):
+        found.sort(key=lambda pair: pair[0][0])
+    elif all(key[1] is not None for key, _ in found):
+        found.sort(key=lambda pair: (pair[0][1], pair[1].mtime))
+    else:
+        found.sort(key=lambda pair: (pair[1].mtime, pair[1].rel))
     chain = [link for _, link in found]
     if current is not None:
         chain.append(current)

@@ -86,3 +86,33 @@ def test_a_check_resumed_after_stop_reads_no_closed_descriptor(tmp_path):
     finally:
         check.kill()
         tailer.stop()
+
+
+def test_two_rotations_between_checks_read_the_file_in_between(tmp_path):
+    # app.log rotated twice before the tailer looked again: the app.log.1 in the
+    # middle was never the followed file, and its lines were skipped.
+    import os
+
+    from logstream.tailer import Change
+
+    log = tmp_path / "app.log"
+    log.write_bytes(b"a0\n")
+    items = []
+    tailer = Tailer(tmp_path, "app.log", max_line=1000, poll_interval=60, publish=items.append)
+    tailer.start()
+    try:
+        with open(log, "ab") as f:
+            f.write(b"b0\n")
+        os.rename(log, tmp_path / "app.log.1")
+        log.write_bytes(b"c0\nc1\n")
+        os.rename(tmp_path / "app.log.1", tmp_path / "app.log.2")
+        os.rename(log, tmp_path / "app.log.1")
+        log.write_bytes(b"d0\n")
+        tailer.check()
+        seen = [text for item in items if isinstance(item, Batch) for text in item.lines.texts]
+        assert seen == ["b0", "c0", "c1", "d0"]
+        rotates = [item for item in items if isinstance(item, Change) and item.kind == "rotate"]
+        assert len(rotates) == 2
+        assert rotates[1].before.seq == rotates[0].after.seq  # in order: app.log.1 between the two
+    finally:
+        tailer.stop()

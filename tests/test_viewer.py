@@ -193,6 +193,19 @@ def test_rotation_truncation_and_deletion_show_inline_separators(viewer, logdir)
     assert "deleted" in page.inner_text("#lines .sep-deleted")
 
 
+def test_a_backlog_that_stopped_looking_back_says_so_in_the_pane(viewer, logdir):
+    # Never a blank pane marked Live when most of the file was not searched.
+    from logstream.lines import MAX_BACKLOG_SCAN
+
+    with open(logdir / "big.log", "wb") as f:
+        f.write(b"needle at the start\n")
+        f.write(("x" * 1023 + "\n").encode() * (MAX_BACKLOG_SCAN // 1024 + 2048))
+    page = viewer.open("file=big.log&q=needle").page
+    page.wait_for_selector("#lines .sep-backlog")
+    text = page.inner_text("#lines .sep-backlog")
+    assert "found 0 of" in text and "64 MiB" in text and "not searched" in text
+
+
 # ---- merged view -----------------------------------------------------------------------------------
 
 def test_merged_view_labels_each_line_by_file_over_one_connection(viewer, logdir):

@@ -160,10 +160,15 @@ export function lineElement(rec, source, highlight) {
 export function controlMessage(type, info) {
   const name = info.path || "the file";
   switch (type) {
-    case "rotate":
+    case "rotate": {
+      const skipped = Array.isArray(info.skipped) && info.skipped.length
+        ? ` (not replayed: ${info.skipped.join(", ")})` : "";
       return info.reason === "recreated"
         ? `${name} was created again — following the new file from its start`
-        : `${name} was rotated — following the new file from its start`;
+        : `${name} was rotated — following the new file from its start${skipped}`;
+    }
+    case "backlog":
+      return `${name}: ${info.reason || "the backlog stopped looking back"}`;
     case "truncate":
       return info.lost_bytes
         ? `${name} was truncated — ${Number(info.lost_bytes).toLocaleString()} bytes written before it were lost`

@@ -19,6 +19,17 @@ from typing import Protocol
 GAP = object()  # Follower.apply: the item does not continue the cursor; catch up first
 
 
+def backlog_bound(found: int, requested: int, filtered: bool, **scanned) -> dict:
+    """The details of a ``backlog`` event: the backlog stopped looking back at a
+    bound (``scanned_bytes`` of a file, ``scanned_entries`` of a Redis stream)
+    before it found the ``requested`` lines; older lines were not looked at."""
+    amount = (f"{scanned['scanned_bytes'] / 1048576:g} MiB" if "scanned_bytes" in scanned
+              else f"{scanned['scanned_entries']:,} entries")
+    what = "matching lines" if filtered else "lines"
+    return {"complete": False, "found": found, "requested": requested, **scanned,
+            "reason": f"found {found:,} of {requested:,} {what} in the last {amount}; older lines were not searched"}
+
+
 class Source(Protocol):
     """One implementation per place files live: ``LocalSource``, ``RedisSource``.
 

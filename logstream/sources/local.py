@@ -20,12 +20,12 @@ import gevent
 
 from .. import paths
 from ..errors import LogstreamError
-from ..lines import backlog_start, is_line_boundary, read_lines
+from ..lines import backlog_scan, is_line_boundary, read_lines
 from ..position import Position, parse_position
 from ..tailer import Batch, Change, Cursor, Segment, Tailer
 from ..topic import Topic, Topics
 from ..watcher import WakeIndex, Watcher
-from .base import GAP, Follower
+from .base import GAP, Follower, backlog_bound
 
 FOREIGN = 0  # segment number of the newest rotated file found on disk by a resumed id (older ones: -1, -2, ...)
 
@@ -202,9 +202,13 @@ class FileFollower(Follower):
             self.cursor, self.ino = tailer.head, tailer.closed[-1].ino
             return
         line_filter = self.encoder.filter
-        start = backlog_start(seg.fd, tailer.offset, self.stream.lines, self.stream.config.max_line,
-                              line_filter.match if line_filter else None)
-        self.cursor, self.ino = Cursor(seg.seq, start), seg.ino
+        scan = backlog_scan(seg.fd, tailer.offset, self.stream.lines, self.stream.config.max_line,
+                            line_filter.match if line_filter else None)
+        self.cursor, self.ino = Cursor(seg.seq, scan.offset), seg.ino
+        if not scan.complete:
+            # Never silent: an empty or short backlog must not read as "nothing there".
+            self.notice(self.event("backlog", backlog_bound(scan.found, self.stream.lines, line_filter is not None,
+                                                            scanned_bytes=scan.scanned)))
 
     # -- live items ------------------------------------------------------------------------------
     def apply(self, item: Batch | Change):

@@ -22,7 +22,7 @@ import redis
 
 from ..errors import SourceGone
 from ..redis_schema import ZERO, EntryId, format_entry_id, parse_entry_id
-from .base import GAP, Follower
+from .base import GAP, Follower, backlog_bound
 from .redis import Entries, Lost
 
 PAGE = 1000  # entries per XRANGE while catching up
@@ -90,6 +90,10 @@ class RedisFollower(Follower):
             if line_filter is None or len(page) < count:
                 break
             top = "(" + page[-1][0]
+        if len(found) < lines and scanned >= MAX_FILTER_SCAN:
+            # Never silent: older entries were not looked at.
+            self.notice(self.event("backlog", backlog_bound(len(found), lines, line_filter is not None,
+                                                            scanned_entries=scanned)))
         found = found[:lines]
         found.reverse()
         self._backlog = found
