@@ -49,7 +49,8 @@ class FileShipper:
         self.agent = agent
         self.rel = rel
         self.key = schema.stream_key(agent.name, rel)
-        self.tailer = Tailer(agent.root, rel, agent.max_line, agent.poll_interval, self._publish)
+        self.tailer = Tailer(agent.root, rel, agent.max_line, agent.poll_interval, self._publish,
+                             rotate_wait=agent.rotate_wait)
         self._unsure = True  # until we have read the stream's last entry
         self._greenlet: gevent.Greenlet | None = None
 
@@ -217,6 +218,7 @@ class Agent:
         self.maxlen = config.maxlen
         self.max_line = config.max_line
         self.poll_interval = config.poll_interval
+        self.rotate_wait = config.rotate_wait
         self.redis = schema.client(self.url)
         self.shippers: dict[str, FileShipper] = {}
         self._wake = WakeIndex(self.root)

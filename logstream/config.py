@@ -86,6 +86,9 @@ SETTINGS: list[Setting] = [
     Setting("poll_interval", 1.0, "seconds between safety-net stat() checks of followed files "
             "(inotify does the real work; this catches what it cannot see, e.g. NFS)", float,
             commands=BOTH, low=0.01, high=DAY),
+    Setting("rotate_wait", 5.0, "seconds a renamed (rotated) file is still read for lines its writer appends "
+            "before reopening its log; the wait ends sooner once the new file has lines and the old one is quiet "
+            "(0: move on at once)", float, commands=BOTH, high=DAY),
     Setting("queue_bytes", 4 * 1024 * 1024, "bytes of lines buffered per client before it is switched "
             "to catching up from the file (memory bound per slow client)", int, metavar="BYTES"),
     Setting("token", None, "require this token on every API route (Bearer header, login cookie, or "

@@ -52,6 +52,7 @@ CASES = [
     Case("retry", ("{dir}", "--retry", "99999999999"), "--retry: must be at most 86400000"),
     Case("poll_interval", ("{dir}", "--poll-interval", "0"), "--poll-interval: must be at least 0.01"),
     Case("poll_interval", ("{dir}",), "LOGSTREAM_POLL_INTERVAL: expected float", {"LOGSTREAM_POLL_INTERVAL": "1s"}),
+    Case("rotate_wait", ("{dir}", "--rotate-wait", "-1"), "--rotate-wait: must not be negative"),
     Case("queue_bytes", ("{dir}", "--queue-bytes", "-1"), "--queue-bytes: must not be negative"),
     Case("queue_bytes", ("{dir}", "--queue-bytes", str(2**64)), "--queue-bytes: must be at most"),
     Case("token", ("{dir}", "--token", "short"), "the token must be at least 8 characters long"),

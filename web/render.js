@@ -167,6 +167,8 @@ export function controlMessage(type, info) {
         ? `${name} was created again — following the new file from its start`
         : `${name} was rotated — following the new file from its start${skipped}`;
     }
+    case "late":
+      return `${Number(info.lost_bytes || 0).toLocaleString()} bytes were written to the rotated ${name} too late to be shown`;
     case "backlog":
       return `${name}: ${info.reason || "the backlog stopped looking back"}`;
     case "truncate":

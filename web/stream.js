@@ -13,7 +13,7 @@ const DEDUPE_WINDOW = 50000; // ids remembered per stream
 const BACKOFF_CAP_MS = 30000;
 const OFFLINE_AFTER = 5; // failed attempts before we call the server unreachable
 
-export const CONTROL_EVENTS = ["rotate", "truncate", "reset", "deleted", "error", "backlog"];
+export const CONTROL_EVENTS = ["rotate", "truncate", "reset", "deleted", "error", "backlog", "late"];
 
 /**
  * A merged stream's event data is "<path>\n<line>": split it into {path, data}.

@@ -35,7 +35,8 @@ class FileTopic(Topic):
 
     def __init__(self, topics: FileTopics, key: str) -> None:
         super().__init__(key)
-        self.tailer = Tailer(topics.root, key, topics.max_line, topics.poll_interval, self.publish, pace=self.pace)
+        self.tailer = Tailer(topics.root, key, topics.max_line, topics.poll_interval, self.publish, pace=self.pace,
+                             rotate_wait=topics.rotate_wait)
 
     def pace(self) -> float:
         """Least seconds between two reads of the file: more subscribers, fewer and
@@ -48,11 +49,12 @@ class FileTopics(Topics):
     """Path → topic; the first subscriber starts the file's tailer, the last
     one leaving stops it. File-system events wake the tailers of their directory."""
 
-    def __init__(self, root, max_line: int, poll_interval: float) -> None:
+    def __init__(self, root, max_line: int, poll_interval: float, rotate_wait: float = 0.0) -> None:
         super().__init__()
         self.root = root
         self.max_line = max_line
         self.poll_interval = poll_interval
+        self.rotate_wait = rotate_wait
         self.index = WakeIndex(root)
 
     def open_topic(self, key: str) -> FileTopic:
@@ -78,7 +80,7 @@ class LocalSource:
     def __init__(self, config) -> None:
         self.config = config
         self.name = config.root.name
-        self.topics = FileTopics(config.root, config.max_line, config.poll_interval)
+        self.topics = FileTopics(config.root, config.max_line, config.poll_interval, config.rotate_wait)
         self.watcher = Watcher(config.root, self.topics)
 
     @property
