@@ -50,6 +50,8 @@ class Handler(pywsgi.WSGIHandler):
         # parses; it takes a few more reads.
         super().__init__(sock, address, server, rfile=sock.makefile("rb", self.read_buffer))
         self._pending = b""  # what the socket did not take of a send_nowait
+        self._hangup = None  # the I/O watcher of watch_hangup; False once the client sent bytes instead
+        self._readable = False
 
     # -- for live streams ------------------------------------------------------------------------
     @property
@@ -91,6 +93,51 @@ class Handler(pywsgi.WSGIHandler):
         self.socket.sendall(rest)
         self.response_length += len(rest)
 
+    def watch_hangup(self, wake) -> None:
+        """While a stream waits with nothing to send, call ``wake()`` as soon as the
+        client's socket turns readable: a client that closed its connection makes
+        it readable (EOF), so its slot, descriptor and subscriptions are freed at
+        once instead of at the next heartbeat. One libev I/O watcher per
+        connection, started and stopped around each wait: no timer, no greenlet, no
+        polling. ``hung_up()`` then tells an EOF from bytes the client sent."""
+        if self._hangup is False:
+            return
+        if self._hangup is None:
+            self._hangup = gevent.get_hub().loop.io(self.socket.fileno(), 1)  # 1: EV_READ
+            self._hangup.ref = False  # never keeps the server's loop alive by itself
+        self._hangup.start(self._on_readable, wake)
+
+    def unwatch_hangup(self) -> None:
+        if self._hangup:
+            self._hangup.stop()
+
+    def _on_readable(self, wake) -> None:
+        self._hangup.stop()
+        self._readable = True
+        wake()
+
+    def hung_up(self) -> bool:
+        """After a wake by ``watch_hangup``: whether the client closed its
+        connection. A client that sent bytes instead (nothing is expected after the
+        request of a stream) is not watched any more: its stream falls back to the
+        heartbeat's check, and a chatty client cannot make the server spin."""
+        if not self._readable:
+            return False
+        self._readable = False
+        if self.peer_gone():
+            return True
+        self._hangup.close()
+        self._hangup = False
+        return False
+
+    def handle(self):
+        try:
+            return self._handle()
+        finally:
+            if self._hangup:
+                self._hangup.close()
+                self._hangup = None
+
     def peer_gone(self) -> bool:
         """An idle client that hung up: its socket reads as end-of-file (no write
         has failed yet to tell us). Never blocks."""
@@ -100,7 +147,7 @@ class Handler(pywsgi.WSGIHandler):
         except (OSError, ValueError):
             return True
 
-    def handle(self):
+    def _handle(self):
         if self.socket.family in (socket.AF_INET, socket.AF_INET6):
             # A live stream is many small writes. With Nagle's algorithm on, a write
             # made while the previous one is unacknowledged waits for the peer's

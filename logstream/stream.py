@@ -167,14 +167,20 @@ class Stream:
                         yield ping
                     continue
                 sub.wakeup.clear()  # it may still be set by an overflow; nothing can run in between
-                if self.pinger is not None:
-                    sub.parked = True  # from now on the publisher may write for us
-                    try:
+                if handler is not None:
+                    handler.watch_hangup(sub.wakeup.set)  # a client that hangs up wakes us at once
+                try:
+                    if self.pinger is not None:
+                        sub.parked = True  # from now on the publisher may write for us
                         sub.wakeup.wait()  # the pinger wakes us once per heartbeat
-                    finally:
-                        sub.parked = False
-                elif not sub.wakeup.wait(heartbeat):
-                    sub.ping_due = True
+                    elif not sub.wakeup.wait(heartbeat):
+                        sub.ping_due = True
+                finally:
+                    sub.parked = False
+                    if handler is not None:
+                        handler.unwatch_hangup()
+                if handler is not None and handler.hung_up():
+                    return
                 continue
             out: list[bytes] = []
             for index, item in sub.take():

@@ -37,7 +37,7 @@ def file_events():
     listener = FileListener()
     rt.source.add_listener(listener)
     rt.metrics.file_listeners.inc()
-    return sse_response(FileEvents(rt, listener, ip))
+    return sse_response(FileEvents(rt, listener, ip, request.environ.get("logstream.handler")))
 
 
 @bp.get("/api/download/<path:path>")
@@ -68,10 +68,11 @@ class FileEvents:
     """The ``/api/files/events`` body: a snapshot, then changes, then pings.
     ``close()`` (the client went away) releases the listener and its admission."""
 
-    def __init__(self, rt: Runtime, listener: FileListener, ip: str) -> None:
+    def __init__(self, rt: Runtime, listener: FileListener, ip: str, handler=None) -> None:
         self.runtime = rt
         self.listener = listener
         self.ip = ip
+        self.handler = handler  # the server's, for hang-up checks (none under gunicorn)
         self._closed = False
 
     def __iter__(self) -> Iterator[bytes]:
@@ -89,7 +90,17 @@ class FileEvents:
                 continue
             if not listener.queue:
                 listener.wakeup.clear()  # may still be set by a resync; nothing can run in between
-                if not listener.wakeup.wait(config.heartbeat or None):
+                handler = self.handler
+                if handler is not None:
+                    handler.watch_hangup(listener.wakeup.set)  # a client that hangs up wakes us at once
+                try:
+                    woken = listener.wakeup.wait(config.heartbeat or None)
+                finally:
+                    if handler is not None:
+                        handler.unwatch_hangup()
+                if handler is not None and handler.hung_up():
+                    return
+                if not woken:
                     yield sse.comment("ping")
                 continue
             items = list(listener.queue)
