@@ -1,9 +1,11 @@
 """encode: the one encoder of a client's stream. Turns lines with their ids, and
 control events, into the bytes of the format the client asked for: SSE events
-(``sse`` frames them) or plain text lines (``format=text``, for ``curl``).
+(``sse`` frames them), plain text lines (``format=text``, for ``curl``), or one
+JSON object per line (``format=ndjson``, for scripts: ``id``, ``text`` and the
+parsed ``fields``).
 
 Both sources (local files and Redis) encode through here, so a line, an id and an
-event look the same whichever one serves them. Owns the client's filter applied to
+event look the same whichever one serves them. Owns the client's query (filter and field clauses) applied to
 a run of lines, the merged stream's labels, and the id-only event that moves a
 filtered client past lines it did not want (promise: a reconnect never reads them
 again). Pure: no I/O, no gevent, no Flask; the bytes it returns for a shared batch
@@ -15,35 +17,37 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from . import sse
-from .query import LineFilter
+from . import fields, sse
+from .query import Query
 
-FORMATS = ("sse", "text")
+FORMATS = ("sse", "text", "ndjson")
 
 
 class Encoder:
-    """One client's output: ``text`` (plain lines) or SSE, its ``line_filter``
-    (or None), and ``merged`` (several files: lines carry their file's path)."""
+    """One client's output: its ``format`` (one of ``FORMATS``), its ``query``
+    (``query.Query``, or None for every line), and ``merged`` (several files:
+    lines carry their file's path)."""
 
-    __slots__ = ("text", "filter", "merged", "_fkey")
+    __slots__ = ("format", "text", "query", "merged", "_fkey")
 
-    def __init__(self, *, text: bool, line_filter: LineFilter | None, merged: bool) -> None:
-        self.text = text
-        self.filter = line_filter
+    def __init__(self, *, format: str, query: Query | None, merged: bool) -> None:
+        self.format = format
+        self.text = format != "sse"  # no SSE framing: no retry, comments or id-only events
+        self.query = query
         self.merged = merged
-        self._fkey = line_filter.key if line_filter is not None else None
+        self._fkey = query.key if query is not None else None
 
     def cache_key(self, left: str, right: str, label: str | None) -> tuple:
         """What makes two clients' bytes for one shared batch the same: filter,
         format, the other files' id parts (merged streams) and the label."""
-        return (self._fkey, self.text, left, right, label)
+        return (self._fkey, self.format, left, right, label)
 
     def opening(self, retry_ms: int) -> bytes:
-        """The first bytes of a stream: SSE's ``retry:``; nothing for text."""
+        """The first bytes of a stream: SSE's ``retry:``; nothing for text or NDJSON."""
         return b"" if self.text else sse.retry(retry_ms)
 
     def comment(self, text: str) -> bytes:
-        """A heartbeat or a farewell: an SSE comment; nothing for text."""
+        """A heartbeat or a farewell: an SSE comment; nothing for text or NDJSON."""
         return b"" if self.text else sse.comment(text)
 
     def lines(self, texts: list[str], ends: Sequence[int | str], *, prefix: str = "", left: str = "",
@@ -56,11 +60,13 @@ class Encoder:
         if not texts:
             return b""
         last_end = ends[-1]
-        if self.filter is not None:
-            keep = self.filter.select(texts)
+        if self.query is not None:
+            keep = self.query.select(texts)
             if len(keep) != len(texts):
                 texts = [texts[i] for i in keep]
                 ends = [ends[i] for i in keep]
+        if self.format == "ndjson":
+            return _ndjson_lines(texts, ends, left + prefix, right, label)
         if self.text:
             head = label + ": " if label is not None else ""
             return "".join([f"{head}{t}\n" for t in texts]).encode("utf-8", "surrogateescape")
@@ -72,8 +78,26 @@ class Encoder:
     def event(self, kind: str, path: str, info: dict, event_id: str | None = None) -> bytes:
         """A control event (``rotate``, ``truncate``, ``deleted``, ``reset``,
         ``error``): JSON data that always names the file's ``path``. Text clients
-        get nothing: their format carries lines only."""
+        get nothing: their format carries lines only; NDJSON clients get an object
+        with ``event``, ``id`` (where the event moves the client), ``path`` and the details."""
+        if self.format == "ndjson":
+            record = {"event": kind, **({"id": event_id} if event_id is not None else {}), "path": path, **info}
+            return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
         if self.text:
             return b""
         data = json.dumps({"path": path, **info}, ensure_ascii=False)
         return sse.event(data, event_id, kind)
+
+
+def _ndjson_lines(texts: list[str], ends: Sequence[int | str], id_prefix: str, id_suffix: str,
+                  label: str | None) -> bytes:
+    out = []
+    for text, end in zip(texts, ends, strict=True):
+        record = {"id": f"{id_prefix}{end}{id_suffix}", "text": text}
+        if label is not None:
+            record["path"] = label
+        parsed = fields.parse(text)
+        if parsed is not None:
+            record["fields"] = parsed.values
+        out.append(json.dumps(record, ensure_ascii=False))
+    return ("\n".join(out) + "\n").encode("utf-8", "surrogateescape") if out else b""

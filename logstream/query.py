@@ -1,5 +1,6 @@
-"""query: what a client asks of the lines, as pure predicates. Today the RE2
-line filter (``filter=``, ``invert=``); field clauses (``where=``) belong here too.
+"""query: what a client asks of the lines, as pure predicates: the RE2 line
+filter (``filter=``, ``invert=``) and field clauses (``where=level>=warn``) over a
+line's parsed fields (``fields``), combined in one ``Query`` with a canonical key.
 
 Owns compiling a client's pattern, in linear time, with one error message per
 kind of bad input. Never runs a backtracking regex on client input (a hostile
@@ -8,9 +9,14 @@ pattern cannot hang the server); no I/O, no gevent, no Flask.
 
 from __future__ import annotations
 
+import json
+import re
+
 import re2
 
 from .errors import BadRequest
+from .fields import SEVERITY, Fields, level_name, lookup
+from .fields import parse as parse_fields
 
 MAX_PATTERN = 1000  # characters
 
@@ -45,3 +51,165 @@ class LineFilter:
         """Indexes of the lines in ``texts`` the client wants, in order."""
         search, invert = self._regex.search, self.invert
         return [i for i, text in enumerate(texts) if (search(text) is None) == invert]
+
+
+# -- field clauses: where=FIELD OP VALUE ----------------------------------------------------------
+
+OPS = ("!=", "!~", ">=", "<=", "=", "~", ">", "<")  # longest first: ">=" before ">"
+MAX_CLAUSES = 20
+MAX_CLAUSE = 1000  # characters
+_FIELD = re.compile(r"[A-Za-z_@][A-Za-z0-9_.@\-]*")
+_NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_ORDER = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        return float(value)
+    return None
+
+
+def _text(value) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None or isinstance(value, (bool, dict, list)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value) if not isinstance(value, float) or not value.is_integer() else str(int(value))
+
+
+class Clause:
+    """One ``where=`` clause, ``FIELD OP VALUE``: FIELD a key or a dotted path
+    into nested JSON (``http.status``); OP one of ``OPS``; VALUE the rest of the
+    clause (or a double-quoted JSON string). Numbers compare as numbers when both
+    sides are numbers, everything else as text (but ``<``, ``>`` with a number never
+    hold for a value that is not one); ``~``/``!~`` match an RE2 pattern;
+    ``level`` is the parsed level (``fields.SEVERITY``), compared by severity. A
+    missing field, or a line without fields, makes every clause false, ``!=`` and
+    ``!~`` included. Raises ``BadRequest`` naming the position and what was
+    expected."""
+
+    def __init__(self, text: str) -> None:
+        if len(text) > MAX_CLAUSE:
+            raise BadRequest(f"where: clause longer than {MAX_CLAUSE} characters")
+        pos = _skip(text, 0)
+        m = _FIELD.match(text, pos)
+        if m is None:
+            raise _bad(text, pos, "a field name (a key, or a dotted path like http.status)")
+        self.field = m.group()
+        pos = _skip(text, m.end())
+        op = next((o for o in OPS if text.startswith(o, pos)), None)
+        if op is None:
+            raise _bad(text, pos, "an operator: " + ", ".join(OPS[::-1]))
+        self.op = op
+        pos = _skip(text, pos + len(op))
+        if text.startswith('"', pos):
+            try:
+                value, end = json.JSONDecoder().raw_decode(text, pos)
+            except ValueError:
+                raise _bad(text, pos, 'a closed "quoted value"') from None
+            if text[end:].strip():
+                raise _bad(text, end, "the end of the clause after the quoted value")
+            self.value = value
+        else:
+            self.value = text[pos:].strip()
+        self.key = (self.field, self.op, self.value)
+        self._regex = None
+        self._severity = None
+        if op in ("~", "!~"):
+            try:
+                self._regex = re2.compile(self.value, _RE2_OPTIONS)
+            except re2.error as exc:
+                reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) \
+                    else str(exc)
+                raise _bad(text, pos, f"a valid regular expression ({reason})") from None
+        elif self.field == "level" and op in _ORDER:
+            name = level_name(self.value)
+            if name is None:
+                raise _bad(text, pos, "a level: " + ", ".join(SEVERITY))
+            self._severity = SEVERITY[name]
+        self._number = _number(self.value)
+
+    def holds(self, parsed: Fields | None) -> bool:
+        """Whether the clause holds for a line with these fields."""
+        if parsed is None:
+            return False
+        op = self.op
+        if self.field == "level":
+            value = parsed.level
+            if value is None:
+                return False
+            if self._severity is not None:
+                return _ORDER[op](SEVERITY[value], self._severity)
+            if op in ("=", "!="):
+                return (value == (level_name(self.value) or self.value.lower())) == (op == "=")
+        else:
+            try:
+                value = lookup(parsed.values, self.field)
+            except KeyError:
+                return False
+        if self._regex is not None:
+            return (self._regex.search(_text(value)) is not None) == (op == "~")
+        number = _number(value) if self._number is not None else None
+        if number is not None:
+            left, right = number, self._number
+        elif self._number is not None and op in _ORDER:
+            return False  # ms>=1000 on "fast": no order between a number and a word
+        else:
+            left, right = _text(value), _text(self.value)
+        if op == "=":
+            return left == right
+        if op == "!=":
+            return left != right
+        return _ORDER[op](left, right)
+
+
+def _skip(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] == " ":
+        pos += 1
+    return pos
+
+
+def _bad(text: str, pos: int, expected: str) -> BadRequest:
+    return BadRequest(f"where: {text[:80]!r}: at character {pos + 1}: expected {expected}")
+
+
+class Query:
+    """Everything a client asks of lines: its RE2 ``line_filter`` (``filter=``,
+    ``invert=``) and its ``where=`` clauses, all of which must hold. ``key`` is
+    canonical (clauses sorted), so clients asking the same share encoded bytes.
+    ``build`` returns None when nothing is asked."""
+
+    def __init__(self, line_filter: LineFilter | None, clauses: list[Clause]) -> None:
+        self.line_filter = line_filter
+        self.clauses = clauses
+        self.key = (line_filter.key if line_filter else None, tuple(sorted(c.key for c in clauses)))
+
+    @classmethod
+    def build(cls, pattern: str, invert: bool, where: list[str]) -> Query | None:
+        """From the query string's values; raises ``BadRequest``."""
+        if len(where) > MAX_CLAUSES:
+            raise BadRequest(f"where: at most {MAX_CLAUSES} clauses")
+        clauses = [Clause(text) for text in where]
+        line_filter = LineFilter(pattern, invert) if pattern else None
+        if line_filter is None and not clauses:
+            return None
+        return cls(line_filter, clauses)
+
+    def match(self, text: str) -> bool:
+        if self.line_filter is not None and not self.line_filter.match(text):
+            return False
+        if self.clauses:
+            parsed = parse_fields(text)
+            return all(c.holds(parsed) for c in self.clauses)
+        return True
+
+    def select(self, texts: list[str]) -> list[int]:
+        keep = self.line_filter.select(texts) if self.line_filter is not None else range(len(texts))
+        if not self.clauses:
+            return list(keep)
+        clauses = self.clauses
+        return [i for i in keep if all(c.holds(p) for c in clauses for p in (parse_fields(texts[i]),))]

@@ -28,7 +28,7 @@ class Stream:
 
     ``params`` (``api.params.StreamParams``): ``paths`` (one or more, in the
     client's order), ``lines`` (backlog), ``last_id`` (or None), ``format`` and
-    ``line_filter``. ``environ`` may carry the server's handler
+    ``query``. ``environ`` may carry the server's handler
     (``logstream.handler``) for the direct-write path and hang-up checks. Raises
     what the source raises for a path (``NotFound``, ``PathRejected``,
     ``Unavailable``), having released whatever it had taken."""
@@ -39,7 +39,7 @@ class Stream:
         self.lines: int = params.lines
         self.last_id: str | None = params.last_id
         self.merged = len(params.paths) > 1
-        self.encoder = Encoder(text=params.format == "text", line_filter=params.line_filter, merged=self.merged)
+        self.encoder = Encoder(format=params.format, query=params.query, merged=self.merged)
         self.environ = environ if environ is not None else {}
         self.handler = self.environ.get("logstream.handler")
         self.on_close = on_close

@@ -36,7 +36,7 @@ def test_publishing_a_batch_to_a_parked_subscriber_never_switches(tmp_path):
     ours, theirs = gevent.socket.socketpair()
     handler = Handler(ours, ("127.0.0.1", 0), server=None)
     handler.headers_sent = True  # as after the response head went out
-    params = StreamParams(("app.log",), lines=0, format="sse", line_filter=None, last_id=None)
+    params = StreamParams(("app.log",), lines=0, format="sse", query=None, last_id=None)
     stream = Stream(source, params, config=config, environ={"logstream.handler": handler}, pinger=Pinger(0))
     client = gevent.spawn(lambda: [ours.sendall(chunk) for chunk in stream])
     try:

@@ -32,6 +32,13 @@ def sse_response(body) -> Response:
     return response
 
 
+def ndjson_response(body) -> Response:
+    """A streaming ``format=ndjson`` response: one JSON object per line, never buffered."""
+    response = Response(body, content_type="application/x-ndjson; charset=utf-8", direct_passthrough=True)
+    response.headers.update(SSE_HEADERS)
+    return response
+
+
 def text_response(body) -> Response:
     """A streaming ``format=text`` response: plain lines, never buffered."""
     response = Response(body, content_type="text/plain; charset=utf-8", direct_passthrough=True)

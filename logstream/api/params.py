@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ..encode import FORMATS
 from ..errors import BadRequest
-from ..query import LineFilter
+from ..query import Query
 
 MAX_MERGED = 32  # files in one merged stream
 
@@ -38,13 +38,14 @@ def bool_arg(args, name: str) -> bool:
 @dataclass(frozen=True)
 class StreamParams:
     """What a client asks of a stream: ``paths`` (one, or several merged, in its
-    order), ``lines`` of backlog, ``format`` (``sse`` or ``text``), its
-    ``line_filter`` (or None) and the ``last_id`` to resume after (or None)."""
+    order), ``lines`` of backlog, ``format`` (``sse``, ``text`` or ``ndjson``),
+    its ``query`` (``filter``, ``invert``, ``where``; None for every line) and the
+    ``last_id`` to resume after (or None)."""
 
     paths: tuple[str, ...]
     lines: int
     format: str
-    line_filter: LineFilter | None
+    query: Query | None
     last_id: str | None
 
     @classmethod
@@ -61,7 +62,6 @@ class StreamParams:
         fmt = args.get("format", "sse")
         if fmt not in FORMATS:
             raise BadRequest("format: expected " + " or ".join(FORMATS))
-        pattern = args.get("filter", "")
-        line_filter = LineFilter(pattern, bool_arg(args, "invert")) if pattern else None
+        query = Query.build(args.get("filter", ""), bool_arg(args, "invert"), args.getlist("where"))
         last_id = headers.get("Last-Event-ID") or args.get("last_event_id") or None
-        return cls(tuple(paths), lines, fmt, line_filter, last_id)
+        return cls(tuple(paths), lines, fmt, query, last_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from ..stream import Stream
-from . import runtime, sse_response, text_response
+from . import ndjson_response, runtime, sse_response, text_response
 from .params import StreamParams
 
 bp = Blueprint("streams", __name__)
@@ -38,4 +38,6 @@ def _stream(paths: list[str]):
         rt.release(ip)
         raise
     rt.metrics.stream_opened()
-    return text_response(stream) if params.format == "text" else sse_response(stream)
+    if params.format == "text":
+        return text_response(stream)
+    return ndjson_response(stream) if params.format == "ndjson" else sse_response(stream)

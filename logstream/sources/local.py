@@ -203,13 +203,13 @@ class FileFollower(Follower):
         if seg is None:
             self.cursor, self.ino = tailer.head, tailer.closed[-1].ino
             return
-        line_filter = self.encoder.filter
+        query = self.encoder.query
         scan = backlog_scan(seg.fd, tailer.offset, self.stream.lines, self.stream.config.max_line,
-                            line_filter.match if line_filter else None)
+                            query.match if query else None)
         self.cursor, self.ino = Cursor(seg.seq, scan.offset), seg.ino
         if not scan.complete:
             # Never silent: an empty or short backlog must not read as "nothing there".
-            self.notice(self.event("backlog", backlog_bound(scan.found, self.stream.lines, line_filter is not None,
+            self.notice(self.event("backlog", backlog_bound(scan.found, self.stream.lines, query is not None,
                                                             scanned_bytes=scan.scanned)))
 
     # -- live items ------------------------------------------------------------------------------

@@ -72,7 +72,7 @@ class RedisFollower(Follower):
 
     def backlog(self) -> None:
         """The last ``lines`` entries up to the cursor (that match the filter)."""
-        lines, line_filter = self.stream.lines, self.encoder.filter
+        lines, line_filter = self.stream.lines, self.encoder.query
         if lines <= 0 or self.cursor == ZERO:
             return
         key, top = self._key, format_entry_id(self.cursor)
