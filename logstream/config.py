@@ -71,7 +71,7 @@ class Setting:
 
 SETTINGS: list[Setting] = [
     Setting("root", None, "the log directory: every file under it, recursively, is served (or shipped by the "
-            "agent)", Path, metavar="DIR", commands=BOTH, positional=True),
+            "agent); '-' serves standard input instead", Path, metavar="DIR", commands=BOTH, positional=True),
     Setting("host", "127.0.0.1", "address to listen on (loopback by default: say 0.0.0.0 to expose)"),
     Setting("port", 8080, "TCP port; 0 picks a free one (printed at start)", int, metavar="PORT", high=65535),
     Setting("base_path", "", "serve everything under this URL prefix, e.g. /logs behind a reverse proxy",
@@ -104,6 +104,14 @@ SETTINGS: list[Setting] = [
             "(it then resumes by id; 0: never)", float, high=DAY),
     Setting("tls_cert", None, "serve HTTPS with this certificate file (PEM)", metavar="PATH"),
     Setting("tls_key", None, "the private key for --tls-cert (PEM, unencrypted)", metavar="PATH"),
+    # Standard input (README "Standard input"): ``logstream -``.
+    Setting("stdin_name", "stdin.log", "with DIR '-': the file name standard input is served as", metavar="NAME"),
+    Setting("spool", None, "with DIR '-': where the temporary spool directory is made (default: the system's "
+            "temporary directory); it is removed at exit", metavar="PATH"),
+    Setting("spool_max", 64 * 1024 * 1024, "with DIR '-': bytes of input kept on disk; the spool file rotates "
+            "(NAME to NAME.1, the older one removed) at half of this", int, metavar="BYTES", low=1024 * 1024),
+    Setting("exit_on_eof", False, "with DIR '-': exit once the input has ended and the clients were sent its "
+            "last lines (default: serve until interrupted)", bool),
     # Scale-out (README "Scale-out (Redis Streams)"): web nodes and agents.
     Setting("redis", None, "Redis URL (redis://[:PASSWORD@]HOST:PORT/DB, rediss:// for TLS): a web node given "
             "this serves every agent's files instead of DIR; an agent ships DIR to it", metavar="URL",
@@ -117,6 +125,8 @@ SETTINGS: list[Setting] = [
 ]
 
 DEFAULTS: dict[str, object] = {s.name: s.default for s in SETTINGS}
+STDIN = "-"  # DIR that means standard input
+STDIN_ONLY = ("stdin_name", "spool", "spool_max", "exit_on_eof")
 
 
 def _field(s: Setting) -> tuple:
@@ -244,6 +254,8 @@ def _check_root(cfg: Config, command: str) -> None:
         if command == SERVE and cfg.redis:
             return  # a web node of the scale-out: the files come from Redis
         raise ConfigError("no log directory given (argument DIR or LOGSTREAM_ROOT)")
+    if command == SERVE and str(cfg.root) == STDIN:
+        return  # standard input: its spool directory is made when it is served (cli)
     if not cfg.root.is_dir():
         raise ConfigError(f"{cfg.root}: not a directory")
     cfg.root = cfg.root.resolve()
@@ -281,6 +293,11 @@ def _check(cfg: Config) -> None:
         raise ConfigError("--write-timeout: at least 1 second")
     if cfg.base_path and not _BASE_PATH.fullmatch(cfg.base_path):
         raise ConfigError(f"--base-path: expected a URL path like /logs, got {cfg.base_path!r}")
+    name = cfg.stdin_name
+    if not name or "/" in name or "\0" in name or name in (".", "..") or len(name.encode(errors="replace")) > 200:
+        raise ConfigError(f"--stdin-name: expected a file name like build.log, got {name!r}")
+    if cfg.spool and not os.path.isdir(cfg.spool):
+        raise ConfigError(f"--spool: {cfg.spool}: not a directory")
 
 
 # Segments of plain URL path characters (RFC 3986 pchar without percent-escapes,
