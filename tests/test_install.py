@@ -65,7 +65,7 @@ def test_installed_command_prints_its_version_and_help(installed, tmp_path):
                            capture_output=True, text=True, timeout=30)
     assert help_.returncode == 0, help_.stderr
     assert help_.stdout.startswith("usage: logstream")
-    for flag in ("--port", "--redis", "--maxlen"):
+    for flag in ("--port", "--stdin-name", "--spool-max", "--exit-on-eof", "--redis", "--maxlen"):
         assert flag in help_.stdout
     agent = subprocess.run([str(installed / "logstream"), "agent", "--help"], cwd=tmp_path, env=CLEAN_ENV,
                            capture_output=True, text=True, timeout=30)
