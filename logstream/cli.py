@@ -151,7 +151,7 @@ def _stdin(args: argparse.Namespace) -> int:
     """``logstream -``: standard input spooled into a temporary directory that is
     served (and removed at exit). Its end is told to the streams (``eof``); with
     --exit-on-eof the server then stops once they were sent it."""
-    cfg = config.from_sources(args)
+    cfg = config.from_sources(args, stdin=True)
     if cfg.redis:
         raise config.ConfigError("--redis serves the agents' files, not standard input")
     try:

@@ -220,12 +220,14 @@ def _number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-def from_sources(args: argparse.Namespace | None = None, environ=os.environ, command: str = SERVE) -> Config:
+def from_sources(args: argparse.Namespace | None = None, environ=os.environ, command: str = SERVE,
+                 stdin: bool = False) -> Config:
     """The checked settings of ``command``: flags (``args``, as parsed by a parser
     from ``add_arguments``), then environment, then defaults. Settings of other
     commands keep their defaults. Raises ConfigError, in one line, for anything
     that would fail later: a number out of range, a certificate that does not load,
-    a base path that is no URL path, a missing directory."""
+    a base path that is no URL path, a missing directory. ``stdin``: DIR is ``-``
+    (``logstream -``), whose directory the CLI makes; elsewhere ``-`` is no directory."""
     values = {}
     for s in settings_for(command):
         flag_value = getattr(args, s.name, None) if args is not None else None
@@ -242,19 +244,19 @@ def from_sources(args: argparse.Namespace | None = None, environ=os.environ, com
             continue
         values[s.name] = [_convert(s, v, source) for v in raw] if s.repeat else _convert(s, raw, source)
     cfg = Config(**values)
-    _check_root(cfg, command)
+    _check_root(cfg, command, stdin)
     _check(cfg)
     return cfg
 
 
-def _check_root(cfg: Config, command: str) -> None:
+def _check_root(cfg: Config, command: str, stdin: bool = False) -> None:
     if command == AGENT and not cfg.redis:
         raise ConfigError("--redis URL (or LOGSTREAM_REDIS) is required")
     if cfg.root is None:
         if command == SERVE and cfg.redis:
             return  # a web node of the scale-out: the files come from Redis
         raise ConfigError("no log directory given (argument DIR or LOGSTREAM_ROOT)")
-    if command == SERVE and str(cfg.root) == STDIN:
+    if stdin and str(cfg.root) == STDIN:
         return  # standard input: its spool directory is made when it is served (cli)
     if not cfg.root.is_dir():
         raise ConfigError(f"{cfg.root}: not a directory")
