@@ -23,9 +23,10 @@ CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIR
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    # --no-isolation: the backend pinned in requirements-dev.txt, no download.
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)],
-                   check=True, capture_output=True, timeout=120)
+    # --no-isolation: build and the backend pinned in requirements-dev.txt (./run.sh test installs them), no download.
+    built = subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out),
+                            str(ROOT)], capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
     (path,) = out.glob("logstream-*.whl")
     return path
 
@@ -35,8 +36,9 @@ def installed(wheel, tmp_path_factory) -> Path:
     """A fresh venv (outside the checkout) with the wheel and its extra for gunicorn; its bin directory."""
     venv = tmp_path_factory.mktemp("venv") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120, env=CLEAN_ENV)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q",
-                    f"{wheel}[gunicorn]"], check=True, capture_output=True, timeout=300, env=CLEAN_ENV)
+    pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q",
+                          f"{wheel}[gunicorn]"], capture_output=True, text=True, timeout=300, env=CLEAN_ENV)
+    assert pip.returncode == 0, pip.stderr[-2000:]
     return venv / "bin"
 
 
