@@ -3,7 +3,9 @@
 #   ./run.sh                  the demo: a temporary log directory with a live writer
 #   ./run.sh DIR [flags]      serve DIR on http://127.0.0.1:8080/ (flags: python -m logstream --help)
 #   ./run.sh test [pytest args]   install what the tests need, then run them
-# Creates .venv and installs the pinned requirements on first use (and again when they change).
+# Creates .venv and installs the pinned requirements on first use (and again when they change),
+# and the project itself in editable mode (the `logstream` command in .venv/bin; the
+# checkout's files are what runs, so `python -m logstream` here is unchanged).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -19,10 +21,11 @@ ensure_venv() {
         "$PY" -m venv "$VENV"
     fi
     local want
-    want=$(cat requirements*.txt | sha256sum | cut -c1-16)
+    want=$(cat requirements*.txt pyproject.toml | sha256sum | cut -c1-16)
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
         say "installing $reqs"
         "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$reqs"
+        "$VENV/bin/python" -m pip install --disable-pip-version-check -q --no-deps -e .
         echo "$want" > "$stamp"
     fi
 }

@@ -71,7 +71,7 @@ class Setting:
 
 SETTINGS: list[Setting] = [
     Setting("root", None, "the log directory: every file under it, recursively, is served (or shipped by the "
-            "agent)", Path, metavar="DIR", commands=BOTH, positional=True),
+            "agent); '-' serves standard input instead", Path, metavar="DIR", commands=BOTH, positional=True),
     Setting("host", "127.0.0.1", "address to listen on (loopback by default: say 0.0.0.0 to expose)"),
     Setting("port", 8080, "TCP port; 0 picks a free one (printed at start)", int, metavar="PORT", high=65535),
     Setting("base_path", "", "serve everything under this URL prefix, e.g. /logs behind a reverse proxy",
@@ -107,6 +107,14 @@ SETTINGS: list[Setting] = [
             "(it then resumes by id; 0: never)", float, high=DAY),
     Setting("tls_cert", None, "serve HTTPS with this certificate file (PEM)", metavar="PATH"),
     Setting("tls_key", None, "the private key for --tls-cert (PEM, unencrypted)", metavar="PATH"),
+    # Standard input (README "Standard input"): ``logstream -``.
+    Setting("stdin_name", "stdin.log", "with DIR '-': the file name standard input is served as", metavar="NAME"),
+    Setting("spool", None, "with DIR '-': where the temporary spool directory is made (default: the system's "
+            "temporary directory); it is removed at exit", metavar="PATH"),
+    Setting("spool_max", 64 * 1024 * 1024, "with DIR '-': bytes of input kept on disk; the spool file rotates "
+            "(NAME to NAME.1, the older one removed) at half of this", int, metavar="BYTES", low=1024 * 1024),
+    Setting("exit_on_eof", False, "with DIR '-': exit once the input has ended and the clients were sent its "
+            "last lines (default: serve until interrupted)", bool),
     # Scale-out (README "Scale-out (Redis Streams)"): web nodes and agents.
     Setting("redis", None, "Redis URL (redis://[:PASSWORD@]HOST:PORT/DB, rediss:// for TLS): a web node given "
             "this serves every agent's files instead of DIR; an agent ships DIR to it", metavar="URL",
@@ -120,6 +128,8 @@ SETTINGS: list[Setting] = [
 ]
 
 DEFAULTS: dict[str, object] = {s.name: s.default for s in SETTINGS}
+STDIN = "-"  # DIR that means standard input
+STDIN_ONLY = ("stdin_name", "spool", "spool_max", "exit_on_eof")
 
 
 def _field(s: Setting) -> tuple:
@@ -213,12 +223,14 @@ def _number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-def from_sources(args: argparse.Namespace | None = None, environ=os.environ, command: str = SERVE) -> Config:
+def from_sources(args: argparse.Namespace | None = None, environ=os.environ, command: str = SERVE,
+                 stdin: bool = False) -> Config:
     """The checked settings of ``command``: flags (``args``, as parsed by a parser
     from ``add_arguments``), then environment, then defaults. Settings of other
     commands keep their defaults. Raises ConfigError, in one line, for anything
     that would fail later: a number out of range, a certificate that does not load,
-    a base path that is no URL path, a missing directory."""
+    a base path that is no URL path, a missing directory. ``stdin``: DIR is ``-``
+    (``logstream -``), whose directory the CLI makes; elsewhere ``-`` is no directory."""
     values = {}
     for s in settings_for(command):
         flag_value = getattr(args, s.name, None) if args is not None else None
@@ -235,18 +247,20 @@ def from_sources(args: argparse.Namespace | None = None, environ=os.environ, com
             continue
         values[s.name] = [_convert(s, v, source) for v in raw] if s.repeat else _convert(s, raw, source)
     cfg = Config(**values)
-    _check_root(cfg, command)
+    _check_root(cfg, command, stdin)
     _check(cfg)
     return cfg
 
 
-def _check_root(cfg: Config, command: str) -> None:
+def _check_root(cfg: Config, command: str, stdin: bool = False) -> None:
     if command == AGENT and not cfg.redis:
         raise ConfigError("--redis URL (or LOGSTREAM_REDIS) is required")
     if cfg.root is None:
         if command == SERVE and cfg.redis:
             return  # a web node of the scale-out: the files come from Redis
         raise ConfigError("no log directory given (argument DIR or LOGSTREAM_ROOT)")
+    if stdin and str(cfg.root) == STDIN:
+        return  # standard input: its spool directory is made when it is served (cli)
     if not cfg.root.is_dir():
         raise ConfigError(f"{cfg.root}: not a directory")
     cfg.root = cfg.root.resolve()
@@ -284,6 +298,11 @@ def _check(cfg: Config) -> None:
         raise ConfigError("--write-timeout: at least 1 second")
     if cfg.base_path and not _BASE_PATH.fullmatch(cfg.base_path):
         raise ConfigError(f"--base-path: expected a URL path like /logs, got {cfg.base_path!r}")
+    name = cfg.stdin_name
+    if not name or "/" in name or "\0" in name or name in (".", "..") or len(name.encode(errors="replace")) > 200:
+        raise ConfigError(f"--stdin-name: expected a file name like build.log, got {name!r}")
+    if cfg.spool and not os.path.isdir(cfg.spool):
+        raise ConfigError(f"--spool: {cfg.spool}: not a directory")
 
 
 # Segments of plain URL path characters (RFC 3986 pchar without percent-escapes,

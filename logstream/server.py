@@ -17,6 +17,7 @@ import signal
 import socket
 import ssl
 import sys
+from collections.abc import Callable
 from http import HTTPStatus
 
 import gevent
@@ -25,6 +26,7 @@ from gevent import pywsgi
 
 from .app import create_app
 from .config import Config
+from .runtime import Runtime
 
 log = logging.getLogger("logstream")
 _SECRET_QUERY = re.compile(r"((?:^|[?&])access_token=)[^&\s]*", re.IGNORECASE)
@@ -293,7 +295,10 @@ def build(config: Config):
     return wsgi, runtime
 
 
-def serve(config: Config) -> int:
+def serve(config: Config, started: Callable[[Runtime, Callable[[], None]], None] | None = None) -> int:
+    """Serve until SIGTERM or SIGINT, then shut down gracefully; returns 0.
+    ``started(runtime, stop)`` is called once the server listens (standard input's
+    spool starts there); calling ``stop()`` shuts down as a signal would."""
     limit = raise_fd_limit()
     wsgi, runtime = build(config)
     # Refuse streams with a 503 well before descriptors run out (past the limit
@@ -342,6 +347,8 @@ def serve(config: Config) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(sig, _stop)
+    if started is not None:
+        started(runtime, _stop)
     stopping.wait()
     server.close()  # stop accepting
     runtime.stop()  # tell every stream; they end with a last comment

@@ -2,7 +2,8 @@
 last complete line, the unfinished last line, and the history of what happened to
 it: rotation (the path now names another inode: read the old one to its end, then
 start the new one at 0), truncation (size below our offset: announce it, restart
-at 0), deletion and re-creation.
+at 0), deletion and re-creation, and the end of a file whose writer said it is
+done (``end_of_input``: standard input's spool).
 
 Publishes ``Batch`` (lines with their offsets) and ``Change`` (a control event)
 items, in file order, to one callback. Keeps closed segments' descriptors a while
@@ -67,7 +68,8 @@ class Batch:
 
 @dataclass(eq=False)
 class Change:
-    """``rotate`` / ``truncate`` / ``deleted``: moves a client from ``before`` to ``after``."""
+    """``rotate`` / ``truncate`` / ``deleted`` / ``error`` / ``eof``: moves a client
+    from ``before`` to ``after`` (``error`` and ``eof`` stay where they are)."""
 
     kind: str
     before: Cursor
@@ -121,6 +123,8 @@ class Tailer:
         self._old_grew_at = 0.0
         self._late_checked = 0.0
         self.error: str | None = None
+        self._input_end: tuple[int, int] | None = None  # (inode, size) its writer ended with
+        self.ended: Change | None = None  # the ``eof`` published once every line up to there was
 
     # -- life cycle -------------------------------------------------------------------
     def start(self, at: Callable[[int, os.stat_result], int] | None = None) -> None:
@@ -157,6 +161,13 @@ class Tailer:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def end_of_input(self, ino: int, size: int) -> None:
+        """The file's writer is done: inode ``ino`` ends at ``size``, after a
+        newline. Once every line up to there is published, an ``eof`` change
+        follows them (and stays in ``ended`` for clients that come later)."""
+        self._input_end = (ino, size)
+        self.wake()
 
     @property
     def offset(self) -> int:
@@ -206,7 +217,21 @@ class Tailer:
     # -- the work -----------------------------------------------------------------------
     def check(self) -> None:
         """Look at the file once: read what was appended, notice rotation,
-        truncation, deletion and re-creation, and publish what happened."""
+        truncation, deletion, re-creation and the end of the input, and publish
+        what happened."""
+        self._check()
+        if self._input_end is not None and self.ended is None and not self._stopped:
+            self._check_ended()
+
+    def _check_ended(self) -> None:
+        cur = self.current
+        ino, size = self._input_end
+        if cur is not None and cur.ino == ino and self.offset >= size:
+            here = self.head
+            self.ended = Change("eof", here, here, ino, {"reason": "end of input"})
+            self._publish(self.ended)
+
+    def _check(self) -> None:
         if self._stopped:
             return
         try:

@@ -2,7 +2,7 @@
 of the root, turned into two things: wake-ups for the tailers of the directory an
 event touched, and the live file list (created / deleted / moved / changed).
 
-gevent runs watchdog's threads as greenlets here (see ``logstream/__main__.py`` for
+gevent runs watchdog's threads as greenlets here (see ``logstream/entry.py`` for
 why and where that is decided), so handlers may set gevent events directly. One
 observer for the whole process: inotify instances are few (128 per user) and a
 tool that starts one per client falls back to slow polling past that. Never reads

@@ -37,8 +37,17 @@ class Server:
     """A logstream server process. ``url`` is ``http://127.0.0.1:PORT``."""
 
     def __init__(self, root: Path, args: tuple[str, ...], port: int = 0, env: dict | None = None,
-                 module_args: tuple[str, ...] = (), launcher: tuple[str, ...] = ()) -> None:
+                 module_args: tuple[str, ...] = (), launcher: tuple[str, ...] = (),
+                 program: tuple[str, ...] = (), cwd: Path = ROOT, stdin=None, root_arg: str | None = None) -> None:
+        """``program`` replaces ``python -m logstream`` (an installed ``logstream``
+        command), run in ``cwd``; ``stdin`` is handed to Popen (``subprocess.PIPE``:
+        write to ``proc.stdin``); ``root_arg`` replaces ``root`` on the command line
+        (``-``), ``root`` then only says where the server's stderr goes."""
         self.launcher = launcher
+        self.program = program or (sys.executable, "-m", "logstream")
+        self.cwd = cwd
+        self.stdin = stdin
+        self.root_arg = root_arg
         self.root = Path(root)
         self.args = args
         self.port = port
@@ -55,10 +64,12 @@ class Server:
 
     def start(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **(self.env or {})}
-        cmd = [*self.launcher, sys.executable, "-m", "logstream", *self.module_args, str(self.root),
+        root = self.root_arg if self.root_arg is not None else str(self.root)
+        cmd = [*self.launcher, *self.program, *self.module_args, root,
                "--port", str(self.port), "--host", "127.0.0.1", *self.args]
         self._stderr = open(self.stderr_path, "ab")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._stderr, env=env)
+        self.proc = subprocess.Popen(cmd, cwd=self.cwd, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
+                                     stdin=self.stdin)
         deadline = time.monotonic() + 20
         while True:
             line = self.proc.stdout.readline().decode()
@@ -88,6 +99,11 @@ class Server:
             self.proc.kill()
             code = self.proc.wait()
         self.proc.stdout.close()
+        if self.proc.stdin is not None:
+            try:
+                self.proc.stdin.close()
+            except OSError:  # what was still buffered has no reader any more
+                pass
         self._stderr.close()
         self.proc = None
         return code
@@ -275,3 +291,34 @@ def metrics(server) -> dict[str, float]:
             name, _, value = line.rpartition(" ")
             out[name] = float(value)
     return out
+
+
+def gunicorn_streams_a_line(gunicorn: list[str], target: str, root: Path, *, cwd: Path, env: dict,
+                            errors: Path) -> None:
+    """Run ``gunicorn`` (its command) with the gevent worker on ``target`` serving
+    ``root`` (which holds ``app.log`` with one line): a line appended arrives on a
+    stream within 5 s (only inotify is that fast with a long poll interval), and
+    gunicorn's stderr holds no traceback."""
+    port = free_port()
+    env = {**env, "LOGSTREAM_ROOT": str(root), "LOGSTREAM_POLL_INTERVAL": "3600", "LOGSTREAM_HEARTBEAT": "1"}
+    err = open(errors, "wb")
+    proc = subprocess.Popen([*gunicorn, "-k", "gevent", "-w", "1", "--worker-connections", "100",
+                             "-b", f"127.0.0.1:{port}", target], cwd=cwd, env=env,
+                            stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        def connect():
+            try:
+                return SSEClient(port, "/api/stream/app.log", None, 10)
+            except OSError:
+                return None
+
+        s = wait_for(connect, timeout=30, interval=0.1, message="gunicorn to accept")
+        s.wait_lines(1)
+        append(root / "app.log", "under gunicorn")
+        assert s.wait_lines(2, timeout=5)[-1] == "under gunicorn"
+        s.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        err.close()
+    assert b"Traceback" not in errors.read_bytes()

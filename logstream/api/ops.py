@@ -2,7 +2,7 @@
 (liveness JSON), ``/metrics`` (Prometheus text) and the viewer's static files.
 
 Never lists the served directory's name to a client that has not signed in
-(``/healthz`` is open); never serves a file outside ``web/``.
+(``/healthz`` is open); never serves a file outside the viewer's directory.
 """
 
 from __future__ import annotations
@@ -18,7 +18,18 @@ from . import runtime
 
 bp = Blueprint("ops", __name__)
 
-WEB = Path(__file__).resolve().parents[2] / "web"
+
+
+def viewer_dir() -> Path:
+    """Where the viewer's files are: ``logstream/web`` in an installed package (the
+    wheel carries the repository's ``web/`` there), else ``web/`` beside the package
+    (a checkout, or an editable install of one), the single source of the files."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "web"
+    return installed if installed.is_dir() else package.parent / "web"
+
+
+WEB = viewer_dir()
 OPEN_ROUTES = {"/healthz"}  # reachable without a token
 
 

@@ -37,6 +37,7 @@ class FileTopic(Topic):
         super().__init__(key)
         self.tailer = Tailer(topics.root, key, topics.max_line, topics.poll_interval, self.publish, pace=self.pace,
                              rotate_wait=topics.rotate_wait)
+        self.told_eof: set = set()  # subscribers whose stream has sent the ``eof`` event
 
     def pace(self) -> float:
         """Least seconds between two reads of the file: more subscribers, fewer and
@@ -56,12 +57,23 @@ class FileTopics(Topics):
         self.poll_interval = poll_interval
         self.rotate_wait = rotate_wait
         self.index = WakeIndex(root)
+        self.ended: dict[str, tuple[int, int]] = {}  # path → (inode, size) its writer ended with
 
     def open_topic(self, key: str) -> FileTopic:
         topic = FileTopic(self, key)
         topic.tailer.start()  # NotFound / PathRejected: nobody subscribes
         self.index.add(key, topic.tailer)
+        if key in self.ended:
+            topic.tailer.end_of_input(*self.ended[key])
         return topic
+
+    def end_of_input(self, key: str, ino: int, size: int) -> None:
+        """Nothing more will be written to ``key`` (inode ``ino`` ends at ``size``):
+        its followers, now and later, send ``eof`` after its last line."""
+        self.ended[key] = (ino, size)
+        topic = self.topics.get(key)
+        if topic is not None:
+            topic.tailer.end_of_input(ino, size)
 
     def close_topic(self, topic: FileTopic) -> None:
         self.index.discard(topic.key, topic.tailer)
@@ -110,6 +122,15 @@ class LocalSource:
 
     def open_file(self, rel: str) -> tuple[int, os.stat_result]:
         return paths.open_file(self.config.root, rel)
+
+    def end_of_input(self, rel: str, ino: int, size: int) -> None:
+        """The writer of ``rel`` is done (standard input ended): see ``FileTopics``."""
+        self.topics.end_of_input(os.path.normpath(rel), ino, size)
+
+    def told_eof(self, rel: str) -> bool:
+        """Whether every stream following ``rel`` has been sent its ``eof`` event."""
+        topic = self.topics.topics.get(os.path.normpath(rel))
+        return topic is None or all(sub in topic.told_eof for sub in topic.subscribers)
 
 
 class FileFollower(Follower):
@@ -223,7 +244,7 @@ class FileFollower(Follower):
                 return None
             return GAP
         if item.before == self.cursor:
-            return self._apply_change(item)
+            return self._eof() if item.kind == "eof" else self._apply_change(item)
         if item.before < self.cursor:
             return None
         return GAP
@@ -281,6 +302,11 @@ class FileFollower(Follower):
                         lost = end - self.cursor.offset
                         self.cursor = Cursor(seg.seq, end)
             if current:
+                ended = tailer.ended
+                if ended is not None and ended.before == self.cursor:
+                    eof = self._eof()
+                    if eof:
+                        yield eof
                 return
             for change in seg.changes:
                 if change.before == self.cursor:
@@ -291,6 +317,7 @@ class FileFollower(Follower):
 
     def close(self) -> None:
         super().close()
+        self.topic.told_eof.discard(self.stream.sub)
         for seg in self.foreign.values():
             if seg.fd is not None:
                 os.close(seg.fd)
@@ -301,6 +328,14 @@ class FileFollower(Follower):
         lines, prefix, label = batch.lines, f"{batch.ino:x}-", self.label
         return self.encode_shared(batch, lambda left, right: self.encoder.lines(
             lines.texts, lines.ends, prefix=prefix, left=left, right=right, label=label))
+
+    def _eof(self) -> bytes:
+        """The ``eof`` event, once per stream: every line of the file was sent and
+        its writer is done (standard input ended)."""
+        if self.stream.sub in self.topic.told_eof:
+            return b""
+        self.topic.told_eof.add(self.stream.sub)
+        return self.event("eof", dict(self.tailer.ended.info))
 
     def _apply_change(self, change: Change, lost: int = 0) -> bytes:
         info = dict(change.info)
