@@ -60,6 +60,9 @@ SETTINGS: list[Setting] = [
             "behind a proxy every client shares its address)", int),
     Setting("write_timeout", 30.0, "seconds a client may leave a write unread before it is disconnected "
             "(it then resumes by id)", float),
+    Setting("header_timeout", 10.0, "seconds a client has to send its whole request head (request line and "
+            "headers; with TLS, the handshake too), however slowly the bytes come; also how long an idle "
+            "keep-alive connection waits for its next request (0: no limit)", float),
     Setting("tls_cert", None, "serve HTTPS with this certificate file (PEM)"),
     Setting("tls_key", None, "the private key for --tls-cert (PEM)"),
     # Scale-out (README "Scale-out (Redis Streams)"): web nodes and agents.
@@ -90,6 +93,7 @@ class Config:
     max_connections: int = 10000
     max_per_ip: int = 0
     write_timeout: float = 30.0
+    header_timeout: float = 10.0
     tls_cert: str | None = None
     tls_key: str | None = None
     redis: str | None = None

@@ -30,15 +30,23 @@ log = logging.getLogger("logstream")
 _SECRET_QUERY = re.compile(r"((?:^|[?&])access_token=)[^&\s]*", re.IGNORECASE)
 
 
+class _HeadTimedOut(BaseException):
+    """Thrown into a connection's greenlet when its request head is past the
+    deadline. Not an ``Exception``: pywsgi turns those, raised while it parses
+    headers, into a 400 with a traceback."""
+
+
 class Handler(pywsgi.WSGIHandler):
-    """One client connection. Besides pywsgi's work: bounds how long a write may
-    wait for a client that stopped reading, answers malformed requests with JSON,
+    """One client connection. Besides pywsgi's work: gives each request head a total
+    deadline (``header_timeout``), bounds how long a write may wait for a client
+    that stopped reading, answers malformed requests with JSON,
     keeps tokens out of the access log, and offers a live stream (through
     ``environ["logstream.handler"]``) the socket work it needs: a non-blocking send
     from another greenlet (``send_nowait``, ``pending``, ``flush_pending``) and a
     check for a client that hung up while idle (``peer_gone``)."""
 
     write_timeout: float | None = None
+    header_timeout: float | None = None  # seconds for a whole request head; None: no deadline
     ignored_socket_errors = (*pywsgi.WSGIHandler.ignored_socket_errors, errno.ETIMEDOUT)
     read_buffer = 1024  # bytes; see __init__
 
@@ -50,6 +58,7 @@ class Handler(pywsgi.WSGIHandler):
         # parses; it takes a few more reads.
         super().__init__(sock, address, server, rfile=sock.makefile("rb", self.read_buffer))
         self._pending = b""  # what the socket did not take of a send_nowait
+        self._deadline: gevent.Timeout | None = None  # while a request head is awaited
 
     # -- for live streams ------------------------------------------------------------------------
     @property
@@ -111,7 +120,12 @@ class Handler(pywsgi.WSGIHandler):
             # A stuck client (TCP window full) is cut off instead of pinning a
             # greenlet and its buffers forever; it resumes by id like any other.
             self.socket.settimeout(self.write_timeout)
-        return super().handle()
+        try:
+            return super().handle()
+        except OSError:
+            # pywsgi sends its error answers (400, 408, 414) unguarded: a client that
+            # went away meanwhile is no server error, and deserves no traceback.
+            pass
 
     def get_environ(self):
         environ = super().get_environ()
@@ -162,13 +176,49 @@ class Handler(pywsgi.WSGIHandler):
         self.response_length += total
 
     def handle_one_request(self):
-        result = super().handle_one_request()
+        # Promise: safe to expose. The socket timeout restarts with every byte, so a
+        # client dripping its head a byte at a time would hold the connection
+        # forever; the head gets one total budget instead, which ends in
+        # ``read_request`` once the headers are in (a stream's own time is not
+        # the head's). A keep-alive connection waiting for its next request waits
+        # under the same budget (nginx's keepalive_timeout, folded into one).
+        self.requestline = None  # set once a whole request line is in
+        if self.header_timeout:
+            self._deadline = gevent.Timeout.start_new(self.header_timeout, _HeadTimedOut)
+        try:
+            result = super().handle_one_request()
+        except _HeadTimedOut:
+            if not self.requestline:
+                return None  # nothing asked (a silent client, an idle keep-alive): just close
+            result = ("408", b"")
+        finally:
+            self._end_head()
         if isinstance(result, tuple):  # a request pywsgi refused before the app saw it
             code = int(result[0])
             status, headers, body = _json_error(code)
             head = "".join(f"{name}: {value}\r\n" for name, value in headers)
             result = (result[0], f"HTTP/1.1 {status}\r\n{head}\r\n".encode() + body)
         return result
+
+    def read_request(self, raw_requestline):
+        try:
+            return super().read_request(raw_requestline)
+        finally:
+            self._end_head()  # the head is in (or refused): no deadline for the app
+
+    def _end_head(self) -> None:
+        if self._deadline is not None:
+            self._deadline.close()
+            self._deadline = None
+
+    def _handle_client_error(self, ex):
+        if isinstance(ex, (ConnectionError, TimeoutError, ssl.SSLError)):
+            # The connection broke or timed out in the middle of the headers: there
+            # is no one to answer, and nothing for an operator to debug (pywsgi
+            # treats the same break during the request line so, but prints a
+            # traceback here).
+            return None
+        return super()._handle_client_error(ex)
 
     def _send_error_response_if_possible(self, error_code):
         if self.response_length:
@@ -243,9 +293,13 @@ def serve(config: Config) -> int:
     if runtime.max_connections > limit - 64:
         runtime.max_connections = max(1, limit - 64)
         log.warning("--max-connections lowered to %d (file descriptor limit %d)", runtime.max_connections, limit)
-    handler = type("Handler", (Handler,), {"write_timeout": config.write_timeout or None})
+    handler = type("Handler", (Handler,), {"write_timeout": config.write_timeout or None,
+                                           "header_timeout": config.header_timeout or None})
     access_log = logging.getLogger("logstream.access")
-    tls = {"certfile": config.tls_cert, "keyfile": config.tls_key} if config.tls_cert else {}
+    # The TLS handshake happens on the first read, under the head's deadline: done
+    # at accept, it would wait on a silent client with no timeout at all.
+    tls = ({"certfile": config.tls_cert, "keyfile": config.tls_key, "do_handshake_on_connect": False}
+           if config.tls_cert else {})
     server = pywsgi.WSGIServer((config.host, config.port), wsgi, handler_class=handler,
                                log=_LogWriter(access_log), error_log=_LogWriter(logging.getLogger("logstream.http")),
                                **tls)
