@@ -63,6 +63,11 @@ SETTINGS: list[Setting] = [
     Setting("header_timeout", 10.0, "seconds a client has to send its whole request head (request line and "
             "headers; with TLS, the handshake too), however slowly the bytes come; also how long an idle "
             "keep-alive connection waits for its next request (0: no limit)", float),
+    Setting("max_unfinished", 1000, "connections allowed at once that have not finished sending their request "
+            "head (new ones, and keep-alive ones between requests); more get 503 (0: no limit; also capped "
+            "below the file-descriptor limit)", int),
+    Setting("max_unfinished_per_ip", 100, "such connections allowed per client address; more get 429 (0: no "
+            "limit; at most half of --max-unfinished)", int),
     Setting("tls_cert", None, "serve HTTPS with this certificate file (PEM)"),
     Setting("tls_key", None, "the private key for --tls-cert (PEM)"),
     # Scale-out (README "Scale-out (Redis Streams)"): web nodes and agents.
@@ -94,6 +99,8 @@ class Config:
     max_per_ip: int = 0
     write_timeout: float = 30.0
     header_timeout: float = 10.0
+    max_unfinished: int = 1000
+    max_unfinished_per_ip: int = 100
     tls_cert: str | None = None
     tls_key: str | None = None
     redis: str | None = None

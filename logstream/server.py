@@ -25,6 +25,7 @@ from gevent import pywsgi
 
 from .app import create_app
 from .config import Config
+from .listener import Listener, Unfinished, share_descriptors
 
 log = logging.getLogger("logstream")
 _SECRET_QUERY = re.compile(r"((?:^|[?&])access_token=)[^&\s]*", re.IGNORECASE)
@@ -38,7 +39,9 @@ class _HeadTimedOut(BaseException):
 
 class Handler(pywsgi.WSGIHandler):
     """One client connection. Besides pywsgi's work: gives each request head a total
-    deadline (``header_timeout``), bounds how long a write may wait for a client
+    deadline (``header_timeout``) and, under logstream's ``Listener``, counts the
+    connection among the unfinished ones while it waits for a head (refusing it at
+    once past the caps), bounds how long a write may wait for a client
     that stopped reading, answers malformed requests with JSON,
     keeps tokens out of the access log, and offers a live stream (through
     ``environ["logstream.handler"]``) the socket work it needs: a non-blocking send
@@ -49,6 +52,11 @@ class Handler(pywsgi.WSGIHandler):
     header_timeout: float | None = None  # seconds for a whole request head; None: no deadline
     ignored_socket_errors = (*pywsgi.WSGIHandler.ignored_socket_errors, errno.ETIMEDOUT)
     read_buffer = 1024  # bytes; see __init__
+    # While a request head is awaited: its deadline and the Unfinished count it is in.
+    # One attribute for both: CPython 3.11 shares the keys of instance dicts only up
+    # to 30 names per class and pywsgi's handler sets 28; at 30, every connection's
+    # dict grew from 296 bytes to 1.5 KB (tests/test_handler.py).
+    _awaiting: tuple[gevent.Timeout | None, Unfinished | None] | None = None
 
     def __init__(self, sock, address, server):
         # pywsgi reads requests through an 8 KiB buffer that lives as long as the
@@ -58,7 +66,6 @@ class Handler(pywsgi.WSGIHandler):
         # parses; it takes a few more reads.
         super().__init__(sock, address, server, rfile=sock.makefile("rb", self.read_buffer))
         self._pending = b""  # what the socket did not take of a send_nowait
-        self._deadline: gevent.Timeout | None = None  # while a request head is awaited
 
     # -- for live streams ------------------------------------------------------------------------
     @property
@@ -182,14 +189,24 @@ class Handler(pywsgi.WSGIHandler):
         # ``read_request`` once the headers are in (a stream's own time is not
         # the head's). A keep-alive connection waiting for its next request waits
         # under the same budget (nginx's keepalive_timeout, folded into one).
+        # While it waits, it is counted: a flood of connections that never finish
+        # asking is refused before it takes every descriptor.
         self.requestline = None  # set once a whole request line is in
-        if self.header_timeout:
-            self._deadline = gevent.Timeout.start_new(self.header_timeout, _HeadTimedOut)
+        unfinished = getattr(self.server, "unfinished", None)  # pywsgi's own server has none
+        if unfinished is not None:
+            refused = unfinished.enter(self.client_address[0])
+            if refused:
+                return self._refuse(refused)
+        deadline = gevent.Timeout.start_new(self.header_timeout, _HeadTimedOut) if self.header_timeout else None
+        if deadline is not None or unfinished is not None:
+            self._awaiting = (deadline, unfinished)
         try:
             result = super().handle_one_request()
         except _HeadTimedOut:
             if not self.requestline:
                 return None  # nothing asked (a silent client, an idle keep-alive): just close
+            if unfinished is not None:
+                unfinished.rejected(408)
             result = ("408", b"")
         finally:
             self._end_head()
@@ -207,9 +224,28 @@ class Handler(pywsgi.WSGIHandler):
             self._end_head()  # the head is in (or refused): no deadline for the app
 
     def _end_head(self) -> None:
-        if self._deadline is not None:
-            self._deadline.close()
-            self._deadline = None
+        if self._awaiting is None:
+            return
+        deadline, unfinished = self._awaiting
+        self._awaiting = None
+        if deadline is not None:
+            deadline.close()
+        if unfinished is not None:
+            unfinished.leave(self.client_address[0])
+
+    def _refuse(self, status: int) -> None:
+        """Turn a connection away at once, past the caps on unfinished heads."""
+        if self.environ is None and not isinstance(self.socket, ssl.SSLSocket):
+            # A new connection may well have sent a whole request: tell it why. One
+            # between keep-alive requests is just closed (clients expect that), and
+            # so is TLS, whose handshake could make us wait.
+            status_line, headers, body = _json_error(status, "too many unfinished requests; try again later")
+            head = "".join(f"{name}: {value}\r\n" for name, value in [*headers, ("Retry-After", "5")])
+            try:
+                self.socket.send(f"HTTP/1.1 {status_line}\r\n{head}\r\n".encode() + body)
+            except OSError:
+                pass
+        return None  # closes the connection
 
     def _handle_client_error(self, ex):
         if isinstance(ex, (ConnectionError, TimeoutError, ssl.SSLError)):
@@ -236,9 +272,9 @@ class Handler(pywsgi.WSGIHandler):
         return _SECRET_QUERY.sub(r"\1***", line)
 
 
-def _json_error(code: int) -> tuple[str, list[tuple[str, str]], bytes]:
+def _json_error(code: int, message: str | None = None) -> tuple[str, list[tuple[str, str]], bytes]:
     phrase = HTTPStatus(code).phrase
-    body = json.dumps({"error": phrase.lower()}).encode()
+    body = json.dumps({"error": message or phrase.lower()}).encode()
     return f"{code} {phrase}", [("Content-Type", "application/json"), ("Connection", "close"),
                                 ("Content-Length", str(len(body)))], body
 
@@ -288,11 +324,18 @@ def build(config: Config):
 def serve(config: Config) -> int:
     limit = raise_fd_limit()
     wsgi, runtime = build(config)
-    # Refuse streams with a 503 well before descriptors run out (past the limit
-    # gevent only logs EMFILE and clients hang).
-    if runtime.max_connections > limit - 64:
-        runtime.max_connections = max(1, limit - 64)
-        log.warning("--max-connections lowered to %d (file descriptor limit %d)", runtime.max_connections, limit)
+    # Refuse streams and unfinished requests with a 503 well before descriptors
+    # run out (past the limit, clients wait with no answer).
+    caps = share_descriptors(limit, runtime.max_connections, config.max_unfinished, config.max_unfinished_per_ip)
+    asked = {"--max-connections": runtime.max_connections, "--max-unfinished": config.max_unfinished,
+             "--max-unfinished-per-ip": config.max_unfinished_per_ip}
+    for (flag, wanted), cap in zip(asked.items(), caps, strict=True):
+        if cap != wanted:
+            why = "at most half of --max-unfinished" if flag.endswith("per-ip") else f"file descriptor limit {limit}"
+            log.warning("%s lowered to %d (%s)", flag, cap, why)
+    runtime.max_connections = caps[0]
+    unfinished = Unfinished(caps[1], caps[2], rejected=lambda status: runtime.metrics.rejected.labels(status).inc())
+    runtime.metrics.unfinished.set_function(lambda: unfinished.total)
     handler = type("Handler", (Handler,), {"write_timeout": config.write_timeout or None,
                                            "header_timeout": config.header_timeout or None})
     access_log = logging.getLogger("logstream.access")
@@ -300,9 +343,8 @@ def serve(config: Config) -> int:
     # at accept, it would wait on a silent client with no timeout at all.
     tls = ({"certfile": config.tls_cert, "keyfile": config.tls_key, "do_handshake_on_connect": False}
            if config.tls_cert else {})
-    server = pywsgi.WSGIServer((config.host, config.port), wsgi, handler_class=handler,
-                               log=_LogWriter(access_log), error_log=_LogWriter(logging.getLogger("logstream.http")),
-                               **tls)
+    server = Listener((config.host, config.port), wsgi, handler_class=handler, unfinished=unfinished,
+                      log=_LogWriter(access_log), error_log=_LogWriter(logging.getLogger("logstream.http")), **tls)
     try:
         server.start()
     except OSError as exc:
@@ -318,7 +360,8 @@ def serve(config: Config) -> int:
           flush=True)
     if runtime.auth.required:
         log.info("a token is required on the API (it is not logged)")
-    log.info("file descriptor limit %d", limit)
+    log.info("file descriptor limit %d: at most %d streams, %s unfinished requests (%s per address)", limit,
+             caps[0], caps[1] or "any number of", caps[2] or "any number")
 
     stopping = gevent.event.Event()
 

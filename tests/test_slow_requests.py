@@ -1,14 +1,21 @@
 """Clients that never finish asking (slowloris): a request head has a total
 deadline however slowly its bytes come, the TLS handshake included; an idle
-keep-alive connection waits no longer than that. Real sockets on loopback."""
+keep-alive connection waits no longer than that; connections still sending
+their head are capped in total and per address, below the descriptor limit, so
+others and the streams already admitted keep their room. Real sockets on
+loopback; other client addresses are other 127.x addresses."""
 
 import json
 import socket
 import ssl
 import subprocess
+import sys
 import time
 
-from conftest import append
+import pytest
+
+from conftest import Server, append, metrics, wait_for
+from logstream.listener import share_descriptors
 
 HEAD = b"GET /api/stream/app.log HTTP/1.1\r\nHost: x\r\n"  # no blank line: the head never ends
 
@@ -127,3 +134,97 @@ def test_a_tls_client_that_never_completes_its_handshake_is_closed_at_the_deadli
         tls.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert read_to_end(tls).startswith(b"HTTP/1.1 200 ")
     assert "Traceback" not in srv.stderr()
+
+
+def refused(port: int, source: str = "127.0.0.1") -> int | None:
+    """Open a connection and send a whole request: the refusal status (503, 429)
+    if it was turned away, None if it was served."""
+    sock = connect(port, source)
+    try:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = read_to_end(sock, timeout=5)
+    finally:
+        sock.close()
+    status = int(answer.split(b" ", 2)[1])
+    if status == 200:
+        return None
+    assert json.loads(answer.partition(b"\r\n\r\n")[2]) == {"error": "too many unfinished requests; try again later"}
+    assert b"\r\nRetry-After: 5\r\n" in answer
+    return status
+
+
+def half_open(port: int, source: str) -> socket.socket:
+    sock = connect(port, source)
+    sock.sendall(HEAD)
+    return sock
+
+
+def test_half_open_connections_past_the_per_address_cap_are_refused_while_others_are_served(logserver, logdir):
+    append(logdir / "app.log", "x")
+    srv = logserver(logdir, "--max-unfinished-per-ip", "3")
+    attack = [half_open(srv.port, "127.0.0.2") for _ in range(3)]
+    wait_for(lambda: metrics(srv)["logstream_unfinished_requests"] == 3, message="three heads counted")
+    for _ in range(5):  # past the cap: refused at once, never left hanging
+        assert refused(srv.port, "127.0.0.2") == 429
+    assert refused(srv.port, "127.0.0.1") is None  # another address: /healthz answers
+    s = srv.stream("/api/stream/app.log")
+    assert s.wait_lines(1) == ["x"]
+    for sock in attack:
+        sock.close()
+    wait_for(lambda: metrics(srv)["logstream_unfinished_requests"] == 0, message="the heads uncounted")
+    assert refused(srv.port, "127.0.0.2") is None
+    assert metrics(srv)['logstream_rejected_requests_total{status="429"}'] == 5
+
+
+def test_half_open_connections_past_the_total_cap_are_refused_and_admitted_streams_go_on(logserver, logdir):
+    append(logdir / "app.log", "x")
+    srv = logserver(logdir, "--max-unfinished", "4", "--max-unfinished-per-ip", "0", "--heartbeat", "1")
+    s = srv.stream("/api/stream/app.log")
+    s.wait_lines(1)
+    attack = [half_open(srv.port, f"127.0.0.{2 + i}") for i in range(4)]
+    wait_for(lambda: refused(srv.port, "127.0.0.9") == 503, message="the cap reached")
+    append(logdir / "app.log", "during the attack")
+    assert s.wait_lines(2)[-1] == "during the attack"
+    for sock in attack:
+        sock.close()
+    wait_for(lambda: refused(srv.port) is None, message="/healthz answering again")
+    assert srv.stream("/api/stream/app.log?lines=1").wait_lines(1) == ["during the attack"]
+
+
+def lowered_fd_limit(limit: int) -> tuple[str, ...]:
+    """A launcher that starts the server with ``limit`` file descriptors (soft and hard)."""
+    return (sys.executable, "-c", "import os, resource, sys; "
+            f"resource.setrlimit(resource.RLIMIT_NOFILE, ({limit}, {limit})); os.execv(sys.argv[1], sys.argv[1:])")
+
+
+def test_at_a_low_descriptor_limit_a_flood_of_half_open_connections_leaves_room_for_others(logdir):
+    append(logdir / "app.log", "x")
+    srv = Server(logdir, ("--heartbeat", "1"), launcher=lowered_fd_limit(256))  # caps at their defaults
+    try:
+        s = srv.stream("/api/stream/app.log")
+        s.wait_lines(1)
+        attack = [half_open(srv.port, "127.0.0.2") for _ in range(300)]  # more than the descriptors
+        wait_for(lambda: refused(srv.port, "127.0.0.2"), message="the attacker refused")
+        assert refused(srv.port) is None  # /healthz answers during the attack
+        assert srv.stream("/api/stream/app.log?lines=1").wait_lines(1) == ["x"]
+        append(logdir / "app.log", "during the attack")
+        assert s.wait_lines(2)[-1] == "during the attack"
+        for sock in attack:
+            sock.close()
+    finally:
+        srv.stop()
+    log = srv.stderr()
+    assert "--max-unfinished lowered to 48 (file descriptor limit 256)" in log
+    assert "Traceback" not in log and "Too many open files" not in log
+
+
+@pytest.mark.parametrize("limit, asked, caps", [
+    (20000, (10000, 1000, 100), (10000, 1000, 100)),  # room for all: nothing lowered
+    (512, (10000, 1000, 100), (336, 112, 56)),  # the issue's case: a quarter of 448 for heads, the rest streams
+    (256, (10000, 1000, 100), (144, 48, 24)),
+    (512, (10000, 0, 0), (448, 0, 0)),  # no cap on heads: streams get all the room, as before
+    (20000, (10000, 10, 10), (10000, 10, 5)),  # one address at most half of the heads
+    (10, (10000, 1000, 100), (1, 1, 1)),
+])
+def test_descriptors_are_shared_between_unfinished_heads_and_streams(limit, asked, caps):
+    assert share_descriptors(limit, *asked) == caps
