@@ -1,14 +1,16 @@
 """listener: the accepting side of logstream's own server (not used under
 gunicorn): how descriptors are shared between connections still sending their
-request head and admitted streams, and the count of those unfinished heads (in
-total and per client address).
+request head and admitted streams, the count of those unfinished heads (in
+total and per client address), and an accept loop that outlives running out of
+descriptors.
 
-Never blocks; never logs per refused connection (a flood would flood the log):
-at most one line every few seconds.
+Never blocks the hub (the accept loop runs in it); never logs per refused
+connection or per failed accept (a flood would flood the log).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 from collections.abc import Callable
@@ -18,6 +20,8 @@ from gevent import pywsgi
 log = logging.getLogger("logstream")
 
 RESERVED_FDS = 64  # the process's own: followed files, inotify, logs, Redis, the listening socket
+# accept() failing for want of resources rather than for a broken listener.
+_EXHAUSTED = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
 
 def share_descriptors(limit: int, streams: int, unfinished: int, per_ip: int) -> tuple[int, int, int]:
@@ -89,8 +93,55 @@ class Unfinished:
 
 class Listener(pywsgi.WSGIServer):
     """pywsgi's server, holding the count of unfinished heads its handlers keep
-    (``unfinished``)."""
+    (``unfinished``), with an accept loop that survives running out of descriptors.
+
+    gevent's loop logs a traceback for each failed ``accept()`` and retries after
+    10 ms, doubling up to 1 s: at EMFILE, a log full of tracebacks, and clients
+    left waiting up to a second after a descriptor frees. Here accepting pauses
+    ``accept_backoff`` at a time, one line is logged per episode, and the clients
+    waiting in the kernel's listen queue are taken as soon as a descriptor is free."""
+
+    accept_backoff = 0.1  # seconds between accept() attempts while descriptors are exhausted
 
     def __init__(self, *args, unfinished: Unfinished | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.unfinished = unfinished or Unfinished(0, 0)
+        self._starved_since: float | None = None  # time.monotonic() the episode began
+        self._resume = None  # the timer that starts accepting again
+
+    def do_read(self):
+        try:
+            accepted = super().do_read()
+        except OSError as exc:
+            if exc.errno not in _EXHAUSTED:
+                raise
+            self._pause(exc)
+            return None  # gevent's loop then waits for the next wake-up: ours
+        if accepted is None and self._starved_since is not None:
+            # The listen queue is empty: the episode is over. (A descriptor freed
+            # while clients still queue lets one in, then the next accept fails
+            # again: that is the same episode, not a new one to log.)
+            log.info("accepting connections again: every waiting client taken, %.1f s after descriptors ran out",
+                     time.monotonic() - self._starved_since)
+            self._starved_since = None
+        return accepted
+
+    def _pause(self, exc: OSError) -> None:
+        if self._starved_since is None:
+            self._starved_since = time.monotonic()
+            log.warning("cannot accept connections: %s; new clients wait in the listen queue, retried every %d ms "
+                        "until a descriptor is free", exc.strerror, self.accept_backoff * 1000)
+        self.stop_accepting()
+        if self._resume is None:
+            self._resume = self.loop.timer(self.accept_backoff)
+        self._resume.start(self._start_accepting_if_open)
+
+    def _start_accepting_if_open(self) -> None:
+        if self.started:  # not closed meanwhile
+            self.start_accepting()
+
+    def close(self) -> None:
+        if self._resume is not None:
+            self._resume.close()
+            self._resume = None
+        super().close()

@@ -218,6 +218,38 @@ def test_at_a_low_descriptor_limit_a_flood_of_half_open_connections_leaves_room_
     assert "Traceback" not in log and "Too many open files" not in log
 
 
+def answers(port: int) -> bool:
+    """/healthz answers 200 within a few seconds."""
+    try:
+        return refused(port) is None
+    except OSError:  # not accepted yet (a timeout), or reset
+        return False
+
+
+def test_when_descriptors_run_out_accepting_backs_off_quietly_and_recovers_by_itself(logdir):
+    append(logdir / "app.log", "x")
+    # The caps lifted, as behind a proxy that does this work: only the accept loop stands.
+    args = ("--max-unfinished", "0", "--max-unfinished-per-ip", "0", "--header-timeout", "60")
+    srv = Server(logdir, args, launcher=lowered_fd_limit(128))
+    try:
+        attack = []
+        for _ in range(200):  # 128 descriptors, and the kernel's listen queue (128) behind them
+            sock = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+            sock.sendall(HEAD)
+            attack.append(sock)
+        wait_for(lambda: "cannot accept connections" in srv.stderr(), message="the server out of descriptors")
+        for sock in attack:
+            sock.close()
+        wait_for(lambda: answers(srv.port), timeout=20, message="/healthz answering")
+        assert srv.stream("/api/stream/app.log").wait_lines(1) == ["x"]
+    finally:
+        srv.stop()
+    log = srv.stderr()
+    assert "Traceback" not in log
+    assert log.count("cannot accept connections: Too many open files") == 1, log[-3000:]
+    assert "accepting connections again: every waiting client taken" in log
+
+
 @pytest.mark.parametrize("limit, asked, caps", [
     (20000, (10000, 1000, 100), (10000, 1000, 100)),  # room for all: nothing lowered
     (512, (10000, 1000, 100), (336, 112, 56)),  # the issue's case: a quarter of 448 for heads, the rest streams
