@@ -41,9 +41,9 @@ class Handler(pywsgi.WSGIHandler):
     """One client connection. Besides pywsgi's work: gives each request head a total
     deadline (``header_timeout``) and, under logstream's ``Listener``, counts the
     connection among the unfinished ones while it waits for a head (refusing it at
-    once past the caps), bounds how long a write may wait for a client
-    that stopped reading, answers malformed requests with JSON,
-    keeps tokens out of the access log, and offers a live stream (through
+    once past the caps); bounds how long a write may wait for a client that
+    stopped reading; answers malformed requests with JSON; keeps tokens out of
+    the access log; and offers a live stream (through
     ``environ["logstream.handler"]``) the socket work it needs: a non-blocking send
     from another greenlet (``send_nowait``, ``pending``, ``flush_pending``) and a
     check for a client that hung up while idle (``peer_gone``)."""
@@ -211,10 +211,7 @@ class Handler(pywsgi.WSGIHandler):
         finally:
             self._end_head()
         if isinstance(result, tuple):  # a request pywsgi refused before the app saw it
-            code = int(result[0])
-            status, headers, body = _json_error(code)
-            head = "".join(f"{name}: {value}\r\n" for name, value in headers)
-            result = (result[0], f"HTTP/1.1 {status}\r\n{head}\r\n".encode() + body)
+            result = (result[0], _raw_json_error(int(result[0])))
         return result
 
     def read_request(self, raw_requestline):
@@ -239,10 +236,9 @@ class Handler(pywsgi.WSGIHandler):
             # A new connection may well have sent a whole request: tell it why. One
             # between keep-alive requests is just closed (clients expect that), and
             # so is TLS, whose handshake could make us wait.
-            status_line, headers, body = _json_error(status, "too many unfinished requests; try again later")
-            head = "".join(f"{name}: {value}\r\n" for name, value in [*headers, ("Retry-After", "5")])
+            answer = _raw_json_error(status, "too many unfinished requests; try again later", ("Retry-After", "5"))
             try:
-                self.socket.send(f"HTTP/1.1 {status_line}\r\n{head}\r\n".encode() + body)
+                self.socket.send(answer)
             except OSError:
                 pass
         return None  # closes the connection
@@ -277,6 +273,13 @@ def _json_error(code: int, message: str | None = None) -> tuple[str, list[tuple[
     body = json.dumps({"error": message or phrase.lower()}).encode()
     return f"{code} {phrase}", [("Content-Type", "application/json"), ("Connection", "close"),
                                 ("Content-Length", str(len(body)))], body
+
+
+def _raw_json_error(code: int, message: str | None = None, *extra: tuple[str, str]) -> bytes:
+    """A whole JSON error response, head and body, for a socket the app never saw."""
+    status, headers, body = _json_error(code, message)
+    head = "".join(f"{name}: {value}\r\n" for name, value in [*headers, *extra])
+    return f"HTTP/1.1 {status}\r\n{head}\r\n".encode() + body
 
 
 class BasePath:
