@@ -105,6 +105,14 @@ SETTINGS: list[Setting] = [
             "behind a proxy every client shares its address)", int),
     Setting("write_timeout", 30.0, "seconds a client may leave a write unread before it is disconnected "
             "(it then resumes by id; 0: never)", float, high=DAY),
+    Setting("header_timeout", 10.0, "seconds a client has to send its whole request head (request line and "
+            "headers; with TLS, the handshake too), however slowly the bytes come; also how long an idle "
+            "keep-alive connection waits for its next request (0: no limit)", float, high=DAY),
+    Setting("max_unfinished", 1000, "connections allowed at once that have not finished sending their request "
+            "head (new ones, and keep-alive ones between requests); more get 503 (0: no limit; also capped "
+            "below the file-descriptor limit)", int),
+    Setting("max_unfinished_per_ip", 100, "such connections allowed per client address; more get 429 (0: no "
+            "limit; at most half of --max-unfinished)", int),
     Setting("tls_cert", None, "serve HTTPS with this certificate file (PEM)", metavar="PATH"),
     Setting("tls_key", None, "the private key for --tls-cert (PEM, unencrypted)", metavar="PATH"),
     # Standard input (README "Standard input"): ``logstream -``.

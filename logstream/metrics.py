@@ -66,6 +66,9 @@ class Metrics:
                                    registry=self.registry)
         self.rejected = Counter("logstream_rejected_requests", "Requests refused, by HTTP status.", ["status"],
                                 registry=self.registry)
+        self.unfinished = Gauge("logstream_unfinished_requests", "Connections still sending their request head, "
+                                "or idle between keep-alive requests (python -m logstream only).",
+                                registry=self.registry)
         topics_ref = topics
         metrics = self
 

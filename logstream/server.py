@@ -26,23 +26,41 @@ from gevent import pywsgi
 
 from .app import create_app
 from .config import Config
+from .listener import Listener, Unfinished, share_descriptors
 from .runtime import Runtime
 
 log = logging.getLogger("logstream")
 _SECRET_QUERY = re.compile(r"((?:^|[?&])access_token=)[^&\s]*", re.IGNORECASE)
 
 
+class _HeadTimedOut(BaseException):
+    """Thrown into a connection's greenlet when its request head is past the
+    deadline. Not an ``Exception``: pywsgi turns those, raised while it parses
+    headers, into a 400 with a traceback."""
+
+
 class Handler(pywsgi.WSGIHandler):
-    """One client connection. Besides pywsgi's work: bounds how long a write may
-    wait for a client that stopped reading, answers malformed requests with JSON,
-    keeps tokens out of the access log, and offers a live stream (through
+    """One client connection. Besides pywsgi's work: gives each request head a total
+    deadline (``header_timeout``) and, under logstream's ``Listener``, counts the
+    connection among the unfinished ones while it waits for a head (refusing it at
+    once past the caps); bounds how long a write may wait for a client that
+    stopped reading; answers malformed requests with JSON; keeps tokens out of
+    the access log; and offers a live stream (through
     ``environ["logstream.handler"]``) the socket work it needs: a non-blocking send
     from another greenlet (``send_nowait``, ``pending``, ``flush_pending``) and a
     check for a client that hung up while idle (``peer_gone``)."""
 
     write_timeout: float | None = None
+    header_timeout: float | None = None  # seconds for a whole request head; None: no deadline
     ignored_socket_errors = (*pywsgi.WSGIHandler.ignored_socket_errors, errno.ETIMEDOUT)
     read_buffer = 1024  # bytes; see __init__
+    # While a request head is awaited: its deadline and the Unfinished count it is in.
+    # One attribute for both: CPython 3.11 shares the keys of instance dicts only up
+    # to 30 names per class and pywsgi's handler sets 28; at 30, every connection's
+    # dict grew from 296 bytes to 1.5 KB (tests/test_handler.py).
+    _awaiting: tuple[gevent.Timeout | None, Unfinished | None] | None = None
+    # A live stream's socket state (_Live), made on first use; one attribute, as above.
+    _live: _Live | None = None
 
     def __init__(self, sock, address, server):
         # pywsgi reads requests through an 8 KiB buffer that lives as long as the
@@ -51,9 +69,6 @@ class Handler(pywsgi.WSGIHandler):
         # E, docs/benchmarks.md). A longer request line or header block still
         # parses; it takes a few more reads.
         super().__init__(sock, address, server, rfile=sock.makefile("rb", self.read_buffer))
-        self._pending = b""  # what the socket did not take of a send_nowait
-        self._hangup = None  # the I/O watcher of watch_hangup; False once the client sent bytes instead
-        self._readable = False
 
     # -- for live streams ------------------------------------------------------------------------
     @property
@@ -64,12 +79,18 @@ class Handler(pywsgi.WSGIHandler):
 
     def ready_to_send_nowait(self) -> bool:
         """Headers are out and nothing is pending: the next bytes may go now."""
-        return self.headers_sent and not self._pending
+        return self.headers_sent and not (self._live is not None and self._live.pending)
 
     @property
     def pending(self) -> bool:
         """Bytes of a ``send_nowait`` are still waiting for ``flush_pending``."""
-        return bool(self._pending)
+        return self._live is not None and bool(self._live.pending)
+
+    @property
+    def live(self) -> _Live:
+        if self._live is None:
+            self._live = _Live()
+        return self._live
 
     def send_nowait(self, data: bytes) -> int | None:
         """Send one response chunk now, from any greenlet, without switching: one
@@ -85,13 +106,14 @@ class Handler(pywsgi.WSGIHandler):
             return None
         self.response_length += sent
         if sent < sum(map(len, parts)):
-            self._pending = b"".join(parts)[sent:]
+            self.live.pending = b"".join(parts)[sent:]
         return sent
 
     def flush_pending(self) -> None:
         """Send what ``send_nowait`` left, blocking this greenlet under the write
         timeout. Raises ``TimeoutError`` (the client stopped reading) or ``OSError``."""
-        rest, self._pending = self._pending, b""
+        live = self.live
+        rest, live.pending = live.pending, b""
         self.socket.sendall(rest)
         self.response_length += len(rest)
 
@@ -102,20 +124,22 @@ class Handler(pywsgi.WSGIHandler):
         once instead of at the next heartbeat. One libev I/O watcher per
         connection, started and stopped around each wait: no timer, no greenlet, no
         polling. ``hung_up()`` then tells an EOF from bytes the client sent."""
-        if self._hangup is False:
+        live = self.live
+        if live.hangup is False:
             return
-        if self._hangup is None:
-            self._hangup = gevent.get_hub().loop.io(self.socket.fileno(), 1)  # 1: EV_READ
-            self._hangup.ref = False  # never keeps the server's loop alive by itself
-        self._hangup.start(self._on_readable, wake)
+        if live.hangup is None:
+            live.hangup = gevent.get_hub().loop.io(self.socket.fileno(), 1)  # 1: EV_READ
+            live.hangup.ref = False  # never keeps the server's loop alive by itself
+        live.hangup.start(self._on_readable, wake)
 
     def unwatch_hangup(self) -> None:
-        if self._hangup:
-            self._hangup.stop()
+        if self._live is not None and self._live.hangup:
+            self._live.hangup.stop()
 
     def _on_readable(self, wake) -> None:
-        self._hangup.stop()
-        self._readable = True
+        live = self._live
+        live.hangup.stop()
+        live.readable = True
         wake()
 
     def hung_up(self) -> bool:
@@ -123,22 +147,23 @@ class Handler(pywsgi.WSGIHandler):
         connection. A client that sent bytes instead (nothing is expected after the
         request of a stream) is not watched any more: its stream falls back to the
         heartbeat's check, and a chatty client cannot make the server spin."""
-        if not self._readable:
+        live = self._live
+        if live is None or not live.readable:
             return False
-        self._readable = False
+        live.readable = False
         if self.peer_gone():
             return True
-        self._hangup.close()
-        self._hangup = False
+        live.hangup.close()
+        live.hangup = False
         return False
 
     def handle(self):
         try:
             return self._handle()
         finally:
-            if self._hangup:
-                self._hangup.close()
-                self._hangup = None
+            if self._live is not None and self._live.hangup:
+                self._live.hangup.close()
+                self._live.hangup = None
 
     def peer_gone(self) -> bool:
         """An idle client that hung up: its socket reads as end-of-file (no write
@@ -160,7 +185,12 @@ class Handler(pywsgi.WSGIHandler):
             # A stuck client (TCP window full) is cut off instead of pinning a
             # greenlet and its buffers forever; it resumes by id like any other.
             self.socket.settimeout(self.write_timeout)
-        return super().handle()
+        try:
+            return super().handle()
+        except OSError:
+            # pywsgi sends its error answers (400, 408, 414) unguarded: a client that
+            # went away meanwhile is no server error, and deserves no traceback.
+            pass
 
     def get_environ(self):
         environ = super().get_environ()
@@ -211,13 +241,74 @@ class Handler(pywsgi.WSGIHandler):
         self.response_length += total
 
     def handle_one_request(self):
-        result = super().handle_one_request()
+        # Promise: safe to expose. The socket timeout restarts with every byte, so a
+        # client dripping its head a byte at a time would hold the connection
+        # forever; the head gets one total budget instead, which ends in
+        # ``read_request`` once the headers are in (a stream's own time is not
+        # the head's). A keep-alive connection waiting for its next request waits
+        # under the same budget (nginx's keepalive_timeout, folded into one).
+        # While it waits, it is counted: a flood of connections that never finish
+        # asking is refused before it takes every descriptor.
+        self.requestline = None  # set once a whole request line is in
+        unfinished = getattr(self.server, "unfinished", None)  # pywsgi's own server has none
+        if unfinished is not None:
+            refused = unfinished.enter(self.client_address[0])
+            if refused:
+                return self._refuse(refused)
+        deadline = gevent.Timeout.start_new(self.header_timeout, _HeadTimedOut) if self.header_timeout else None
+        if deadline is not None or unfinished is not None:
+            self._awaiting = (deadline, unfinished)
+        try:
+            result = super().handle_one_request()
+        except _HeadTimedOut:
+            if not self.requestline:
+                return None  # nothing asked (a silent client, an idle keep-alive): just close
+            if unfinished is not None:
+                unfinished.rejected(408)
+            result = ("408", b"")
+        finally:
+            self._end_head()
         if isinstance(result, tuple):  # a request pywsgi refused before the app saw it
-            code = int(result[0])
-            status, headers, body = _json_error(code)
-            head = "".join(f"{name}: {value}\r\n" for name, value in headers)
-            result = (result[0], f"HTTP/1.1 {status}\r\n{head}\r\n".encode() + body)
+            result = (result[0], _raw_json_error(int(result[0])))
         return result
+
+    def read_request(self, raw_requestline):
+        try:
+            return super().read_request(raw_requestline)
+        finally:
+            self._end_head()  # the head is in (or refused): no deadline for the app
+
+    def _end_head(self) -> None:
+        if self._awaiting is None:
+            return
+        deadline, unfinished = self._awaiting
+        self._awaiting = None
+        if deadline is not None:
+            deadline.close()
+        if unfinished is not None:
+            unfinished.leave(self.client_address[0])
+
+    def _refuse(self, status: int) -> None:
+        """Turn a connection away at once, past the caps on unfinished heads."""
+        if self.environ is None and not isinstance(self.socket, ssl.SSLSocket):
+            # A new connection may well have sent a whole request: tell it why. One
+            # between keep-alive requests is just closed (clients expect that), and
+            # so is TLS, whose handshake could make us wait.
+            answer = _raw_json_error(status, "too many unfinished requests; try again later", ("Retry-After", "5"))
+            try:
+                self.socket.send(answer)
+            except OSError:
+                pass
+        return None  # closes the connection
+
+    def _handle_client_error(self, ex):
+        if isinstance(ex, (ConnectionError, TimeoutError, ssl.SSLError)):
+            # The connection broke or timed out in the middle of the headers: there
+            # is no one to answer, and nothing for an operator to debug (pywsgi
+            # treats the same break during the request line so, but prints a
+            # traceback here).
+            return None
+        return super()._handle_client_error(ex)
 
     def _send_error_response_if_possible(self, error_code):
         if self.response_length:
@@ -246,11 +337,31 @@ class _MaskTokens(logging.Filter):
 _MASK_TOKENS = _MaskTokens()  # one instance: adding it again is a no-op
 
 
-def _json_error(code: int) -> tuple[str, list[tuple[str, str]], bytes]:
+class _Live:
+    """A live stream's socket state on its ``Handler``: bytes a ``send_nowait``
+    left (``pending``), the hang-up watcher (``hangup``: None before the first
+    wait, False once the client sent bytes) and whether it fired (``readable``)."""
+
+    __slots__ = ("pending", "hangup", "readable")
+
+    def __init__(self) -> None:
+        self.pending = b""
+        self.hangup = None
+        self.readable = False
+
+
+def _json_error(code: int, message: str | None = None) -> tuple[str, list[tuple[str, str]], bytes]:
     phrase = HTTPStatus(code).phrase
-    body = json.dumps({"error": phrase.lower()}).encode()
+    body = json.dumps({"error": message or phrase.lower()}).encode()
     return f"{code} {phrase}", [("Content-Type", "application/json"), ("Connection", "close"),
                                 ("Content-Length", str(len(body)))], body
+
+
+def _raw_json_error(code: int, message: str | None = None, *extra: tuple[str, str]) -> bytes:
+    """A whole JSON error response, head and body, for a socket the app never saw."""
+    status, headers, body = _json_error(code, message)
+    head = "".join(f"{name}: {value}\r\n" for name, value in [*headers, *extra])
+    return f"HTTP/1.1 {status}\r\n{head}\r\n".encode() + body
 
 
 class BasePath:
@@ -301,12 +412,20 @@ def serve(config: Config, started: Callable[[Runtime, Callable[[], None]], None]
     spool starts there); calling ``stop()`` shuts down as a signal would."""
     limit = raise_fd_limit()
     wsgi, runtime = build(config)
-    # Refuse streams with a 503 well before descriptors run out (past the limit
-    # gevent only logs EMFILE and clients hang).
-    if runtime.max_connections > limit - 64:
-        runtime.max_connections = max(1, limit - 64)
-        log.warning("--max-connections lowered to %d (file descriptor limit %d)", runtime.max_connections, limit)
-    handler = type("Handler", (Handler,), {"write_timeout": config.write_timeout or None})
+    # Refuse streams and unfinished requests with a 503 well before descriptors
+    # run out (past the limit, clients wait with no answer).
+    caps = share_descriptors(limit, runtime.max_connections, config.max_unfinished, config.max_unfinished_per_ip)
+    asked = {"--max-connections": runtime.max_connections, "--max-unfinished": config.max_unfinished,
+             "--max-unfinished-per-ip": config.max_unfinished_per_ip}
+    for (flag, wanted), cap in zip(asked.items(), caps, strict=True):
+        if cap != wanted:
+            why = "at most half of --max-unfinished" if flag.endswith("per-ip") else f"file descriptor limit {limit}"
+            log.warning("%s lowered to %d (%s)", flag, cap, why)
+    runtime.max_connections = caps[0]
+    unfinished = Unfinished(caps[1], caps[2], rejected=lambda status: runtime.metrics.rejected.labels(status).inc())
+    runtime.metrics.unfinished.set_function(lambda: unfinished.total)
+    handler = type("Handler", (Handler,), {"write_timeout": config.write_timeout or None,
+                                           "header_timeout": config.header_timeout or None})
     # The access log gets one line per request (Handler.format_request masks tokens).
     # The error log gets pywsgi's complaints about a client's malformed request and
     # whatever the app writes to wsgi.errors; both at INFO, as they are the clients'
@@ -316,9 +435,12 @@ def serve(config: Config, started: Callable[[Runtime, Callable[[], None]], None]
     http_log = logging.getLogger("logstream.http")
     http_log.addFilter(_MASK_TOKENS)  # pywsgi quotes a malformed request line whole
     error_log = pywsgi.LoggingLogAdapter(http_log, logging.INFO)
-    tls = {"certfile": config.tls_cert, "keyfile": config.tls_key} if config.tls_cert else {}
-    server = pywsgi.WSGIServer((config.host, config.port), wsgi, handler_class=handler, log=access_log,
-                               error_log=error_log, **tls)
+    # The TLS handshake happens on the first read, under the head's deadline: done
+    # at accept, it would wait on a silent client with no timeout at all.
+    tls = ({"certfile": config.tls_cert, "keyfile": config.tls_key, "do_handshake_on_connect": False}
+           if config.tls_cert else {})
+    server = Listener((config.host, config.port), wsgi, handler_class=handler, unfinished=unfinished,
+                      log=access_log, error_log=error_log, **tls)
     try:
         server.start()
     except OSError as exc:  # socket.gaierror too: a host name that does not resolve
@@ -336,7 +458,8 @@ def serve(config: Config, started: Callable[[Runtime, Callable[[], None]], None]
           flush=True)
     if runtime.auth.required:
         log.info("a token is required on the API (it is not logged)")
-    log.info("file descriptor limit %d", limit)
+    log.info("file descriptor limit %d: at most %d streams, %s unfinished requests (%s per address)", limit,
+             caps[0], caps[1] or "any number of", caps[2] or "any number")
 
     stopping = gevent.event.Event()
 

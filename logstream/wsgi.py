@@ -9,7 +9,10 @@ LOGSTREAM_* variables:
 Set ``--worker-connections`` explicitly: each open stream holds one, and past the
 limit (default 1000) further clients hang without an error. Each worker starts its
 own watcher on its first request, so ``--preload`` is harmless. Prefer one worker:
-every worker tails the files it serves on its own.
+every worker tails the files it serves on its own. gunicorn's server reads the
+requests, so logstream's --header-timeout and --max-unfinished do not apply: keep
+gunicorn's ``--keep-alive`` at a few seconds (never 0), it is the request head's
+deadline there, and put nginx in front (docs/deploy.md).
 """
 
 from gevent import monkey
