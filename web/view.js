@@ -33,7 +33,7 @@ export class LogView {
     this.newSinceFollow = 0;
     this.highlight = null;
     this.sources = null; // merged view: index -> {label, colour, title}
-    this.prevLevel = new Map(); // per source: level inherited by continuation lines
+    this.records = new Map(); // per source: the record a continuation line inherits its level from
     this.scheduled = false;
     this.lastScrollTop = 0;
     this.autoScrolling = false;
@@ -133,8 +133,8 @@ export class LogView {
   _element(item) {
     if (item.kind === "sep") return separatorElement(item.sepKind, item.message);
     const key = item.source ? item.source.index : -1;
-    const rec = prepareLine(item.data, this.prevLevel.get(key));
-    this.prevLevel.set(key, rec.level);
+    const rec = prepareLine(item.data, this.records.get(key));
+    this.records.set(key, rec.record);
     return lineElement(rec, item.source, this.highlight);
   }
 
@@ -240,7 +240,7 @@ export class LogView {
     this.received = 0;
     this.heldSincePause = 0;
     this.newSinceFollow = 0;
-    this.prevLevel.clear();
+    this.records.clear();
     this.following = true;
     this.onChange();
   }
