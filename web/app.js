@@ -17,9 +17,12 @@ import { LogView } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
 
+// What the server allows and promises, from /healthz (these defaults until it answers).
 const settings = {
-  heartbeat: 15, // seconds; /healthz tells the real one
+  heartbeat: 15, // seconds between pings; 0: none, so silence never means "stale"
   retryMs: 2000,
+  maxBacklog: null, // --max-backlog: the most lines a stream may ask for
+  streamsPerClient: Infinity, // --max-per-ip / --max-connections: 1 leaves no room for a live file list
 };
 
 const view = new LogView({
@@ -119,8 +122,11 @@ async function loadHealth() {
   try {
     const r = await fetch("healthz", { cache: "no-store" });
     const h = await r.json();
-    if (Number(h.heartbeat) > 0) settings.heartbeat = Number(h.heartbeat);
+    if (Number(h.heartbeat) >= 0 && h.heartbeat !== null) settings.heartbeat = Number(h.heartbeat);
     if (Number(h.retry_ms) > 0) settings.retryMs = Number(h.retry_ms);
+    if (Number.isInteger(h.max_backlog)) settings.maxBacklog = h.max_backlog;
+    const limits = [h.max_per_ip, h.max_connections].filter((n) => Number.isInteger(n) && n > 0);
+    settings.streamsPerClient = Math.min(Infinity, ...limits);
     if (typeof h.root === "string" && h.root) $("root-name").textContent = h.root;
   } catch { /* defaults */ }
 }

@@ -7,7 +7,7 @@
 import { serverPattern, state } from "./state.js";
 import { ResumableStream } from "./stream.js";
 
-const BACKLOG = 1000;
+const BACKLOG = 1000; // lines a new stream starts with, unless the server allows fewer
 const HIDDEN_GRACE_MS = 30000;
 
 function encodePath(path) {
@@ -18,7 +18,12 @@ export function downloadUrl(path) {
   return `api/download/${encodePath(path)}`;
 }
 
-function streamUrl(lastId) {
+/** The lines of backlog to ask for: never more than the window or the server's --max-backlog. */
+export function backlogLines(settings) {
+  return Math.max(0, Math.min(BACKLOG, state.max, settings.maxBacklog ?? BACKLOG));
+}
+
+function streamUrl(lastId, settings) {
   const q = new URLSearchParams();
   let base;
   if (state.files.length === 1) base = `api/stream/${encodePath(state.files[0])}`;
@@ -26,7 +31,7 @@ function streamUrl(lastId) {
     base = "api/stream";
     for (const f of state.files) q.append("path", f);
   }
-  q.set("lines", String(Math.min(BACKLOG, state.max)));
+  q.set("lines", String(backlogLines(settings)));
   const pattern = serverPattern();
   if (pattern) q.set("filter", pattern);
   if (pattern && state.filter.invert) q.set("invert", "1");
@@ -84,7 +89,7 @@ export class Connections {
   openStream({ merged, onLines, onControl, onState }) {
     this.closeStream();
     this.stream = new ResumableStream({
-      url: streamUrl,
+      url: (lastId) => streamUrl(lastId, this.settings),
       retryMs: this.settings.retryMs,
       merged,
       onLines,
@@ -105,6 +110,10 @@ export class Connections {
 
   openFiles() {
     if (this.filesStream) return;
+    if (this.settings.streamsPerClient < 2) {
+      this._readFilesOnce();
+      return;
+    }
     this.filesStream = new ResumableStream({
       url: () => "api/files/events",
       retryMs: this.settings.retryMs,
@@ -114,6 +123,24 @@ export class Connections {
       onState: this.onFilesState,
     });
     this.filesStreamsOpened++;
+  }
+
+  /**
+   * The server allows one stream per client (--max-per-ip 1 or --max-connections 1):
+   * that one is for the log, so the file list is read once (and again when the
+   * tab comes back), not followed.
+   */
+  async _readFilesOnce() {
+    try {
+      const r = await fetch("api/files", { cache: "no-store" });
+      if (r.status === 401) {
+        this.onFilesState({ status: "error", httpStatus: 401, message: "authentication required" });
+        return;
+      }
+      const body = await r.json();
+      const data = JSON.stringify({ files: body.files || [], live: false });
+      this.onFileEvents([{ type: "snapshot", data }]);
+    } catch { /* the list stays as it was */ }
   }
 
   closeFiles() {

@@ -36,6 +36,7 @@ export class FileList {
     this.collapsed = new Set();
     this.renderTimer = null;
     this.loaded = false;
+    this.live = true;
     setInterval(() => { if (!document.hidden) this._refreshAges(); }, 5000);
   }
 
@@ -48,6 +49,7 @@ export class FileList {
       if (e.type === "snapshot") {
         this.files = new Map((data.files || []).map((f) => [f.path, f]));
         this.loaded = true;
+        this.live = data.live !== false; // false: read once, not followed
         structural = true;
       } else if (e.type === "created") {
         structural ||= !this.files.has(data.path);
@@ -111,6 +113,7 @@ export class FileList {
     const shown = this.query ? paths.filter((p) => p.toLowerCase().includes(this.query)) : paths;
     this.countEl.textContent = this.loaded
       ? (this.query ? `${shown.length} of ${paths.length} files` : `${paths.length} file${paths.length === 1 ? "" : "s"}`)
+        + (this.live ? "" : " (as listed on opening: this server allows one stream per client, and it is the log's)")
       : "loading…";
     // Build the folder tree: {dirs: Map(name -> node), files: [path]}.
     const root = { dirs: new Map(), files: [] };

@@ -30,12 +30,13 @@ export class ConnectionStatus {
       const since = s.lastActivity ? Math.floor((now - s.lastActivity) / 1000) : null;
       if (s.status === "live") {
         text = "Live";
-        if (since !== null && since > 2 * heartbeat) {
+        if (heartbeat > 0 && since !== null && since > 2 * heartbeat) {
           kind = "stale";
           text = "Stale";
           el.title = `Nothing (not even a heartbeat) for ${since} s; the server sends one every ${heartbeat} s.`;
         } else {
-          el.title = "Connected. Lines arrive as they are written.";
+          el.title = heartbeat > 0 ? "Connected. Lines arrive as they are written."
+            : "Connected. Lines arrive as they are written (this server sends no heartbeat, so a quiet stream cannot be told from a lost one).";
         }
         if (since !== null) age = since < 1 ? "just now" : `${since}s ago`;
       } else if (s.status === "connecting") {

@@ -36,6 +36,11 @@ def healthz():
         subscribers=source.topics.subscriber_count(),
         heartbeat=rt.config.heartbeat,
         retry_ms=rt.config.retry,
+        # The limits a client must keep to (the viewer asks for no more than these).
+        backlog=rt.config.backlog,
+        max_backlog=rt.config.max_backlog,
+        max_connections=rt.max_connections,
+        max_per_ip=rt.config.max_per_ip,
         uptime=round(time.time() - rt.started, 1),
     )
 
