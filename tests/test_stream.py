@@ -109,3 +109,22 @@ def test_healthz_answers_json(server):
 def test_unknown_route_is_json_404(server):
     status, headers, body = server.get("/api/nothing")
     assert status == 404 and json.loads(body)["error"]
+
+
+@pytest.mark.parametrize("query", ["", "?filter=nothing-matches", "?lines=0"])
+def test_a_caught_up_comment_follows_the_backlog_and_precedes_live_lines(server, logdir, query):
+    # So a client can tell "nothing there" from "still reading" (the viewer's empty states).
+    log = logdir / "app.log"
+    append(log, "one", "two")
+    s = server.stream(f"/api/stream/app.log{query}")
+    s.read_until(lambda c: "caught up" in c.parser.comments, message="the caught-up comment")
+    assert s.lines == (["one", "two"] if query == "" else [])
+    raw = bytes(s.raw)
+    assert raw.index(b": caught up\n") > raw.rfind(b"data: ")
+    append(log, "three")
+    append(logdir / "other.log", "x")
+    merged = server.stream("/api/stream?path=app.log&path=other.log")
+    merged.read_until(lambda c: "caught up" in c.parser.comments, message="the merged caught-up comment")
+    text = server.stream("/api/stream/app.log?format=text")
+    text.read_until(lambda c: bytes(c.raw).endswith(b"three\n"), message="plain lines")
+    assert b"caught up" not in bytes(text.raw)
