@@ -23,13 +23,13 @@ export function backlogLines(settings) {
   return Math.max(0, Math.min(BACKLOG, state.max, settings.maxBacklog ?? BACKLOG));
 }
 
-function streamUrl(lastId, settings) {
+function streamUrl(paths, lastId, settings) {
   const q = new URLSearchParams();
   let base;
-  if (state.files.length === 1) base = `api/stream/${encodePath(state.files[0])}`;
+  if (paths.length === 1) base = `api/stream/${encodePath(paths[0])}`;
   else {
     base = "api/stream";
-    for (const f of state.files) q.append("path", f);
+    for (const f of paths) q.append("path", f);
   }
   q.set("lines", String(backlogLines(settings)));
   const pattern = serverPattern();
@@ -83,13 +83,13 @@ export class Connections {
   }
 
   /**
-   * Open the stream of the open files with the current filter (see stream.js
-   * for merged, onLines, onControl and onState).
+   * Open the stream of `paths` with the current filter (see stream.js for
+   * merged, onLines, onControl and onState).
    */
-  openStream({ merged, onLines, onControl, onState }) {
+  openStream({ paths, merged, onLines, onControl, onState }) {
     this.closeStream();
     this.stream = new ResumableStream({
-      url: (lastId) => streamUrl(lastId, this.settings),
+      url: (lastId) => streamUrl(paths, lastId, this.settings),
       retryMs: this.settings.retryMs,
       merged,
       onLines,

@@ -17,10 +17,10 @@ export class SSEParser {
     this.retry = null;
   }
 
-  /** Feed decoded text; returns {events, comments, retry} seen in it. */
+  /** Feed decoded text; returns {events, comments} seen in it (comments: their texts). */
   feed(text) {
     const events = [];
-    let comments = 0;
+    const comments = [];
     this.buffer += text;
     let start = 0;
     const buf = this.buffer;
@@ -50,7 +50,10 @@ export class SSEParser {
         this.type = "";
         continue;
       }
-      if (line.charCodeAt(0) === 58) { comments++; continue; } // ":" comment (heartbeat)
+      if (line.charCodeAt(0) === 58) { // ":" comment: a heartbeat, or "caught up" after the backlog
+        comments.push(line.charCodeAt(1) === 32 ? line.slice(2) : line.slice(1));
+        continue;
+      }
       const colon = line.indexOf(":");
       let field = line, value = "";
       if (colon >= 0) {
@@ -111,7 +114,7 @@ export function connect(url, { onopen, onevents, onclose }) {
         const { value, done } = await reader.read();
         if (done) break;
         const { events, comments } = parser.feed(value);
-        if (!closed && (events.length || comments)) onevents(events, comments);
+        if (!closed && (events.length || comments.length)) onevents(events, comments);
       }
       finish({ error: "ended", message: "the server closed the stream" });
     } catch {

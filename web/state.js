@@ -30,6 +30,47 @@ export function serverPattern() {
   return f.caseSensitive ? body : `(?i)${body}`;
 }
 
+/**
+ * A filter error from the server ("filter: invalid regular expression: missing ):
+ * (?i)beta(") in the terms of `text`, the pattern the reader typed, which the
+ * server got as `sent` (with "(?i)" in front, or escaped): {reason, at}, `at`
+ * the 0-based position of the fault in `text`, or null if it cannot be placed.
+ */
+export function explainPatternError(message, sent, text) {
+  const body = message.replace(/^filter: /, "").replace(/^invalid regular expression: /, "");
+  const cut = body.lastIndexOf(": ");
+  const reason = cut > 0 ? body.slice(0, cut) : body;
+  const fragment = cut > 0 ? body.slice(cut + 2) : "";
+  const offset = sent.length - text.length; // what we put in front ("(?i)")
+  if (offset < 0 || sent.slice(offset) !== text) return { reason: body, at: null }; // escaped: no place to show
+  let at = null;
+  if (reason === "missing )" || reason === "unexpected )") at = unbalancedParen(text, reason === "missing )");
+  else if (reason.startsWith("trailing \\")) at = text.length - 1;
+  else if (fragment) {
+    const i = sent.indexOf(fragment, offset);
+    if (i >= 0) at = i - offset;
+  }
+  return { reason, at };
+}
+
+/** The position of the first unmatched ")" or (open) the last unclosed "(" in a pattern, or null. */
+function unbalancedParen(text, open) {
+  const stack = [];
+  let inClass = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "\\") { i++; continue; }
+    if (inClass) { if (c === "]") inClass = false; continue; }
+    if (c === "[") inClass = true;
+    else if (c === "(") stack.push(i);
+    else if (c === ")") {
+      if (!stack.length) return open ? null : i;
+      stack.pop();
+    }
+  }
+  return open && stack.length ? stack[stack.length - 1] : null;
+}
+
 function hashParams() {
   const q = new URLSearchParams();
   for (const f of state.files) q.append("file", f);

@@ -11,9 +11,12 @@ export class ConnectionStatus {
    * current(): the state of the connection that matters (see stream.js), or null.
    * settings: {heartbeat} in seconds (the server's, once /healthz has told it).
    * onRetry(): the pill was clicked.
+   * toldElsewhere(state): true for an error another control already explains (a
+   *   bad filter, at the filter box): the pill then only says "Stopped".
    */
-  constructor({ current, settings, onRetry }) {
+  constructor({ current, settings, onRetry, toldElsewhere = () => false }) {
     this.current = current;
+    this.toldElsewhere = toldElsewhere;
     this.settings = settings;
     $("status").addEventListener("click", onRetry);
     setInterval(() => this.render(), 1000);
@@ -49,9 +52,13 @@ export class ConnectionStatus {
           : `${head} (attempt ${s.attempt}, trying…)`;
         el.title = `${s.message || "Disconnected"}. Click to retry now.`;
         if (since !== null) age = `last event ${since}s ago`;
+      } else if (s.status === "error" && this.toldElsewhere(s)) {
+        kind = "stopped";
+        text = "Stopped";
+        el.title = "Not streaming until the filter is fixed.";
       } else if (s.status === "error") {
         text = `Error: ${s.message}`;
-        el.title = s.message;
+        el.title = `${s.message}. Click to try again.`;
       }
     }
     el.dataset.state = kind;

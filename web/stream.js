@@ -30,7 +30,7 @@ export class ResumableStream {
    * onLines(events): line events ({data, id}) not seen before, in order; with
    *   merged, {path, data, id} with the path taken off the data.
    * onControl(type, info, id): rotate / truncate / reset / deleted / error.
-   * onState(state): {status, attempt, nextAt, message, lastActivity}.
+   * onState(state): {status, attempt, nextAt, message, lastActivity, caughtUp}.
    */
   constructor({ url, onLines, onControl, onState, onEvents = null, retryMs = 2000, merged = false }) {
     this.url = url;
@@ -49,7 +49,7 @@ export class ResumableStream {
     this.timer = null;
     this.stopped = false;
     this.suspended = false;
-    this.state = { status: "connecting", attempt: 0, nextAt: 0, message: "", lastActivity: 0 };
+    this.state = { status: "connecting", attempt: 0, nextAt: 0, message: "", lastActivity: 0, caughtUp: false };
     this.opens = 0;
     this._online = () => { if (this.state.status === "offline" || this.state.status === "reconnecting") this.reconnectNow(); };
     window.addEventListener("online", this._online);
@@ -87,9 +87,10 @@ export class ResumableStream {
         this.attempt = 0;
         this._setState({ status: "live", attempt: 0, nextAt: 0, message: "", lastActivity: Date.now() });
       },
-      onevents: (events) => {
+      onevents: (events, comments) => {
         if (conn !== this.conn) return;
         this.state.lastActivity = Date.now();
+        const caughtUp = !this.state.caughtUp && comments.includes("caught up");
         if (this.onEvents) {
           if (events.length) this.onEvents(events);
           return;
@@ -109,6 +110,8 @@ export class ResumableStream {
         }
         if (lines.length) this.onLines(lines);
         if (conn.lastEventId) this.lastId = conn.lastEventId;
+        // The server sent the backlog: an empty view now means "nothing there", not "loading".
+        if (caughtUp) this._setState({ caughtUp: true });
       },
       onclose: (info) => {
         if (conn !== this.conn || this.stopped) return;

@@ -8,7 +8,7 @@
 
 import { downloadUrl } from "./connection.js";
 import { LEVELS, SOURCE_COLOURS } from "./render.js";
-import { DEFAULT_MAX, state, writeHash } from "./state.js";
+import { DEFAULT_MAX, explainPatternError, state, writeHash } from "./state.js";
 
 const $ = (id) => document.getElementById(id);
 const FONT_DEFAULT = 13;
@@ -67,7 +67,7 @@ export class Toolbar {
     $("pause").addEventListener("click", () => this.togglePause());
     $("follow").addEventListener("click", () => (view.following ? view.stopFollowing() : view.follow()));
     $("jump").addEventListener("click", () => view.follow());
-    $("clear").addEventListener("click", () => view.clear());
+    $("clear").addEventListener("click", () => view.clear(true));
     $("permalink").addEventListener("click", () => this.copyLink());
     $("sidebar-toggle").addEventListener("click", () => this.setSidebar(document.body.classList.contains("sidebar-closed")));
     $("help-open").addEventListener("click", () => $("help").showModal());
@@ -109,7 +109,7 @@ export class Toolbar {
       $("jump-text").textContent = n ? `${n.toLocaleString()} new line${n === 1 ? "" : "s"}` : "Not following";
     }
     jump.dataset.count = String(view.newSinceFollow);
-    $("counts").textContent = `${view.domCount.toLocaleString()} shown · ${view.received.toLocaleString()} received`;
+    $("counts").textContent = `${view.lineCount.toLocaleString()} shown · ${view.received.toLocaleString()} received`;
   }
 
   // ---- open files ----------------------------------------------------------------
@@ -158,15 +158,27 @@ export class Toolbar {
     $("filter").select();
   }
 
-  showFilterError(message) {
+  /**
+   * The server refused the filter: say why once, here, in the reader's terms:
+   * their own pattern (not the "(?i)" we added to `sent`) and where it breaks.
+   */
+  showFilterError(message, sent) {
+    const { reason, at } = explainPatternError(message, sent, state.filter.text);
     const err = $("filter-error");
-    err.textContent = message;
+    const head = document.createElement("span");
+    head.textContent = at === null ? `Not a valid regular expression: ${reason}`
+      : `Not a valid regular expression: ${reason} at position ${at + 1}`;
+    const pattern = document.createElement("pre");
+    pattern.className = "filter-caret";
+    pattern.textContent = at === null ? state.filter.text : `${state.filter.text}\n${" ".repeat(at)}^`;
+    err.replaceChildren(head, pattern);
     err.hidden = false;
     $("filter").setAttribute("aria-invalid", "true");
   }
 
   hideFilterError() {
     $("filter-error").hidden = true;
+    $("filter-error").replaceChildren();
     $("filter").removeAttribute("aria-invalid");
   }
 
@@ -184,6 +196,7 @@ export class Toolbar {
     else state.hidden.add(level);
     this.sync();
     writeHash();
+    this.view.onChange(); // what is visible changed: the pane's message may too
   }
 
   toggleWrap() {
