@@ -96,6 +96,7 @@ export class Connections {
       onControl,
       onState: (s) => {
         this.streamState = s;
+        if (s.status === "live") this._reachable(this.stream);
         onState(s);
       },
     });
@@ -120,7 +121,10 @@ export class Connections {
       onEvents: this.onFileEvents,
       onLines: () => {},
       onControl: () => {},
-      onState: this.onFilesState,
+      onState: (s) => {
+        if (s.status === "live") this._reachable(this.filesStream);
+        this.onFilesState(s);
+      },
     });
     this.filesStreamsOpened++;
   }
@@ -148,12 +152,17 @@ export class Connections {
     this.filesStream = null;
   }
 
-  /** Skip the backoff wait; a stream that ended in an error is restarted by restart(). */
+  /** The reader asked to retry: at once, from the back-off's first step; a stream that ended in an error is restarted by restart(). */
   retryNow(restart) {
     if (this.stream) {
       if (this.streamState && this.streamState.status === "error") restart();
-      else this.stream.reconnectNow();
+      else this.stream.reconnectNow({ manual: true });
     }
-    if (this.filesStream) this.filesStream.reconnectNow();
+    if (this.filesStream) this.filesStream.reconnectNow({ manual: true });
+  }
+
+  /** One connection got through: the server is back, so the other one need not wait out its back-off. */
+  _reachable(from) {
+    for (const other of [this.stream, this.filesStream]) if (other && other !== from) other.reconnectNow();
   }
 }

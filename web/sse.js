@@ -7,6 +7,8 @@
 // and reconnects on its own without backoff. Here the caller sees all of it and
 // owns reconnection (stream.js). One fetch = one connection, like an EventSource.
 
+const ANSWER_TIMEOUT_MS = 15000; // for the response headers of a new connection
+
 export class SSEParser {
   constructor() {
     this.buffer = "";
@@ -85,6 +87,10 @@ export function connect(url, { onopen, onevents, onclose }) {
     closed = true;
     onclose({ ...info, retry: parser.retry, lastEventId: parser.lastEventId });
   };
+  // A server that accepts but never answers (a host rebooting behind a proxy) must
+  // not hold the connection forever: give up on it, and the caller tries again.
+  let unanswered = false;
+  const answerTimer = setTimeout(() => { unanswered = true; abort.abort(); }, ANSWER_TIMEOUT_MS);
   (async () => {
     let response;
     try {
@@ -94,8 +100,10 @@ export function connect(url, { onopen, onevents, onclose }) {
         cache: "no-store",
       });
     } catch (err) {
-      finish({ error: "network", message: abort.signal.aborted ? "closed" : "cannot reach the server" });
+      finish({ error: "network", message: unanswered ? "no answer from the server" : abort.signal.aborted ? "closed" : "cannot reach the server" });
       return;
+    } finally {
+      clearTimeout(answerTimer);
     }
     if (!response.ok) {
       let message = `HTTP ${response.status}`;
@@ -127,6 +135,7 @@ export function connect(url, { onopen, onevents, onclose }) {
     close() {
       if (closed) return;
       closed = true;
+      clearTimeout(answerTimer);
       abort.abort();
     },
   };

@@ -51,7 +51,7 @@ export class ResumableStream {
     this.suspended = false;
     this.state = { status: "connecting", attempt: 0, nextAt: 0, message: "", lastActivity: 0, caughtUp: false };
     this.opens = 0;
-    this._online = () => { if (this.state.status === "offline" || this.state.status === "reconnecting") this.reconnectNow(); };
+    this._online = () => this.reconnectNow();
     window.addEventListener("online", this._online);
     this._open();
   }
@@ -140,9 +140,22 @@ export class ResumableStream {
     this.timer = setTimeout(() => this._open(), delay);
   }
 
-  /** Skip the wait and try again now (the indicator's "retry now"). */
-  reconnectNow() {
-    if (this.stopped || this.conn) return;
+  /**
+   * Skip the wait and try again now: the reader clicked "retry" (`manual`), the
+   * browser came back online, or another connection to the same server just
+   * succeeded. A manual retry also starts the back-off again from its first
+   * step (a click while the server is still down must not make the next wait
+   * longer), and replaces an attempt still waiting for an answer.
+   */
+  reconnectNow({ manual = false } = {}) {
+    if (this.stopped || this.suspended || this.state.status === "live" || this.state.status === "error") return;
+    if (manual) this.attempt = 0;
+    if (this.conn) {
+      if (!manual) return; // an attempt is under way
+      const conn = this.conn;
+      this.conn = null; // first, so its onclose does not schedule a reconnect
+      conn.close();
+    }
     this._open();
   }
 
