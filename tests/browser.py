@@ -92,6 +92,12 @@ def new_page(browser, request):
         pytest.fail(f"JavaScript errors on the page: {errors}")
 
 
+@pytest.fixture
+def viewer(new_page, server):
+    """The viewer of the test's server (conftest's ``server``) in a fresh page."""
+    return Viewer(new_page(), server)
+
+
 class Viewer:
     """A page showing the viewer of one server, with the waits the tests share."""
 

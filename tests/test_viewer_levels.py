@@ -9,11 +9,11 @@ from __future__ import annotations
 import pytest
 
 import browser as fixtures
-from browser import Viewer
 from conftest import append
 
 browser = fixtures.browser
 new_page = fixtures.new_page
+viewer = fixtures.viewer
 
 VISIBLE = """() => Array.from(document.querySelectorAll('#lines .ln'))
     .filter(l => l.offsetParent !== null).map(l => l.querySelector('.tx').textContent)"""
@@ -74,10 +74,6 @@ SAMPLES = {
     ], [0, 1, 2, 3, 4, 5]),
 }
 
-
-@pytest.fixture
-def viewer(new_page, server):
-    return Viewer(new_page(), server)
 
 
 @pytest.mark.parametrize("name", SAMPLES)

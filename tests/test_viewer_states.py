@@ -11,18 +11,14 @@ import gzip
 import pytest
 
 import browser as fixtures
-from browser import Viewer
 from conftest import append, wait_for
 
 browser = fixtures.browser
 new_page = fixtures.new_page
+viewer = fixtures.viewer
 
 EMPTY = "#empty:not([hidden])"
 
-
-@pytest.fixture
-def viewer(new_page, server):
-    return Viewer(new_page(), server)
 
 
 def message(page) -> str:

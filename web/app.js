@@ -24,6 +24,7 @@ const settings = {
   retryMs: 2000,
   maxBacklog: null, // --max-backlog: the most lines a stream may ask for
   streamsPerClient: Infinity, // --max-per-ip / --max-connections: 1 leaves no room for a live file list
+  defaultFile: null, // the file to open when none is chosen (the demo's app.log)
 };
 
 const view = new LogView({
@@ -184,11 +185,14 @@ async function loadHealth() {
     const limits = [h.max_per_ip, h.max_connections].filter((n) => Number.isInteger(n) && n > 0);
     settings.streamsPerClient = Math.min(Infinity, ...limits);
     if (typeof h.root === "string" && h.root) $("root-name").textContent = h.root;
+    if (typeof h.default_file === "string") settings.defaultFile = h.default_file;
   } catch { /* defaults */ }
 }
 
 async function begin() {
   await loadHealth();
+  // The demo opens its main log, so a first-time user sees lines moving at once.
+  if (!state.files.length && !location.hash && settings.defaultFile) setFiles([settings.defaultFile]);
   connections.openFiles();
   restartStream();
 }

@@ -6,13 +6,15 @@
 import { escapeRegExp, LEVELS } from "./render.js";
 
 export const DEFAULT_MAX = 10000;
+// A phone is too narrow for unwrapped lines: only their timestamps would show.
+export const DEFAULT_WRAP = globalThis.matchMedia?.("(max-width: 760px)").matches ?? false;
 const MAX_FILES = 32;
 
 export const state = {
   files: [],
   filter: { text: "", regex: false, caseSensitive: false, invert: false },
   hidden: new Set(), // hidden levels
-  wrap: false,
+  wrap: DEFAULT_WRAP,
   max: DEFAULT_MAX,
 };
 
@@ -80,7 +82,7 @@ function hashParams() {
   if (f.caseSensitive) q.set("case", "1");
   if (f.invert) q.set("invert", "1");
   if (state.hidden.size) q.set("hide", [...state.hidden].join(","));
-  if (state.wrap) q.set("wrap", "1");
+  if (state.wrap !== DEFAULT_WRAP) q.set("wrap", state.wrap ? "1" : "0");
   if (state.max !== DEFAULT_MAX) q.set("max", String(state.max));
   return q.toString();
 }
@@ -110,7 +112,7 @@ export function readHash() {
     invert: q.get("invert") === "1",
   };
   state.hidden = new Set((q.get("hide") || "").split(",").filter((l) => LEVELS.includes(l)));
-  state.wrap = q.get("wrap") === "1";
+  state.wrap = q.has("wrap") ? q.get("wrap") === "1" : DEFAULT_WRAP;
   const max = Number(q.get("max"));
   state.max = max >= 100 && max <= 100000 ? max : DEFAULT_MAX;
   lastHash = location.hash.slice(1);

@@ -17,6 +17,7 @@ export class ConnectionStatus {
   constructor({ current, settings, onRetry, toldElsewhere = () => false }) {
     this.current = current;
     this.toldElsewhere = toldElsewhere;
+    this.narrow = window.matchMedia("(max-width: 760px)");
     this.settings = settings;
     $("status").addEventListener("click", onRetry);
     setInterval(() => this.render(), 1000);
@@ -47,9 +48,13 @@ export class ConnectionStatus {
       } else if (s.status === "reconnecting" || s.status === "offline") {
         const wait = Math.max(0, Math.ceil((s.nextAt - now) / 1000));
         const head = s.status === "offline" ? "Offline" : "Reconnecting";
-        text = s.nextAt > now
-          ? `${head} (attempt ${s.attempt}, next try in ${wait}s)`
-          : `${head} (attempt ${s.attempt}, trying…)`;
+        if (this.narrow.matches) { // a phone's header has room for a few words only
+          text = s.nextAt > now ? `${head} · ${wait}s` : `${head}…`;
+        } else {
+          text = s.nextAt > now
+            ? `${head} (attempt ${s.attempt}, next try in ${wait}s)`
+            : `${head} (attempt ${s.attempt}, trying…)`;
+        }
         el.title = `${s.message || "Disconnected"}. Click to retry now.`;
         if (since !== null) age = `last event ${since}s ago`;
       } else if (s.status === "error" && this.toldElsewhere(s)) {
@@ -57,7 +62,7 @@ export class ConnectionStatus {
         text = "Stopped";
         el.title = "Not streaming until the filter is fixed.";
       } else if (s.status === "error") {
-        text = `Error: ${s.message}`;
+        text = this.narrow.matches ? "Error" : `Error: ${s.message}`;
         el.title = `${s.message}. Click to try again.`;
       }
     }

@@ -6,7 +6,7 @@
 // stream is reported through onFilter / onFiles. Never opens a connection and
 // never touches a line's text.
 
-import { downloadUrl } from "./connection.js";
+import { downloadLink } from "./files.js";
 import { LEVELS, SOURCE_COLOURS } from "./render.js";
 import { DEFAULT_MAX, explainPatternError, state, writeHash } from "./state.js";
 
@@ -38,8 +38,16 @@ export class Toolbar {
     this.filterTimer = null;
     this.toastTimer = null;
     this.phone = window.matchMedia("(max-width: 760px)");
+    this.touch = window.matchMedia("(pointer: coarse)");
 
+    $("filter-clear").addEventListener("click", () => {
+      $("filter").value = "";
+      this._showClear();
+      this._applyFilterText();
+      $("filter").focus();
+    });
     $("filter").addEventListener("input", () => {
+      this._showClear();
       clearTimeout(this.filterTimer);
       this.filterTimer = setTimeout(() => this._applyFilterText(), FILTER_DELAY_MS);
     });
@@ -78,6 +86,8 @@ export class Toolbar {
     this.setTheme(theme());
     this.setFontSize(fontSize());
     if (this.phone.matches) this.setSidebar(false);
+    // Words for the device: no "press /" where there is no keyboard.
+    if (this.phone.matches || this.touch.matches) $("filter").placeholder = "Filter lines";
   }
 
   // ---- counts ------------------------------------------------------------------
@@ -123,13 +133,7 @@ export class Toolbar {
       name.className = "chip-name";
       name.textContent = path;
       name.title = path;
-      const dl = document.createElement("a");
-      dl.className = "chip-btn";
-      dl.href = downloadUrl(path);
-      dl.setAttribute("download", "");
-      dl.setAttribute("aria-label", `Download ${path}`);
-      dl.title = "Download the whole file";
-      dl.textContent = "↓";
+      const dl = downloadLink(path, "chip-btn");
       const close = document.createElement("button");
       close.type = "button";
       close.className = "chip-btn";
@@ -151,6 +155,13 @@ export class Toolbar {
     state.filter.text = text;
     writeHash();
     this.onFilter();
+  }
+
+  /** The × of the filter box: there when it has text. */
+  _showClear() {
+    const has = $("filter").value !== "";
+    $("filter-clear").hidden = !has;
+    $("filter-form").classList.toggle("has-text", has);
   }
 
   focusFilter() {
@@ -232,6 +243,7 @@ export class Toolbar {
   /** The state was read anew (the hash): show all of it, the filter text too. */
   load() {
     $("filter").value = state.filter.text;
+    this._showClear();
     this.sync();
   }
 
@@ -239,6 +251,7 @@ export class Toolbar {
   sync() {
     const f = state.filter;
     if ($("filter").value !== f.text && document.activeElement !== $("filter")) $("filter").value = f.text;
+    this._showClear();
     $("opt-regex").setAttribute("aria-pressed", String(f.regex));
     $("opt-case").setAttribute("aria-pressed", String(f.caseSensitive));
     $("opt-invert").setAttribute("aria-pressed", String(f.invert));
