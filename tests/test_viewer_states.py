@@ -11,6 +11,7 @@ import gzip
 import pytest
 
 import browser as fixtures
+from browser import save_screenshot
 from conftest import append, wait_for
 
 browser = fixtures.browser
@@ -37,6 +38,7 @@ def test_an_empty_file_says_it_is_empty_then_shows_its_first_line(viewer, logdir
     page = viewer.open("file=app.log").page
     viewer.wait_state("live")
     assert "app.log is empty" in wait_message(page, "app.log is empty")
+    save_screenshot(page, "empty-file-light")
     append(logdir / "app.log", "first")
     viewer.wait_texts(["first"])
     page.wait_for_selector("#empty", state="hidden")
@@ -49,6 +51,7 @@ def test_a_filter_with_no_match_says_how_far_back_it_looked(viewer, logdir):
     text = wait_message(page, "No line matches “omega” so far")
     assert f"Searched all of app.log ({size} B)" in text
     viewer.wait_state("live")
+    save_screenshot(page, "no-match-light")
     assert viewer.count() == 0
     append(logdir / "app.log", "omega arrives")
     viewer.wait_texts(["omega arrives"])
