@@ -1,5 +1,6 @@
 """Streaming one file over real HTTP: framing, backlog, live lines, formats, filters."""
 
+import gzip
 import json
 
 import pytest
@@ -128,3 +129,14 @@ def test_a_caught_up_comment_follows_the_backlog_and_precedes_live_lines(server,
     text = server.stream("/api/stream/app.log?format=text")
     text.read_until(lambda c: bytes(c.raw).endswith(b"three\n"), message="plain lines")
     assert b"caught up" not in bytes(text.raw)
+
+
+@pytest.mark.parametrize("query", ["/api/stream/access.log.1.gz", "/api/stream?path=access.log&path=access.log.1.gz"])
+def test_a_compressed_file_is_refused_plainly_not_streamed_as_noise(server, logdir, query):
+    append(logdir / "access.log", "current")
+    with gzip.open(logdir / "access.log.1.gz", "wb") as f:
+        f.write(b"old line\n")
+    status, body = server.json(query)
+    assert status == 415
+    assert body["error"].startswith("access.log.1.gz is compressed: download it")
+    assert server.get("/api/download/access.log.1.gz")[0] == 200  # still downloads
