@@ -140,3 +140,14 @@ def test_paused_reconnecting_and_a_bad_filter_still_fit(phone, logdir):
     phone.wait_state("reconnecting")
     page.wait_for_function("() => /Reconnecting · \\d+s/.test(document.getElementById('status-text').textContent)")
     assert layout_problems(page) == []
+
+
+def test_a_touch_tablet_says_tap_with_its_list_on_the_left(new_page, server, logdir):
+    append(logdir / "app.log", "x")
+    page = new_page(viewport={"width": 1024, "height": 768}, has_touch=True, is_mobile=True)
+    Viewer(page, server).open()
+    page.wait_for_function("() => document.getElementById('empty').innerText.includes('No file open')")
+    text = page.inner_text("#empty")
+    assert "Tap a file on the left" in text and "Ctrl" not in text
+    assert page.is_visible("#sidebar")
+    assert page.get_attribute("#filter", "placeholder") == "Filter lines"

@@ -38,7 +38,8 @@ const view = new LogView({
 });
 const toolbar = new Toolbar({ view, onFilter: restartStream, onFiles: openFiles });
 const files = new FileList({ tree: $("tree"), countEl: $("file-count"), onOpen: openFile });
-const phone = window.matchMedia("(max-width: 760px), (pointer: coarse)");
+const narrow = window.matchMedia("(max-width: 760px)");
+const touch = window.matchMedia("(pointer: coarse)");
 
 // What the stream of the open files said beyond lines: a bad filter, backlogs cut short.
 const streamNotes = { filterError: false, backlog: new Map() };
@@ -47,7 +48,8 @@ const empty = new EmptyState({
   describeView: () => ({
     files: state.files,
     streamed: streamedFiles(),
-    phone: phone.matches,
+    narrow: narrow.matches,
+    touch: touch.matches,
     filesLoaded: files.loaded,
     fileCount: files.files.size,
     sizeOf: (path) => (files.files.has(path) ? files.files.get(path).size : null),

@@ -38,7 +38,7 @@ function quoted(filter) {
 
 /**
  * What the pane says for a view `v`, or null when it shows lines. `v`:
- * { files, streamed, phone, filesLoaded, fileCount, sizeOf(path) -> bytes|null,
+ * { files, streamed, narrow (a phone's width), touch (no mouse), filesLoaded, fileCount, sizeOf(path) -> bytes|null,
  *   stream: {status, caughtUp, message, httpStatus} | null, filterError,
  *   filter, hidden (Set), lineCount, received, paused, cleared, visibleLine (bool),
  *   backlog: Map(path -> incomplete backlog info), backlogLines }.
@@ -49,8 +49,11 @@ export function describe(v) {
     if (v.filesLoaded && v.fileCount === 0) {
       return { title: "No log files yet", body: "Files appear in the list as they are created in the directory." };
     }
-    return v.phone
-      ? { title: "No file open", body: "Tap ☰ to see the files, then tap one to follow it. Tick more to follow them together." }
+    if (v.narrow) { // the file list is a drawer behind ☰
+      return { title: "No file open", body: "Tap ☰ to see the files, then tap one to follow it. Tick more to follow them together." };
+    }
+    return v.touch
+      ? { title: "No file open", body: "Tap a file on the left to follow it. Tick more files to follow them together." }
       : { title: "No file open", body: "Click a file on the left to follow it. Ctrl-click or tick more files to follow them together in one merged view." };
   }
   if (!v.streamed.length) {
