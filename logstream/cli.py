@@ -138,6 +138,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     with tempfile.TemporaryDirectory(prefix="logstream-demo-") as root:
         cfg = config.from_sources(argparse.Namespace(**{**vars(args), "root": root}))
+        cfg.default_file = "app.log"  # not a setting: a first-time user sees lines moving at once (/healthz)
         setup_logging(cfg.log_level)
         writer = gevent.spawn(write_forever, root)
         print(f"logstream: demo directory {root} (a writer appends lines; removed on exit)", flush=True)

@@ -36,6 +36,12 @@ class NotFound(LogstreamError):
     status = 404
 
 
+class Unsupported(LogstreamError):
+    """A file a stream cannot carry as lines (a compressed rotation)."""
+
+    status = 415
+
+
 class TooManyRequests(LogstreamError):
     status = 429
 

@@ -22,6 +22,8 @@ from .position import malformed, split_id
 from .sources.base import GAP, Follower
 from .topic import Subscriber
 
+CAUGHT_UP = "caught up"  # the comment after the backlog (README "Events")
+
 
 class Stream:
     """An iterable of response chunks. ``close()`` releases everything.
@@ -135,6 +137,11 @@ class Stream:
                 yield notices
         for follower in self.followers:
             yield from follower.catch_up()
+        # The backlog (or what a resume missed) is all sent: a client may now tell
+        # "nothing there" from "still reading" (the viewer's empty states).
+        caught_up = encoder.comment(CAUGHT_UP)
+        if caught_up:
+            yield caught_up
         heartbeat = self.config.heartbeat or None
         while True:
             if handler is not None and handler.pending:

@@ -25,15 +25,24 @@ LINE_TEXTS = "() => Array.from(document.querySelectorAll('#lines .ln > .tx'), e 
 LINE_COUNT = "() => document.querySelectorAll('#lines .ln').length"
 
 
+_shared: dict = {}  # one Playwright and one browser for the whole session
+
+
 @pytest.fixture(scope="session")
 def browser() -> Browser:
+    """The session's Chromium. Each viewer test module imports this fixture, so
+    pytest holds one definition per module: they all share one browser (two
+    sync Playwrights cannot run at once), closed by the first teardown."""
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
         pytest.fail("Debian's chromium is required for the viewer tests: apt-get install chromium")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    if "browser" not in _shared:
+        _shared["playwright"] = sync_playwright().start()
+        _shared["browser"] = _shared["playwright"].chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    yield _shared["browser"]
+    if "browser" in _shared:
+        _shared.pop("browser").close()
+        _shared.pop("playwright").stop()
 
 
 def _safe(name: str) -> str:
@@ -81,6 +90,12 @@ def new_page(browser, request):
         context.close()
     if errors and not failed:
         pytest.fail(f"JavaScript errors on the page: {errors}")
+
+
+@pytest.fixture
+def viewer(new_page, server):
+    """The viewer of the test's server (conftest's ``server``) in a fresh page."""
+    return Viewer(new_page(), server)
 
 
 class Viewer:

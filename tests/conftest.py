@@ -136,13 +136,16 @@ class SSEClient:
     """An open event stream over a raw socket (so a read may time out and be
     tried again); ``events`` grows as ``read_until`` reads."""
 
-    def __init__(self, port: int, path: str, headers: dict | None, timeout: float, rcvbuf: int = 0) -> None:
+    def __init__(self, port: int, path: str, headers: dict | None, timeout: float, rcvbuf: int = 0,
+                 tls=None) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:  # a small window makes a client that stops reading stall the server's writes soon
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
         try:
             self.sock.connect(("127.0.0.1", port))
+            if tls is not None:  # an ssl.SSLContext: speak HTTPS (the deployment guide's nginx)
+                self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
         except OSError:
             self.sock.close()
             raise

@@ -1,11 +1,19 @@
-"""docs/deploy.md's nginx blocks, run for real in front of logstream: events pass
-through unbuffered, Last-Event-ID reaches the server, idle streams survive; the
-slow-client settings cut a dripped head and bound the streams per address."""
+"""docs/deploy.md, exercised as far as a test can: its nginx block runs for real in
+front of logstream, over TLS with a self-signed certificate (events pass through
+unbuffered, Last-Event-ID reaches the server, idle streams survive); its systemd
+unit passes ``systemd-analyze verify``, and its install commands agree with the
+unit (the user, the group, the token file's owner, mode and path); its settings
+for slow clients cut a dripped head and bound the streams per address."""
 
+import os
 import re
+import shlex
 import shutil
 import socket
+import ssl
+import stat
 import subprocess
+import sys
 import time
 
 import pytest
@@ -34,7 +42,15 @@ def nginx(tmp_path):
 
     def start(upstream_port: int, http_extra: str = "", server_extra: str = "") -> int:
         port = free_port()
-        block = nginx_block().replace("127.0.0.1:8080", f"127.0.0.1:{upstream_port}")
+        cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                        "-days", "1", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+        block = nginx_block()
+        assert "listen 443 ssl;" in block and "ssl_certificate " in block and "ssl_certificate_key " in block
+        block = block.replace("127.0.0.1:8080", f"127.0.0.1:{upstream_port}")
+        block = block.replace("listen 443 ssl;", f"listen 127.0.0.1:{port} ssl;\n{server_extra}")
+        block = re.sub(r"ssl_certificate\s+\S+;", f"ssl_certificate {cert};", block)
+        block = re.sub(r"ssl_certificate_key\s+\S+;", f"ssl_certificate_key {key};", block)
         for d in ("logs", "tmp"):
             (tmp_path / d).mkdir(exist_ok=True)
         conf = tmp_path / "nginx.conf"
@@ -51,11 +67,7 @@ def nginx(tmp_path):
                 uwsgi_temp_path {tmp_path}/tmp;
                 scgi_temp_path {tmp_path}/tmp;
                 {http_extra}
-                server {{
-                    listen 127.0.0.1:{port};
-                    {server_extra}
-                    {block}
-                }}
+                {block}
             }}""")
         procs.append(subprocess.Popen([binary, "-p", str(tmp_path), "-c", str(conf), "-g", "daemon off;"],
                                       stderr=subprocess.PIPE))
@@ -69,6 +81,11 @@ def nginx(tmp_path):
         p.stderr.close()
 
 
+TLS = ssl.create_default_context()
+TLS.check_hostname = False
+TLS.verify_mode = ssl.CERT_NONE  # the test's self-signed certificate
+
+
 def test_stream_through_the_documented_nginx_block(logserver, logdir, nginx):
     append(logdir / "app.log", "one")
     srv = logserver(logdir, "--base-path", "/logs", "--heartbeat", "1")
@@ -76,7 +93,7 @@ def test_stream_through_the_documented_nginx_block(logserver, logdir, nginx):
 
     def connect():
         try:
-            return SSEClient(port, "/logs/api/stream/app.log", None, 10)
+            return SSEClient(port, "/logs/api/stream/app.log", None, 10, tls=TLS)
         except OSError:
             return None
 
@@ -89,12 +106,72 @@ def test_stream_through_the_documented_nginx_block(logserver, logdir, nginx):
     last = s.events[-1].last_event_id
     s.close()
     append(logdir / "app.log", "three")
-    r = SSEClient(port, "/logs/api/stream/app.log", {"Last-Event-ID": last}, 10)
+    r = SSEClient(port, "/logs/api/stream/app.log", {"Last-Event-ID": last}, 10, tls=TLS)
     assert r.wait_lines(1) == ["three"]
     r.close()
-    viewer = SSEClient(port, "/logs/", None, 10)
+    viewer = SSEClient(port, "/logs/", None, 10, tls=TLS)
     assert viewer.status == 200
     viewer.close()
+
+
+def deploy_section(lang: str, after: str) -> str:
+    """The first ```lang block of docs/deploy.md after the heading ``after``."""
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    return re.search(rf"```{lang}\n(.*?)```", text[text.index(after):], re.S).group(1)
+
+
+def unit() -> dict[str, str]:
+    return dict(line.split("=", 1) for line in deploy_section("ini", "## systemd").splitlines()
+                if "=" in line and not line.startswith("#"))
+
+
+def test_the_systemd_unit_passes_systemd_analyze_verify(tmp_path):
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    text = deploy_section("ini", "## systemd").replace("/opt/logstream/venv/bin/logstream",
+                                                       f"{sys.executable} -m logstream")
+    (tmp_path / "logstream.service").write_text(text)
+    done = subprocess.run([analyze, "verify", str(tmp_path / "logstream.service")], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and "logstream.service" not in done.stderr, done.stderr
+
+
+def test_the_install_commands_agree_with_the_unit():
+    commands = []  # each simple command of the block: lines cut at pipes and &&
+    for line in deploy_section("sh", "## systemd").splitlines():
+        words = shlex.split(line, comments=True)
+        while words:
+            cut = next((i for i, w in enumerate(words) if w in ("|", "&&")), len(words))
+            commands.append(words[:cut])
+            words = words[cut + 1:]
+    u = unit()
+    useradd = next(c for c in commands if c[0] == "useradd")
+    assert useradd[-1] == u["User"] and "--system" in useradd
+    assert useradd[useradd.index("--groups") + 1] == u["Group"]  # the group that may read the logs
+    install = next(c for c in commands if c[0] == "install" and "/dev/stdin" in c)
+    assert install[install.index("-o") + 1] == u["User"] and install[install.index("-m") + 1] == "600"
+    assert install[-1] == unit_environment()["LOGSTREAM_TOKEN_FILE"]
+
+
+def unit_environment() -> dict[str, str]:
+    lines = [line.split("=", 1)[1] for line in deploy_section("ini", "## systemd").splitlines()
+             if line.startswith("Environment=")]
+    return dict(line.split("=", 1) for line in lines)
+
+
+def test_the_documented_token_file_is_private_and_accepted(logserver, logdir, tmp_path):
+    # The documented command, run as it is but for the owner (this user) and the path.
+    line = next(line for line in deploy_section("sh", "## systemd").splitlines() if "install -o" in line)
+    path = tmp_path / "token"
+    line = line.replace("-o logstream -g logstream", f"-o {os.getuid()} -g {os.getgid()}")
+    line = line.replace(unit_environment()["LOGSTREAM_TOKEN_FILE"], str(path))
+    subprocess.run(line, shell=True, check=True, timeout=30)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and path.stat().st_uid == os.getuid()
+    token = path.read_text().strip()
+    srv = logserver(logdir, "--token-file", str(path))
+    assert srv.get("/api/files")[0] == 401
+    assert srv.get("/api/files", headers={"Authorization": f"Bearer {token}"})[0] == 200
 
 
 def test_the_documented_slow_client_settings_cut_dripped_heads_and_bound_streams_per_address(
@@ -110,7 +187,7 @@ def test_the_documented_slow_client_settings_cut_dripped_heads_and_bound_streams
 
     def connect():
         try:
-            return SSEClient(port, "/logs/api/stream/app.log", None, 10)
+            return SSEClient(port, "/logs/api/stream/app.log", None, 10, tls=TLS)
         except OSError:
             return None
 
@@ -120,7 +197,7 @@ def test_the_documented_slow_client_settings_cut_dripped_heads_and_bound_streams
     assert third.status == 503  # a third stream from this address
     third.close()
 
-    drip = socket.create_connection(("127.0.0.1", port), timeout=10)
+    drip = TLS.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="localhost")
     drip.sendall(b"GET /logs/api/stream/app.log HTTP/1.1\r\nHost: x\r\n")
     start = time.monotonic()
     drip.settimeout(0.2)
@@ -131,7 +208,7 @@ def test_the_documented_slow_client_settings_cut_dripped_heads_and_bound_streams
         except TimeoutError:
             drip.sendall(b"X")
             continue
-        except ConnectionResetError:
+        except (ConnectionResetError, ssl.SSLError):
             break
         if not chunk:
             break

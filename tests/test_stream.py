@@ -1,5 +1,6 @@
 """Streaming one file over real HTTP: framing, backlog, live lines, formats, filters."""
 
+import gzip
 import json
 
 import pytest
@@ -109,3 +110,33 @@ def test_healthz_answers_json(server):
 def test_unknown_route_is_json_404(server):
     status, headers, body = server.get("/api/nothing")
     assert status == 404 and json.loads(body)["error"]
+
+
+@pytest.mark.parametrize("query", ["", "?filter=nothing-matches", "?lines=0"])
+def test_a_caught_up_comment_follows_the_backlog_and_precedes_live_lines(server, logdir, query):
+    # So a client can tell "nothing there" from "still reading" (the viewer's empty states).
+    log = logdir / "app.log"
+    append(log, "one", "two")
+    s = server.stream(f"/api/stream/app.log{query}")
+    s.read_until(lambda c: "caught up" in c.parser.comments, message="the caught-up comment")
+    assert s.lines == (["one", "two"] if query == "" else [])
+    raw = bytes(s.raw)
+    assert raw.index(b": caught up\n") > raw.rfind(b"data: ")
+    append(log, "three")
+    append(logdir / "other.log", "x")
+    merged = server.stream("/api/stream?path=app.log&path=other.log")
+    merged.read_until(lambda c: "caught up" in c.parser.comments, message="the merged caught-up comment")
+    text = server.stream("/api/stream/app.log?format=text")
+    text.read_until(lambda c: bytes(c.raw).endswith(b"three\n"), message="plain lines")
+    assert b"caught up" not in bytes(text.raw)
+
+
+@pytest.mark.parametrize("query", ["/api/stream/access.log.1.gz", "/api/stream?path=access.log&path=access.log.1.gz"])
+def test_a_compressed_file_is_refused_plainly_not_streamed_as_noise(server, logdir, query):
+    append(logdir / "access.log", "current")
+    with gzip.open(logdir / "access.log.1.gz", "wb") as f:
+        f.write(b"old line\n")
+    status, body = server.json(query)
+    assert status == 415
+    assert body["error"].startswith("access.log.1.gz is compressed: download it")
+    assert server.get("/api/download/access.log.1.gz")[0] == 200  # still downloads

@@ -5,31 +5,67 @@
 // --base-path). Never renders a line, builds a URL or draws a control itself:
 // the modules it wires own those.
 
-import { Connections } from "./connection.js";
+import { backlogLines, Connections, downloadUrl } from "./connection.js";
+import { compression, EmptyState, hasVisibleLine } from "./empty.js";
 import { FileList } from "./files.js";
 import { controlMessage, makeHighlighter, sourceFor } from "./render.js";
 import { Session } from "./session.js";
 import { bindShortcuts } from "./shortcuts.js";
-import { DEFAULT_MAX, hashIsCurrent, readHash, setFiles, state } from "./state.js";
+import { DEFAULT_MAX, hashIsCurrent, readHash, serverPattern, setFiles, state } from "./state.js";
 import { ConnectionStatus } from "./status.js";
 import { Toolbar } from "./toolbar.js";
 import { LogView } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
 
+// What the server allows and promises, from /healthz (these defaults until it answers).
 const settings = {
-  heartbeat: 15, // seconds; /healthz tells the real one
+  heartbeat: 15, // seconds between pings; 0: none, so silence never means "stale"
   retryMs: 2000,
+  maxBacklog: null, // --max-backlog: the most lines a stream may ask for
+  streamsPerClient: Infinity, // --max-per-ip / --max-connections: 1 leaves no room for a live file list
+  defaultFile: null, // the file to open when none is chosen (the demo's app.log)
 };
 
 const view = new LogView({
   scroller: $("scroller"),
   list: $("lines"),
   max: DEFAULT_MAX,
-  onChange: () => toolbar.scheduleCounts(),
+  onChange: () => {
+    toolbar.scheduleCounts();
+    empty.schedule();
+  },
 });
 const toolbar = new Toolbar({ view, onFilter: restartStream, onFiles: openFiles });
 const files = new FileList({ tree: $("tree"), countEl: $("file-count"), onOpen: openFile });
+const narrow = window.matchMedia("(max-width: 760px)");
+const touch = window.matchMedia("(pointer: coarse)");
+
+// What the stream of the open files said beyond lines: a bad filter, backlogs cut short.
+const streamNotes = { filterError: false, backlog: new Map() };
+const empty = new EmptyState({
+  downloadUrl,
+  describeView: () => ({
+    files: state.files,
+    streamed: streamedFiles(),
+    narrow: narrow.matches,
+    touch: touch.matches,
+    filesLoaded: files.loaded,
+    fileCount: files.files.size,
+    sizeOf: (path) => (files.files.has(path) ? files.files.get(path).size : null),
+    stream: connections.stream ? connections.streamState : null,
+    filterError: streamNotes.filterError,
+    filter: state.filter,
+    hidden: state.hidden,
+    lineCount: view.lineCount,
+    received: view.received,
+    paused: view.paused,
+    cleared: view.cleared,
+    visibleLine: view.lineCount > 0 && hasVisibleLine($("lines"), state.hidden),
+    backlog: streamNotes.backlog,
+    backlogLines: backlogLines(settings),
+  }),
+});
 $("file-filter").addEventListener("input", (e) => files.setQuery(e.target.value));
 bindShortcuts({ toolbar, view });
 
@@ -43,7 +79,10 @@ const session = new Session({
 });
 const connections = new Connections({
   settings,
-  onFileEvents: (events) => files.apply(events),
+  onFileEvents: (events) => {
+    files.apply(events);
+    empty.schedule();
+  },
   onFilesState: (s) => {
     if (s.status === "error" && s.httpStatus === 401) session.showLogin();
     status.render();
@@ -54,6 +93,7 @@ const status = new ConnectionStatus({
   current: () => connections.current(),
   settings,
   onRetry: () => connections.retryNow(restartStream),
+  toldElsewhere: () => streamNotes.filterError,
 });
 
 function openFiles(paths) {
@@ -71,33 +111,55 @@ function openFile(path, add) {
   openFiles(i >= 0 ? state.files.filter((p) => p !== path) : [...state.files, path]);
 }
 
+/** The open files a stream can follow: a compressed rotation cannot be (see empty.js). */
+function streamedFiles() {
+  return state.files.filter((p) => !compression(p));
+}
+
 /** (Re)start the stream for the current files and filter, from a clean view. */
 function restartStream() {
   connections.closeStream();
   view.clear();
   view.highlight = makeHighlighter(state.filter);
   toolbar.hideFilterError();
-  const merged = state.files.length > 1;
+  streamNotes.filterError = false;
+  streamNotes.backlog = new Map();
+  const streamed = streamedFiles();
+  const merged = streamed.length > 1;
   const sources = new Map(state.files.map((p, i) => [p, sourceFor(p, i, state.files)]));
-  document.body.classList.toggle("has-files", state.files.length > 0);
   $("lines").classList.toggle("merged", merged);
   toolbar.renderFiles();
   files.setOpen(state.files);
   document.title = state.files.length ? `${state.files.join(", ")} · logstream` : "logstream";
   toolbar.renderFilterState();
   status.render();
-  if (!state.files.length || !session.signedIn) return;
+  empty.schedule();
+  if (!streamed.length || !session.signedIn) return;
+  for (const path of state.files) {
+    if (streamed.includes(path)) continue;
+    view.addSeparator("skipped", `${path} is compressed (${compression(path)}): not shown here; download it from its tab`);
+  }
   connections.openStream({
+    paths: streamed,
     merged,
     onLines: (lines) => view.addLines(merged
       ? lines.map((l) => ({ data: l.data, source: sources.get(l.path) || sourceFor(l.path, 7) }))
       : lines),
-    onControl: (type, info) => view.addSeparator(type, controlMessage(type, info)),
+    onControl: (type, info) => {
+      if (type === "backlog" && info.complete === false) streamNotes.backlog.set(info.path, info);
+      view.addSeparator(type, controlMessage(type, info));
+    },
     onState: (s) => {
       if (s.status === "error" && s.httpStatus === 401) session.showLogin();
-      else if (s.status === "error") view.addSeparator("error", `${s.message} — click the status to try again`);
-      if (s.status === "error" && state.filter.text && /filter/i.test(s.message)) toolbar.showFilterError(s.message);
+      else if (s.status === "error" && state.filter.text && s.httpStatus === 400 && /^filter:/.test(s.message)) {
+        // A bad pattern: told once, at the filter box, in the reader's own terms.
+        streamNotes.filterError = true;
+        toolbar.showFilterError(s.message, serverPattern());
+      } else if (s.status === "error" && view.lineCount > 0) {
+        view.addSeparator("error", `Stopped: ${s.message}`);
+      }
       status.render();
+      empty.schedule();
     },
   });
 }
@@ -119,14 +181,20 @@ async function loadHealth() {
   try {
     const r = await fetch("healthz", { cache: "no-store" });
     const h = await r.json();
-    if (Number(h.heartbeat) > 0) settings.heartbeat = Number(h.heartbeat);
+    if (Number(h.heartbeat) >= 0 && h.heartbeat !== null) settings.heartbeat = Number(h.heartbeat);
     if (Number(h.retry_ms) > 0) settings.retryMs = Number(h.retry_ms);
+    if (Number.isInteger(h.max_backlog)) settings.maxBacklog = h.max_backlog;
+    const limits = [h.max_per_ip, h.max_connections].filter((n) => Number.isInteger(n) && n > 0);
+    settings.streamsPerClient = Math.min(Infinity, ...limits);
     if (typeof h.root === "string" && h.root) $("root-name").textContent = h.root;
+    if (typeof h.default_file === "string") settings.defaultFile = h.default_file;
   } catch { /* defaults */ }
 }
 
 async function begin() {
   await loadHealth();
+  // The demo opens its main log, so a first-time user sees lines moving at once.
+  if (!state.files.length && !location.hash && settings.defaultFile) setFiles([settings.defaultFile]);
   connections.openFiles();
   restartStream();
 }

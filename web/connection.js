@@ -7,7 +7,7 @@
 import { serverPattern, state } from "./state.js";
 import { ResumableStream } from "./stream.js";
 
-const BACKLOG = 1000;
+const BACKLOG = 1000; // lines a new stream starts with, unless the server allows fewer
 const HIDDEN_GRACE_MS = 30000;
 
 function encodePath(path) {
@@ -18,15 +18,20 @@ export function downloadUrl(path) {
   return `api/download/${encodePath(path)}`;
 }
 
-function streamUrl(lastId) {
+/** The lines of backlog to ask for: never more than the window or the server's --max-backlog. */
+export function backlogLines(settings) {
+  return Math.max(0, Math.min(BACKLOG, state.max, settings.maxBacklog ?? BACKLOG));
+}
+
+function streamUrl(paths, lastId, settings) {
   const q = new URLSearchParams();
   let base;
-  if (state.files.length === 1) base = `api/stream/${encodePath(state.files[0])}`;
+  if (paths.length === 1) base = `api/stream/${encodePath(paths[0])}`;
   else {
     base = "api/stream";
-    for (const f of state.files) q.append("path", f);
+    for (const f of paths) q.append("path", f);
   }
-  q.set("lines", String(Math.min(BACKLOG, state.max)));
+  q.set("lines", String(backlogLines(settings)));
   const pattern = serverPattern();
   if (pattern) q.set("filter", pattern);
   if (pattern && state.filter.invert) q.set("invert", "1");
@@ -78,19 +83,20 @@ export class Connections {
   }
 
   /**
-   * Open the stream of the open files with the current filter (see stream.js
-   * for merged, onLines, onControl and onState).
+   * Open the stream of `paths` with the current filter (see stream.js for
+   * merged, onLines, onControl and onState).
    */
-  openStream({ merged, onLines, onControl, onState }) {
+  openStream({ paths, merged, onLines, onControl, onState }) {
     this.closeStream();
     this.stream = new ResumableStream({
-      url: streamUrl,
+      url: (lastId) => streamUrl(paths, lastId, this.settings),
       retryMs: this.settings.retryMs,
       merged,
       onLines,
       onControl,
       onState: (s) => {
         this.streamState = s;
+        if (s.status === "live") this._reachable(this.stream);
         onState(s);
       },
     });
@@ -105,15 +111,40 @@ export class Connections {
 
   openFiles() {
     if (this.filesStream) return;
+    if (this.settings.streamsPerClient < 2) {
+      this._readFilesOnce();
+      return;
+    }
     this.filesStream = new ResumableStream({
       url: () => "api/files/events",
       retryMs: this.settings.retryMs,
       onEvents: this.onFileEvents,
       onLines: () => {},
       onControl: () => {},
-      onState: this.onFilesState,
+      onState: (s) => {
+        if (s.status === "live") this._reachable(this.filesStream);
+        this.onFilesState(s);
+      },
     });
     this.filesStreamsOpened++;
+  }
+
+  /**
+   * The server allows one stream per client (--max-per-ip 1 or --max-connections 1):
+   * that one is for the log, so the file list is read once (and again when the
+   * tab comes back), not followed.
+   */
+  async _readFilesOnce() {
+    try {
+      const r = await fetch("api/files", { cache: "no-store" });
+      if (r.status === 401) {
+        this.onFilesState({ status: "error", httpStatus: 401, message: "authentication required" });
+        return;
+      }
+      const body = await r.json();
+      const data = JSON.stringify({ files: body.files || [], live: false });
+      this.onFileEvents([{ type: "snapshot", data }]);
+    } catch { /* the list stays as it was */ }
   }
 
   closeFiles() {
@@ -121,12 +152,17 @@ export class Connections {
     this.filesStream = null;
   }
 
-  /** Skip the backoff wait; a stream that ended in an error is restarted by restart(). */
+  /** The reader asked to retry: at once, from the back-off's first step; a stream that ended in an error is restarted by restart(). */
   retryNow(restart) {
     if (this.stream) {
       if (this.streamState && this.streamState.status === "error") restart();
-      else this.stream.reconnectNow();
+      else this.stream.reconnectNow({ manual: true });
     }
-    if (this.filesStream) this.filesStream.reconnectNow();
+    if (this.filesStream) this.filesStream.reconnectNow({ manual: true });
+  }
+
+  /** One connection got through: the server is back, so the other one need not wait out its back-off. */
+  _reachable(from) {
+    for (const other of [this.stream, this.filesStream]) if (other && other !== from) other.reconnectNow();
   }
 }

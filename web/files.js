@@ -1,6 +1,9 @@
 // files: the sidebar. Owns the list of files (kept live from /api/files/events:
 // snapshot, created, deleted, moved, changed), the folder tree, the name filter
-// and which files are open. File names are text: textContent only.
+// and which files are open; each file's download link. File names are text:
+// textContent only.
+
+import { downloadUrl } from "./connection.js";
 
 export function formatSize(bytes) {
   if (bytes < 1024) return `${bytes} B`;
@@ -16,6 +19,18 @@ export function formatAge(mtime, now = Date.now() / 1000) {
   if (s < 3600) return `${Math.floor(s / 60)}m ago`;
   if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
   return new Date(mtime * 1000).toISOString().slice(0, 10);
+}
+
+/** A link that downloads the whole file (the sidebar's and the tabs' ↓). */
+export function downloadLink(path, className) {
+  const a = document.createElement("a");
+  a.className = className;
+  a.href = downloadUrl(path);
+  a.setAttribute("download", "");
+  a.setAttribute("aria-label", `Download ${path}`);
+  a.title = "Download the whole file";
+  a.textContent = "↓";
+  return a;
 }
 
 function basename(path) { return path.slice(path.lastIndexOf("/") + 1); }
@@ -36,6 +51,7 @@ export class FileList {
     this.collapsed = new Set();
     this.renderTimer = null;
     this.loaded = false;
+    this.live = true;
     setInterval(() => { if (!document.hidden) this._refreshAges(); }, 5000);
   }
 
@@ -48,6 +64,7 @@ export class FileList {
       if (e.type === "snapshot") {
         this.files = new Map((data.files || []).map((f) => [f.path, f]));
         this.loaded = true;
+        this.live = data.live !== false; // false: read once, not followed
         structural = true;
       } else if (e.type === "created") {
         structural ||= !this.files.has(data.path);
@@ -92,7 +109,8 @@ export class FileList {
   _updateRow(f) {
     const r = this.rows.get(f.path);
     if (!r) return;
-    r.meta.textContent = `${formatSize(f.size)} · ${formatAge(f.mtime)}`;
+    r.meta.textContent = f.readable === false ? "not readable" : `${formatSize(f.size)} · ${formatAge(f.mtime)}`;
+    r.row.classList.toggle("unreadable", f.readable === false);
     r.row.classList.toggle("fresh", Date.now() / 1000 - f.mtime < 15);
     r.row.title = `${f.path}\n${f.size.toLocaleString()} bytes, modified ${new Date(f.mtime * 1000).toLocaleString()}`;
   }
@@ -100,7 +118,7 @@ export class FileList {
   _refreshAges() {
     for (const [path, r] of this.rows) {
       const f = this.files.get(path);
-      if (!f) continue;
+      if (!f || f.readable === false) continue;
       r.meta.textContent = `${formatSize(f.size)} · ${formatAge(f.mtime)}`;
       r.row.classList.toggle("fresh", Date.now() / 1000 - f.mtime < 15);
     }
@@ -111,6 +129,7 @@ export class FileList {
     const shown = this.query ? paths.filter((p) => p.toLowerCase().includes(this.query)) : paths;
     this.countEl.textContent = this.loaded
       ? (this.query ? `${shown.length} of ${paths.length} files` : `${paths.length} file${paths.length === 1 ? "" : "s"}`)
+        + (this.live ? "" : " (as listed on opening: this server allows one stream per client, and it is the log's)")
       : "loading…";
     // Build the folder tree: {dirs: Map(name -> node), files: [path]}.
     const root = { dirs: new Map(), files: [] };
@@ -176,10 +195,11 @@ export class FileList {
       name.className = "name";
       name.style.setProperty("--depth", depth);
       name.textContent = basename(path);
+      name.title = path; // a long name is cut in the list
       name.addEventListener("click", (e) => this.onOpen(path, e.ctrlKey || e.metaKey || e.shiftKey));
       const meta = document.createElement("span");
       meta.className = "meta";
-      li.append(name, meta, box);
+      li.append(name, meta, downloadLink(path, "dl"), box);
       parent.appendChild(li);
       this.rows.set(path, { row: li, meta, box });
       this._updateRow(f);

@@ -6,7 +6,7 @@
 // attribute strings) with anything that came from a log file.
 
 import { parseAnsi } from "./ansi.js";
-import { detectLevel, detectTimestamp } from "./detect.js";
+import { detectLevel, detectTimestamp, lineLevel } from "./detect.js";
 
 export const LEVELS = ["error", "warn", "info", "debug"];
 
@@ -117,27 +117,23 @@ function appendStyled(parent, text, runs, decorations) {
 }
 
 /**
- * A line record ready to render: the parsed text, its level (inherited by
- * continuation lines such as stack traces), and its source label.
+ * A line record ready to render: the parsed text, its level (its own, or the
+ * one of the record it continues, such as a stack trace: see lineLevel), and
+ * `record`, what the next line of the same file may inherit.
  */
-export function prepareLine(raw, previousLevel) {
+export function prepareLine(raw, record) {
   const { text, runs } = parseAnsi(raw);
   const found = detectLevel(text);
   const ts = detectTimestamp(text);
-  return {
-    text,
-    runs,
-    level: found ? found.level : previousLevel,
-    levelSpan: found,
-    ts,
-    continuation: !found,
-  };
+  const own = lineLevel(text, found, ts, record);
+  return { text, runs, level: own.level, levelSpan: found, ts, record: own.record };
 }
 
 /** Build the element of one line. `source` is {label, colour, title} or null. */
 export function lineElement(rec, source, highlight) {
   const div = document.createElement("div");
-  div.className = rec.level ? `ln lv-${rec.level}` : "ln";
+  // A line without a level goes with INFO: "ERROR only" hides it too.
+  div.className = rec.level ? `ln lv-${rec.level}` : "ln lv-none";
   if (source) {
     const src = document.createElement("span");
     src.className = `src c${source.colour}`;

@@ -17,7 +17,7 @@ export function bindShortcuts({ toolbar, view }) {
     " ": () => toolbar.togglePause(),
     f: () => view.follow(),
     End: () => view.follow(),
-    c: () => view.clear(),
+    c: () => view.clear(true),
     w: () => toolbar.toggleWrap(),
     t: () => $("theme").click(),
     l: () => toolbar.copyLink(),

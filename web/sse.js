@@ -7,6 +7,8 @@
 // and reconnects on its own without backoff. Here the caller sees all of it and
 // owns reconnection (stream.js). One fetch = one connection, like an EventSource.
 
+const ANSWER_TIMEOUT_MS = 15000; // for the response headers of a new connection
+
 export class SSEParser {
   constructor() {
     this.buffer = "";
@@ -17,10 +19,10 @@ export class SSEParser {
     this.retry = null;
   }
 
-  /** Feed decoded text; returns {events, comments, retry} seen in it. */
+  /** Feed decoded text; returns {events, comments} seen in it (comments: their texts). */
   feed(text) {
     const events = [];
-    let comments = 0;
+    const comments = [];
     this.buffer += text;
     let start = 0;
     const buf = this.buffer;
@@ -50,7 +52,10 @@ export class SSEParser {
         this.type = "";
         continue;
       }
-      if (line.charCodeAt(0) === 58) { comments++; continue; } // ":" comment (heartbeat)
+      if (line.charCodeAt(0) === 58) { // ":" comment: a heartbeat, or "caught up" after the backlog
+        comments.push(line.charCodeAt(1) === 32 ? line.slice(2) : line.slice(1));
+        continue;
+      }
       const colon = line.indexOf(":");
       let field = line, value = "";
       if (colon >= 0) {
@@ -82,6 +87,10 @@ export function connect(url, { onopen, onevents, onclose }) {
     closed = true;
     onclose({ ...info, retry: parser.retry, lastEventId: parser.lastEventId });
   };
+  // A server that accepts but never answers (a host rebooting behind a proxy) must
+  // not hold the connection forever: give up on it, and the caller tries again.
+  let unanswered = false;
+  const answerTimer = setTimeout(() => { unanswered = true; abort.abort(); }, ANSWER_TIMEOUT_MS);
   (async () => {
     let response;
     try {
@@ -91,8 +100,10 @@ export function connect(url, { onopen, onevents, onclose }) {
         cache: "no-store",
       });
     } catch (err) {
-      finish({ error: "network", message: abort.signal.aborted ? "closed" : "cannot reach the server" });
+      finish({ error: "network", message: unanswered ? "no answer from the server" : abort.signal.aborted ? "closed" : "cannot reach the server" });
       return;
+    } finally {
+      clearTimeout(answerTimer);
     }
     if (!response.ok) {
       let message = `HTTP ${response.status}`;
@@ -111,7 +122,7 @@ export function connect(url, { onopen, onevents, onclose }) {
         const { value, done } = await reader.read();
         if (done) break;
         const { events, comments } = parser.feed(value);
-        if (!closed && (events.length || comments)) onevents(events, comments);
+        if (!closed && (events.length || comments.length)) onevents(events, comments);
       }
       finish({ error: "ended", message: "the server closed the stream" });
     } catch {
@@ -124,6 +135,7 @@ export function connect(url, { onopen, onevents, onclose }) {
     close() {
       if (closed) return;
       closed = true;
+      clearTimeout(answerTimer);
       abort.abort();
     },
   };

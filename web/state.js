@@ -6,13 +6,15 @@
 import { escapeRegExp, LEVELS } from "./render.js";
 
 export const DEFAULT_MAX = 10000;
+// A phone is too narrow for unwrapped lines: only their timestamps would show.
+export const DEFAULT_WRAP = globalThis.matchMedia?.("(max-width: 760px)").matches ?? false;
 const MAX_FILES = 32;
 
 export const state = {
   files: [],
   filter: { text: "", regex: false, caseSensitive: false, invert: false },
   hidden: new Set(), // hidden levels
-  wrap: false,
+  wrap: DEFAULT_WRAP,
   max: DEFAULT_MAX,
 };
 
@@ -30,6 +32,47 @@ export function serverPattern() {
   return f.caseSensitive ? body : `(?i)${body}`;
 }
 
+/**
+ * A filter error from the server ("filter: invalid regular expression: missing ):
+ * (?i)beta(") in the terms of `text`, the pattern the reader typed, which the
+ * server got as `sent` (with "(?i)" in front, or escaped): {reason, at}, `at`
+ * the 0-based position of the fault in `text`, or null if it cannot be placed.
+ */
+export function explainPatternError(message, sent, text) {
+  const body = message.replace(/^filter: /, "").replace(/^invalid regular expression: /, "");
+  const cut = body.lastIndexOf(": ");
+  const reason = cut > 0 ? body.slice(0, cut) : body;
+  const fragment = cut > 0 ? body.slice(cut + 2) : "";
+  const offset = sent.length - text.length; // what we put in front ("(?i)")
+  if (offset < 0 || sent.slice(offset) !== text) return { reason: body, at: null }; // escaped: no place to show
+  let at = null;
+  if (reason === "missing )" || reason === "unexpected )") at = unbalancedParen(text, reason === "missing )");
+  else if (reason.startsWith("trailing \\")) at = text.length - 1;
+  else if (fragment) {
+    const i = sent.indexOf(fragment, offset);
+    if (i >= 0) at = i - offset;
+  }
+  return { reason, at };
+}
+
+/** The position of the first unmatched ")" or (open) the last unclosed "(" in a pattern, or null. */
+function unbalancedParen(text, open) {
+  const stack = [];
+  let inClass = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "\\") { i++; continue; }
+    if (inClass) { if (c === "]") inClass = false; continue; }
+    if (c === "[") inClass = true;
+    else if (c === "(") stack.push(i);
+    else if (c === ")") {
+      if (!stack.length) return open ? null : i;
+      stack.pop();
+    }
+  }
+  return open && stack.length ? stack[stack.length - 1] : null;
+}
+
 function hashParams() {
   const q = new URLSearchParams();
   for (const f of state.files) q.append("file", f);
@@ -39,7 +82,7 @@ function hashParams() {
   if (f.caseSensitive) q.set("case", "1");
   if (f.invert) q.set("invert", "1");
   if (state.hidden.size) q.set("hide", [...state.hidden].join(","));
-  if (state.wrap) q.set("wrap", "1");
+  if (state.wrap !== DEFAULT_WRAP) q.set("wrap", state.wrap ? "1" : "0");
   if (state.max !== DEFAULT_MAX) q.set("max", String(state.max));
   return q.toString();
 }
@@ -69,7 +112,7 @@ export function readHash() {
     invert: q.get("invert") === "1",
   };
   state.hidden = new Set((q.get("hide") || "").split(",").filter((l) => LEVELS.includes(l)));
-  state.wrap = q.get("wrap") === "1";
+  state.wrap = q.has("wrap") ? q.get("wrap") === "1" : DEFAULT_WRAP;
   const max = Number(q.get("max"));
   state.max = max >= 100 && max <= 100000 ? max : DEFAULT_MAX;
   lastHash = location.hash.slice(1);

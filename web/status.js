@@ -11,9 +11,13 @@ export class ConnectionStatus {
    * current(): the state of the connection that matters (see stream.js), or null.
    * settings: {heartbeat} in seconds (the server's, once /healthz has told it).
    * onRetry(): the pill was clicked.
+   * toldElsewhere(state): true for an error another control already explains (a
+   *   bad filter, at the filter box): the pill then only says "Stopped".
    */
-  constructor({ current, settings, onRetry }) {
+  constructor({ current, settings, onRetry, toldElsewhere = () => false }) {
     this.current = current;
+    this.toldElsewhere = toldElsewhere;
+    this.narrow = window.matchMedia("(max-width: 760px)");
     this.settings = settings;
     $("status").addEventListener("click", onRetry);
     setInterval(() => this.render(), 1000);
@@ -30,12 +34,13 @@ export class ConnectionStatus {
       const since = s.lastActivity ? Math.floor((now - s.lastActivity) / 1000) : null;
       if (s.status === "live") {
         text = "Live";
-        if (since !== null && since > 2 * heartbeat) {
+        if (heartbeat > 0 && since !== null && since > 2 * heartbeat) {
           kind = "stale";
           text = "Stale";
           el.title = `Nothing (not even a heartbeat) for ${since} s; the server sends one every ${heartbeat} s.`;
         } else {
-          el.title = "Connected. Lines arrive as they are written.";
+          el.title = heartbeat > 0 ? "Connected. Lines arrive as they are written."
+            : "Connected. Lines arrive as they are written (this server sends no heartbeat, so a quiet stream cannot be told from a lost one).";
         }
         if (since !== null) age = since < 1 ? "just now" : `${since}s ago`;
       } else if (s.status === "connecting") {
@@ -43,14 +48,22 @@ export class ConnectionStatus {
       } else if (s.status === "reconnecting" || s.status === "offline") {
         const wait = Math.max(0, Math.ceil((s.nextAt - now) / 1000));
         const head = s.status === "offline" ? "Offline" : "Reconnecting";
-        text = s.nextAt > now
-          ? `${head} (attempt ${s.attempt}, next try in ${wait}s)`
-          : `${head} (attempt ${s.attempt}, trying…)`;
+        if (this.narrow.matches) { // a phone's header has room for a few words only
+          text = s.nextAt > now ? `${head} · ${wait}s` : `${head}…`;
+        } else {
+          text = s.nextAt > now
+            ? `${head} (attempt ${s.attempt}, next try in ${wait}s)`
+            : `${head} (attempt ${s.attempt}, trying…)`;
+        }
         el.title = `${s.message || "Disconnected"}. Click to retry now.`;
         if (since !== null) age = `last event ${since}s ago`;
+      } else if (s.status === "error" && this.toldElsewhere(s)) {
+        kind = "stopped";
+        text = "Stopped";
+        el.title = "Not streaming until the filter is fixed.";
       } else if (s.status === "error") {
-        text = `Error: ${s.message}`;
-        el.title = s.message;
+        text = this.narrow.matches ? "Error" : `Error: ${s.message}`;
+        el.title = `${s.message}. Click to try again.`;
       }
     }
     el.dataset.state = kind;

@@ -30,7 +30,7 @@ export class ResumableStream {
    * onLines(events): line events ({data, id}) not seen before, in order; with
    *   merged, {path, data, id} with the path taken off the data.
    * onControl(type, info, id): rotate / truncate / reset / deleted / error.
-   * onState(state): {status, attempt, nextAt, message, lastActivity}.
+   * onState(state): {status, attempt, nextAt, message, lastActivity, caughtUp}.
    */
   constructor({ url, onLines, onControl, onState, onEvents = null, retryMs = 2000, merged = false }) {
     this.url = url;
@@ -49,9 +49,9 @@ export class ResumableStream {
     this.timer = null;
     this.stopped = false;
     this.suspended = false;
-    this.state = { status: "connecting", attempt: 0, nextAt: 0, message: "", lastActivity: 0 };
+    this.state = { status: "connecting", attempt: 0, nextAt: 0, message: "", lastActivity: 0, caughtUp: false };
     this.opens = 0;
-    this._online = () => { if (this.state.status === "offline" || this.state.status === "reconnecting") this.reconnectNow(); };
+    this._online = () => this.reconnectNow();
     window.addEventListener("online", this._online);
     this._open();
   }
@@ -87,9 +87,10 @@ export class ResumableStream {
         this.attempt = 0;
         this._setState({ status: "live", attempt: 0, nextAt: 0, message: "", lastActivity: Date.now() });
       },
-      onevents: (events) => {
+      onevents: (events, comments) => {
         if (conn !== this.conn) return;
         this.state.lastActivity = Date.now();
+        const caughtUp = !this.state.caughtUp && comments.includes("caught up");
         if (this.onEvents) {
           if (events.length) this.onEvents(events);
           return;
@@ -109,6 +110,8 @@ export class ResumableStream {
         }
         if (lines.length) this.onLines(lines);
         if (conn.lastEventId) this.lastId = conn.lastEventId;
+        // The server sent the backlog: an empty view now means "nothing there", not "loading".
+        if (caughtUp) this._setState({ caughtUp: true });
       },
       onclose: (info) => {
         if (conn !== this.conn || this.stopped) return;
@@ -137,9 +140,22 @@ export class ResumableStream {
     this.timer = setTimeout(() => this._open(), delay);
   }
 
-  /** Skip the wait and try again now (the indicator's "retry now"). */
-  reconnectNow() {
-    if (this.stopped || this.conn) return;
+  /**
+   * Skip the wait and try again now: the reader clicked "retry" (`manual`), the
+   * browser came back online, or another connection to the same server just
+   * succeeded. A manual retry also starts the back-off again from its first
+   * step (a click while the server is still down must not make the next wait
+   * longer), and replaces an attempt still waiting for an answer.
+   */
+  reconnectNow({ manual = false } = {}) {
+    if (this.stopped || this.suspended || this.state.status === "live" || this.state.status === "error") return;
+    if (manual) this.attempt = 0;
+    if (this.conn) {
+      if (!manual) return; // an attempt is under way
+      const conn = this.conn;
+      this.conn = null; // first, so its onclose does not schedule a reconnect
+      conn.close();
+    }
     this._open();
   }
 

@@ -6,9 +6,9 @@
 // stream is reported through onFilter / onFiles. Never opens a connection and
 // never touches a line's text.
 
-import { downloadUrl } from "./connection.js";
+import { downloadLink } from "./files.js";
 import { LEVELS, SOURCE_COLOURS } from "./render.js";
-import { DEFAULT_MAX, state, writeHash } from "./state.js";
+import { DEFAULT_MAX, explainPatternError, state, writeHash } from "./state.js";
 
 const $ = (id) => document.getElementById(id);
 const FONT_DEFAULT = 13;
@@ -38,8 +38,16 @@ export class Toolbar {
     this.filterTimer = null;
     this.toastTimer = null;
     this.phone = window.matchMedia("(max-width: 760px)");
+    this.touch = window.matchMedia("(pointer: coarse)");
 
+    $("filter-clear").addEventListener("click", () => {
+      $("filter").value = "";
+      this._showClear();
+      this._applyFilterText();
+      $("filter").focus();
+    });
     $("filter").addEventListener("input", () => {
+      this._showClear();
       clearTimeout(this.filterTimer);
       this.filterTimer = setTimeout(() => this._applyFilterText(), FILTER_DELAY_MS);
     });
@@ -67,7 +75,7 @@ export class Toolbar {
     $("pause").addEventListener("click", () => this.togglePause());
     $("follow").addEventListener("click", () => (view.following ? view.stopFollowing() : view.follow()));
     $("jump").addEventListener("click", () => view.follow());
-    $("clear").addEventListener("click", () => view.clear());
+    $("clear").addEventListener("click", () => view.clear(true));
     $("permalink").addEventListener("click", () => this.copyLink());
     $("sidebar-toggle").addEventListener("click", () => this.setSidebar(document.body.classList.contains("sidebar-closed")));
     $("help-open").addEventListener("click", () => $("help").showModal());
@@ -78,6 +86,8 @@ export class Toolbar {
     this.setTheme(theme());
     this.setFontSize(fontSize());
     if (this.phone.matches) this.setSidebar(false);
+    // Words for the device: no "press /" where there is no keyboard.
+    if (this.phone.matches || this.touch.matches) $("filter").placeholder = "Filter lines";
   }
 
   // ---- counts ------------------------------------------------------------------
@@ -109,7 +119,7 @@ export class Toolbar {
       $("jump-text").textContent = n ? `${n.toLocaleString()} new line${n === 1 ? "" : "s"}` : "Not following";
     }
     jump.dataset.count = String(view.newSinceFollow);
-    $("counts").textContent = `${view.domCount.toLocaleString()} shown · ${view.received.toLocaleString()} received`;
+    $("counts").textContent = `${view.lineCount.toLocaleString()} shown · ${view.received.toLocaleString()} received`;
   }
 
   // ---- open files ----------------------------------------------------------------
@@ -123,13 +133,7 @@ export class Toolbar {
       name.className = "chip-name";
       name.textContent = path;
       name.title = path;
-      const dl = document.createElement("a");
-      dl.className = "chip-btn";
-      dl.href = downloadUrl(path);
-      dl.setAttribute("download", "");
-      dl.setAttribute("aria-label", `Download ${path}`);
-      dl.title = "Download the whole file";
-      dl.textContent = "↓";
+      const dl = downloadLink(path, "chip-btn");
       const close = document.createElement("button");
       close.type = "button";
       close.className = "chip-btn";
@@ -153,20 +157,39 @@ export class Toolbar {
     this.onFilter();
   }
 
+  /** The × of the filter box: there when it has text. */
+  _showClear() {
+    const has = $("filter").value !== "";
+    $("filter-clear").hidden = !has;
+    $("filter-form").classList.toggle("has-text", has);
+  }
+
   focusFilter() {
     $("filter").focus();
     $("filter").select();
   }
 
-  showFilterError(message) {
+  /**
+   * The server refused the filter: say why once, here, in the reader's terms:
+   * their own pattern (not the "(?i)" we added to `sent`) and where it breaks.
+   */
+  showFilterError(message, sent) {
+    const { reason, at } = explainPatternError(message, sent, state.filter.text);
     const err = $("filter-error");
-    err.textContent = message;
+    const head = document.createElement("span");
+    head.textContent = at === null ? `Not a valid regular expression: ${reason}`
+      : `Not a valid regular expression: ${reason} at position ${at + 1}`;
+    const pattern = document.createElement("pre");
+    pattern.className = "filter-caret";
+    pattern.textContent = at === null ? state.filter.text : `${state.filter.text}\n${" ".repeat(at)}^`;
+    err.replaceChildren(head, pattern);
     err.hidden = false;
     $("filter").setAttribute("aria-invalid", "true");
   }
 
   hideFilterError() {
     $("filter-error").hidden = true;
+    $("filter-error").replaceChildren();
     $("filter").removeAttribute("aria-invalid");
   }
 
@@ -184,6 +207,7 @@ export class Toolbar {
     else state.hidden.add(level);
     this.sync();
     writeHash();
+    this.view.onChange(); // what is visible changed: the pane's message may too
   }
 
   toggleWrap() {
@@ -219,6 +243,7 @@ export class Toolbar {
   /** The state was read anew (the hash): show all of it, the filter text too. */
   load() {
     $("filter").value = state.filter.text;
+    this._showClear();
     this.sync();
   }
 
@@ -226,6 +251,7 @@ export class Toolbar {
   sync() {
     const f = state.filter;
     if ($("filter").value !== f.text && document.activeElement !== $("filter")) $("filter").value = f.text;
+    this._showClear();
     $("opt-regex").setAttribute("aria-pressed", String(f.regex));
     $("opt-case").setAttribute("aria-pressed", String(f.caseSensitive));
     $("opt-invert").setAttribute("aria-pressed", String(f.invert));

@@ -25,15 +25,17 @@ export class LogView {
     this.pending = [];
     this.pendingHead = 0;
     this.skipped = 0; // lines that fell out of a full pending buffer
-    this.domCount = 0;
+    this.domCount = 0; // entries in the DOM: lines and separators
+    this.sepCount = 0; // separators among them (counts count log lines only)
     this.received = 0;
+    this.cleared = false; // the reader cleared the view (the pane then says so)
     this.paused = false;
     this.heldSincePause = 0;
     this.following = true;
     this.newSinceFollow = 0;
     this.highlight = null;
     this.sources = null; // merged view: index -> {label, colour, title}
-    this.prevLevel = new Map(); // per source: level inherited by continuation lines
+    this.records = new Map(); // per source: the record a continuation line inherits its level from
     this.scheduled = false;
     this.lastScrollTop = 0;
     this.autoScrolling = false;
@@ -52,6 +54,9 @@ export class LogView {
   }
 
   get pendingCount() { return this.pending.length - this.pendingHead; }
+
+  /** Log lines in the view (separators are not lines). */
+  get lineCount() { return this.domCount - this.sepCount; }
 
   /** Queue line events ({data, source}) for the next frame. */
   addLines(items) {
@@ -105,6 +110,7 @@ export class LogView {
     }
     const elements = [];
     if (this.skipped && room > 0) {
+      this.sepCount++;
       elements.push(separatorElement("skipped", `${this.skipped.toLocaleString()} older lines are not shown: they arrived while the view was held and fell outside the ${this.max.toLocaleString()}-line window (download the file to see everything)`));
       this.skipped = 0;
       room--;
@@ -113,6 +119,7 @@ export class LogView {
       const item = this.pending[this.pendingHead];
       this.pending[this.pendingHead++] = undefined;
       elements.push(this._element(item));
+      if (item.kind === "sep") this.sepCount++;
       room--;
       if ((elements.length & 63) === 0 && performance.now() - started > FRAME_BUDGET_MS) break;
     }
@@ -133,8 +140,8 @@ export class LogView {
   _element(item) {
     if (item.kind === "sep") return separatorElement(item.sepKind, item.message);
     const key = item.source ? item.source.index : -1;
-    const rec = prepareLine(item.data, this.prevLevel.get(key));
-    this.prevLevel.set(key, rec.level);
+    const rec = prepareLine(item.data, this.records.get(key));
+    this.records.set(key, rec.record);
     return lineElement(rec, item.source, this.highlight);
   }
 
@@ -161,9 +168,11 @@ export class LogView {
       const chunk = this.list.firstElementChild;
       const n = chunk.childElementCount;
       if (n <= excess) {
+        this.sepCount -= chunk.getElementsByClassName("sep").length;
         chunk.remove();
         excess -= n;
       } else {
+        for (let i = 0; i < excess; i++) if (chunk.children[i].classList.contains("sep")) this.sepCount--;
         const range = document.createRange();
         range.setStartBefore(chunk.firstChild);
         range.setEndAfter(chunk.children[excess - 1]);
@@ -231,16 +240,19 @@ export class LogView {
     this._schedule();
   }
 
-  clear() {
+  /** Empty the view; `byReader`: the reader asked (the pane then says "Cleared"). */
+  clear(byReader = false) {
+    this.cleared = byReader;
     this.list.replaceChildren();
     this.pending = [];
     this.pendingHead = 0;
     this.skipped = 0;
     this.domCount = 0;
+    this.sepCount = 0;
     this.received = 0;
     this.heldSincePause = 0;
     this.newSinceFollow = 0;
-    this.prevLevel.clear();
+    this.records.clear();
     this.following = true;
     this.onChange();
   }

@@ -1,8 +1,9 @@
 """api.ops: what operators and browsers fetch besides logs: ``/healthz``
 (liveness JSON), ``/metrics`` (Prometheus text) and the viewer's static files.
 
-Never lists the served directory's name to a client that has not signed in
-(``/healthz`` is open); never serves a file outside the viewer's directory.
+Never tells the served directory's name to a client that has not signed in
+(``/healthz`` is open; a signed-in viewer gets it); never serves a file outside
+the viewer's directory.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from flask import Blueprint, Response, jsonify, send_from_directory
+from flask import Blueprint, Response, jsonify, request, send_from_directory
 
 from .. import __version__
-from ..errors import NotFound
+from ..errors import NotFound, Unauthorized
 from . import runtime
 
 bp = Blueprint("ops", __name__)
@@ -41,14 +42,30 @@ def healthz():
     return jsonify(
         status="ok" if alive else "degraded",
         version=__version__,
-        root=None if rt.auth.required else source.name,
+        root=source.name if _signed_in(rt) else None,
         watcher=source.kind if alive else "stopped",
         tailers=len(source.topics.topics),
         subscribers=source.topics.subscriber_count(),
         heartbeat=rt.config.heartbeat,
         retry_ms=rt.config.retry,
+        # The limits a client must keep to (the viewer asks for no more than these).
+        backlog=rt.config.backlog,
+        max_backlog=rt.config.max_backlog,
+        max_connections=rt.max_connections,
+        max_per_ip=rt.config.max_per_ip,
         uptime=round(time.time() - rt.started, 1),
+        # The file a viewer opens when none is chosen: the demo's main log, else none.
+        default_file=getattr(rt.config, "default_file", None),
     )
+
+
+def _signed_in(rt) -> bool:
+    """Whether this request may know the directory's name: no token is needed, or it carries one."""
+    try:
+        rt.auth.check(request.headers, request.cookies, request.args)
+    except Unauthorized:
+        return False
+    return True
 
 
 @bp.get("/metrics")

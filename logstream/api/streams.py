@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from ..errors import Unsupported
+from ..paths import COMPRESSED
 from ..stream import Stream
 from . import ndjson_response, runtime, sse_response, text_response
 from .params import StreamParams
@@ -29,6 +31,9 @@ def stream_many():
 def _stream(paths: list[str]):
     rt = runtime()
     params = StreamParams.parse(paths, request.args, request.headers, rt.config)
+    for path in params.paths:
+        if path.endswith(COMPRESSED):  # it cannot grow, and its bytes are no lines: say so, never stream noise
+            raise Unsupported(f"{path} is compressed: download it (api/download/{path}); a stream carries text lines")
     ip = request.remote_addr or "?"
     rt.admit(ip)
     try:
