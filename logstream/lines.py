@@ -5,7 +5,9 @@ catch-up reader and the backlog reader, so that every path cuts the same file in
 the same lines and every id means the same position (promise: no line lost, none
 repeated). Lines end at LF; a trailing CR is dropped; invalid UTF-8 becomes U+FFFD;
 a line longer than ``max_line`` bytes keeps its first ``max_line`` bytes and a
-marker. Never reads a file from its start to find its end; never holds more than
+marker. A UTF-8 byte-order mark at offset 0 of a file is not text: the first
+line's text loses it (its id, the offset past its newline, does not change).
+Never reads a file from its start to find its end; never holds more than
 ``max_line`` bytes of an unfinished line.
 """
 
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 CUT_MARKER = " […cut {} bytes]"
+BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark: Windows editors and .NET writers start files with it
 BLOCK = 256 * 1024
 FIRST_BLOCK = 16 * 1024
 
@@ -55,7 +58,14 @@ def split_complete(chunk: bytes, base: int, max_line: int) -> Lines:
             text = text.replace("\r\n", "\n")
         texts = text.split("\n")
         texts.pop()
+    if base == 0 and chunk.startswith(BOM):
+        texts[0] = _unmarked(texts[0])
     return Lines(texts, ends)
+
+
+def _unmarked(text: str) -> str:
+    """The first line of a file without its byte-order mark (decoded: U+FEFF)."""
+    return text[1:] if text.startswith("\ufeff") else text
 
 
 def _text(part: bytes, max_line: int, dropped: int = 0) -> str:
@@ -98,7 +108,8 @@ class LineSplitter:
             room = max(0, self.max_line - len(self._partial))
             text_bytes = self._partial + head[:room]
             dropped = self._dropped + len(head) - len(head[:room])
-            out.texts.append(_text(text_bytes, self.max_line, dropped))
+            text = _text(text_bytes, self.max_line, dropped)
+            out.texts.append(_unmarked(text) if self.offset == 0 else text)
             out.ends.append(pos)
             self.offset = pos
             self._partial, self._dropped = b"", 0
@@ -115,6 +126,8 @@ class LineSplitter:
             return Lines()
         end = self.offset + self.pending
         text = _text(self._partial, self.max_line, self._dropped)
+        if self.offset == 0:
+            text = _unmarked(text)
         self.offset = end
         self._partial, self._dropped = b"", 0
         return Lines([text], [end])

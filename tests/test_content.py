@@ -1,6 +1,8 @@
 """Bad content never breaks the stream: invalid UTF-8, giant lines, NUL and
 control characters, CR."""
 
+import os
+
 from conftest import append
 
 
@@ -28,3 +30,45 @@ def test_nul_control_characters_and_cr_do_not_break_framing(server, logdir):
     assert s.wait_lines(4) == ["nul\x00here\x1b[31mred\x1b[0m\x07", "windows", "bare\ncr", "last"]
     ids = [e.last_event_id for e in s.events]
     assert len(set(ids)) == 4
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+def test_bom_at_the_start_of_a_file_is_not_part_of_the_first_line(server, logdir):
+    log = logdir / "app.log"
+    append(log, raw=BOM + b"ERROR x\nINFO y\n")
+    backlog = server.stream("/api/stream/app.log?filter=^ERROR")
+    backlog.wait_lines(1)
+    assert backlog.lines == ["ERROR x"]
+    ino = f"{os.stat(log).st_ino:x}"
+    assert backlog.events[0].last_event_id == f"{ino}-11"  # ids unchanged: the offset past the newline
+
+
+def test_bom_is_removed_live_and_after_truncation(server, logdir):
+    log = logdir / "app.log"
+    log.write_bytes(b"")
+    s = server.stream("/api/stream/app.log?filter=^ERROR")
+    s.read_some(0.3)
+    append(log, raw=BOM[:2])  # a BOM arriving in two writes
+    append(log, raw=BOM[2:] + b"ERROR first\n")
+    assert s.wait_lines(1) == ["ERROR first"]
+    os.truncate(log, 0)  # copytruncate: the writer starts a new file, BOM and all
+    s.read_until(lambda c: c.of_type("truncate"), message="truncate event")
+    append(log, raw=BOM + b"ERROR second\n")
+    assert s.wait_lines(2) == ["ERROR first", "ERROR second"]
+    # A client resuming at the new start (the truncate event's id) reads it from the file.
+    start = s.of_type("truncate")[0].last_event_id
+    assert start.endswith("-0")
+    resumed = server.stream("/api/stream/app.log?filter=^ERROR&lines=0", headers={"Last-Event-ID": start})
+    assert resumed.wait_lines(1) == ["ERROR second"]
+
+
+def test_utf16_file_streams_as_undecoded_bytes_without_breaking(server, logdir):
+    log = logdir / "win.log"
+    log.write_bytes("\ufeffERROR x\nnext\n".encode("utf-16-le"))
+    s = server.stream("/api/stream/win.log")
+    lines = s.wait_lines(2)
+    assert len(lines) == 2 and lines[0].startswith("\ufffd\ufffdE\x00R\x00")
+    append(log, raw="more\n".encode("utf-16-le"))
+    assert len(s.wait_lines(3)) == 3

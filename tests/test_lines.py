@@ -1,4 +1,5 @@
-"""What a line is: one definition for the tailer, catch-up and backlog."""
+"""What a line is: one definition for the tailer, catch-up and backlog, whatever
+the chunking; and what is not text in it (a byte-order mark at offset 0)."""
 
 import os
 
@@ -9,8 +10,8 @@ from hypothesis import strategies as st
 from logstream.lines import CUT_MARKER, LineSplitter, backlog_start, last_line_end, read_lines, split_complete
 
 
-def feed_all(chunks, max_line=64):
-    splitter = LineSplitter(0, max_line)
+def feed_all(chunks, max_line=64, offset=0):
+    splitter = LineSplitter(offset, max_line)
     texts, ends = [], []
     for chunk in chunks:
         out = splitter.feed(chunk)
@@ -105,3 +106,95 @@ def test_backlog_with_no_match_gives_nothing(fd):
 def test_last_line_end_ignores_the_unfinished_line(fd):
     assert last_line_end(fd(b"a\nbb\nccc"), 8) == 5
     assert last_line_end(fd(b"no newline"), 10) == 0
+
+
+# -- what is not text: a byte-order mark at offset 0 ------------------------------------------
+
+BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark
+
+
+def chunked(data: bytes, cuts: list[int]) -> list[bytes]:
+    pieces, last = [], 0
+    for cut in sorted(set(c for c in cuts if c <= len(data))):
+        pieces.append(data[last:cut])
+        last = cut
+    pieces.append(data[last:])
+    return pieces
+
+
+# Bytes that matter to the definition of a line, and a few that do not.
+content = st.lists(st.sampled_from([b"\n", b"\r", b"\0", BOM, b"\xef", b"\xbb", b"\xbf", b"\xff\xfe", b"a", b"ERROR "]),
+                   max_size=60).map(b"".join)
+
+
+@given(data=content, cuts=st.lists(st.integers(0, 400), max_size=10), bom=st.booleans())
+def test_any_chunking_gives_the_same_lines_with_marks_holes_and_crs(data, cuts, bom):
+    data = (BOM if bom else b"") + data
+    whole = feed_all([data])
+    pieces = feed_all(chunked(data, cuts))
+    assert whole[:2] == pieces[:2]
+    assert whole[1] == [i + 1 for i, b in enumerate(data) if b == 0x0A]
+    if whole[0] and bom and not data.startswith(BOM * 2):
+        assert not whole[0][0].startswith("\ufeff")
+
+
+@given(data=content)
+def test_split_complete_agrees_with_the_splitter(data):
+    data = data[: data.rfind(b"\n") + 1]
+    lines = split_complete(data, 0, 64)
+    assert (lines.texts, lines.ends) == feed_all([data])[:2]
+
+
+def test_bom_at_offset_0_is_not_text_and_ids_stay_byte_positions():
+    lines = split_complete(BOM + b"ERROR x\nnext\n", 0, 100)
+    assert lines.texts == ["ERROR x", "next"]
+    assert lines.ends == [11, 16]
+
+
+def test_bom_split_across_three_reads_is_still_removed():
+    texts, ends, _ = feed_all([b"\xef", b"\xbb", b"\xbfERR", b"OR x\n"])
+    assert (texts, ends) == (["ERROR x"], [11])
+
+
+def test_bom_of_an_unfinished_first_line_is_removed_when_it_is_flushed():
+    splitter = LineSplitter(0, 100)
+    splitter.feed(BOM + b"no newline yet")
+    assert splitter.flush().texts == ["no newline yet"]
+
+
+def test_bom_elsewhere_is_text():
+    # Only offset 0 starts a file: a BOM in the middle (files concatenated) is kept,
+    # and so is one at the start of a chunk that does not start the file.
+    assert split_complete(b"a\n" + BOM + b"b\n", 0, 100).texts == ["a", "\ufeffb"]
+    assert split_complete(BOM + b"b\n", 2, 100).texts == ["\ufeffb"]
+    assert feed_all([BOM + b"b\n"], offset=2)[0] == ["\ufeffb"]
+
+
+def test_bom_on_a_cut_line_is_removed_and_the_cut_count_is_true():
+    texts, ends, _ = feed_all([BOM + b"x" * 100 + b"\n"], max_line=10)
+    assert texts == ["x" * 7 + " […cut 93 bytes]"]
+    assert split_complete(BOM + b"x" * 100 + b"\n", 0, 10).texts == texts
+
+
+@pytest.mark.parametrize("bom", [b"\xff\xfe", b"\xfe\xff", b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"],
+                         ids=["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_utf16_and_utf32_files_are_not_decoded_but_never_break_lines(bom):
+    # logstream reads UTF-8 (and so ASCII); a UTF-16/32 file is shown as undecoded
+    # bytes: its BOM as U+FFFD, NULs between the letters. Ids are still the offsets
+    # just past each LF byte, and every path gives the same lines.
+    encoding = {"\xff\xfe": "utf-16-le", "\xfe\xff": "utf-16-be"}.get(bom.decode("latin-1"), None)
+    encoding = encoding or ("utf-32-le" if bom.startswith(b"\xff") else "utf-32-be")
+    data = bom + "ERROR x\nnext\n".encode(encoding)
+    whole = feed_all([data])
+    assert whole[1] == [i + 1 for i, b in enumerate(data) if b == 0x0A]
+    assert feed_all([data[i:i + 1] for i in range(len(data))])[:2] == whole[:2]
+    assert all("\ufeff" not in text for text in whole[0])
+
+
+def test_backlog_and_catch_up_read_the_first_line_without_its_bom(fd):
+    content = BOM + b"ERROR x\ninfo\n"
+    f = fd(content)
+    start = backlog_start(f, len(content), 5, 100, match=lambda t: t.startswith("ERROR"), block=4)
+    assert start == 0
+    lines = [line for chunk in read_lines(f, start, len(content), 100, block=4) for line in chunk.texts]
+    assert lines == ["ERROR x", "info"]
