@@ -3,7 +3,10 @@
 Owns the single definition of what a line is, shared by the tailer (live), the
 catch-up reader and the backlog reader, so that every path cuts the same file into
 the same lines and every id means the same position (promise: no line lost, none
-repeated). Lines end at LF; a trailing CR is dropped; invalid UTF-8 becomes U+FFFD;
+repeated). Lines end at LF, and only at LF: a CR alone (old Mac line ends, the
+``\r`` a progress bar redraws with) is text, so a line's id is always the offset
+past an LF byte and a CRLF split across two reads is still one line end. A
+trailing CR (of a CRLF) is dropped; invalid UTF-8 becomes U+FFFD;
 a line longer than ``max_line`` bytes keeps its first ``max_line`` bytes and a
 marker. A UTF-8 byte-order mark at offset 0 of a file is not text: the first
 line's text loses it (its id, the offset past its newline, does not change).
@@ -68,9 +71,12 @@ def _unmarked(text: str) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def _text(part: bytes, max_line: int, dropped: int = 0) -> str:
-    """One line's text; ``dropped`` counts bytes already discarded past ``max_line``."""
-    if part.endswith(b"\r") and not dropped:
+def _text(part: bytes, max_line: int, dropped: int = 0, cr: bool = False) -> str:
+    """One line's text; ``dropped`` counts bytes already discarded past ``max_line``,
+    ``cr`` says whether the last of them is the CR of a CRLF (not text either)."""
+    if dropped:
+        dropped -= cr
+    elif part.endswith(b"\r"):
         part = part[:-1]
     cut = dropped + max(0, len(part) - max_line)
     if cut:
@@ -88,6 +94,7 @@ class LineSplitter:
         self.max_line = max_line
         self._partial = b""  # at most max_line bytes of the unfinished line
         self._dropped = 0  # bytes of the unfinished line beyond those
+        self._cr = False  # the last byte taken in is a CR (of a CRLF, if an LF comes next)
 
     @property
     def pending(self) -> int:
@@ -108,11 +115,11 @@ class LineSplitter:
             room = max(0, self.max_line - len(self._partial))
             text_bytes = self._partial + head[:room]
             dropped = self._dropped + len(head) - len(head[:room])
-            text = _text(text_bytes, self.max_line, dropped)
+            text = _text(text_bytes, self.max_line, dropped, head.endswith(b"\r") if head else self._cr)
             out.texts.append(_unmarked(text) if self.offset == 0 else text)
             out.ends.append(pos)
             self.offset = pos
-            self._partial, self._dropped = b"", 0
+            self._partial, self._dropped, self._cr = b"", 0, False
             start = first_nl + 1
         if start <= last_nl:
             out.extend(split_complete(data[start : last_nl + 1], self.offset, self.max_line))
@@ -125,14 +132,16 @@ class LineSplitter:
         if not self.pending:
             return Lines()
         end = self.offset + self.pending
-        text = _text(self._partial, self.max_line, self._dropped)
+        text = _text(self._partial, self.max_line, self._dropped, self._cr)
         if self.offset == 0:
             text = _unmarked(text)
         self.offset = end
-        self._partial, self._dropped = b"", 0
+        self._partial, self._dropped, self._cr = b"", 0, False
         return Lines([text], [end])
 
     def _hold(self, data: bytes) -> None:
+        if data:
+            self._cr = data.endswith(b"\r")
         room = self.max_line - len(self._partial)
         if len(data) <= room:
             self._partial += data

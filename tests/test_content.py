@@ -72,3 +72,19 @@ def test_utf16_file_streams_as_undecoded_bytes_without_breaking(server, logdir):
     assert len(lines) == 2 and lines[0].startswith("\ufffd\ufffdE\x00R\x00")
     append(log, raw="more\n".encode("utf-16-le"))
     assert len(s.wait_lines(3)) == 3
+
+
+def test_a_lone_cr_stays_inside_its_line_and_text_format_keeps_it(server, logdir):
+    # A progress bar redraws with CR and ends with LF: one line, whose id is past
+    # the LF. SSE shows each CR as a line break inside the data (as a browser reads
+    # a CR); format=text gives the bytes as written, so a terminal redraws the bar.
+    log = logdir / "build.log"
+    append(log, raw=b"start\nprogress 10%\rprogress 50%\r")
+    s = server.stream("/api/stream/build.log")
+    text = server.stream("/api/stream/build.log?format=text&lines=5")
+    assert s.wait_lines(1) == ["start"]
+    append(log, raw=b"progress 100%\ndone\n")
+    assert s.wait_lines(3)[1:] == ["progress 10%\nprogress 50%\nprogress 100%", "done"]
+    assert s.events[1].last_event_id.endswith("-46")  # past the LF: 6 + 13 + 13 + 14 bytes
+    text.read_until(lambda c: c.raw.endswith(b"done\n"), message="text lines")
+    assert bytes(text.raw) == b"start\nprogress 10%\rprogress 50%\rprogress 100%\ndone\n"

@@ -1,5 +1,6 @@
 """What a line is: one definition for the tailer, catch-up and backlog, whatever
-the chunking; and what is not text in it (a byte-order mark at offset 0)."""
+the chunking (lines end at LF only); and what is not text in it (a byte-order mark
+at offset 0)."""
 
 import os
 
@@ -198,3 +199,24 @@ def test_backlog_and_catch_up_read_the_first_line_without_its_bom(fd):
     assert start == 0
     lines = [line for chunk in read_lines(f, start, len(content), 100, block=4) for line in chunk.texts]
     assert lines == ["ERROR x", "info"]
+
+
+# -- line ends: LF, and only LF ---------------------------------------------------------------
+
+def test_a_lone_cr_does_not_end_a_line():
+    # Old Mac line ends and a progress bar's redraws stay in their line, which ends
+    # at its LF: ids are always offsets past an LF byte.
+    assert split_complete(b"10%\r50%\r100%\n", 0, 100).texts == ["10%\r50%\r100%"]
+    splitter = LineSplitter(0, 100)
+    assert splitter.feed(b"old\rmac\r").texts == [] and splitter.pending == 8
+    assert splitter.feed(b"file\n").ends == [13]
+
+
+@pytest.mark.parametrize("max_line", [3, 8, 9, 10, 100])
+def test_crlf_split_across_reads_is_one_line_end_even_on_a_cut_line(max_line):
+    data = b"x" * 9 + b"\r\n"
+    whole = split_complete(data, 0, max_line)
+    assert whole.ends == [11]
+    for cut in range(len(data)):  # and the LF alone last
+        for pieces in ([data[:cut], data[cut:]], [data[:cut], data[cut:-1], data[-1:]]):
+            assert feed_all(pieces, max_line=max_line)[:2] == (whole.texts, whole.ends)
