@@ -6,16 +6,23 @@ the same lines and every id means the same position (promise: no line lost, none
 repeated). Lines end at LF, and only at LF: a CR alone (old Mac line ends, the
 ``\r`` a progress bar redraws with) is text, so a line's id is always the offset
 past an LF byte and a CRLF split across two reads is still one line end. A
-trailing CR (of a CRLF) is dropped; invalid UTF-8 becomes U+FFFD;
-a line longer than ``max_line`` bytes keeps its first ``max_line`` bytes and a
-marker. A UTF-8 byte-order mark at offset 0 of a file is not text: the first
-line's text loses it (its id, the offset past its newline, does not change).
+trailing CR (of a CRLF) is dropped; invalid UTF-8 becomes U+FFFD; a line longer
+than ``max_line`` bytes keeps its first ``max_line`` bytes and a marker.
+
+What is not text keeps its place in the offsets (ids stay true byte positions)
+but not in the text: a UTF-8 byte-order mark at offset 0 of a file (the first
+line loses it), and a run of NUL bytes where a line starts (a hole: a writer that
+kept its old offset after a copytruncate, a sparse or preallocated file; the line
+starts after it). NULs inside a line are text.
+
 Never reads a file from its start to find its end; never holds more than
-``max_line`` bytes of an unfinished line.
+``max_line`` bytes of an unfinished line, nor reads a hole the file system knows
+is one (``SEEK_DATA``).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +31,7 @@ CUT_MARKER = " […cut {} bytes]"
 BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark: Windows editors and .NET writers start files with it
 BLOCK = 256 * 1024
 FIRST_BLOCK = 16 * 1024
+_ZEROS = bytes(BLOCK)
 
 
 @dataclass
@@ -46,6 +54,7 @@ def split_complete(chunk: bytes, base: int, max_line: int) -> Lines:
     empty) into lines. Bulk operations only: one split, one decode per chunk."""
     if not chunk:
         return Lines()
+    marked = base == 0 and chunk.startswith(BOM)
     parts = chunk.split(b"\n")
     parts.pop()  # the empty piece after the final LF
     ends = []
@@ -53,6 +62,9 @@ def split_complete(chunk: bytes, base: int, max_line: int) -> Lines:
     for part in parts:
         pos += len(part) + 1
         ends.append(pos)
+    if b"\0" in chunk and (chunk[:1] == b"\0" or b"\n\0" in chunk):  # a line starts with a hole (memchr first)
+        parts = [part.lstrip(b"\0") for part in parts]
+        chunk = b"\n".join(parts) + b"\n"
     if max(map(len, parts)) > max_line:
         texts = [_text(part, max_line) for part in parts]
     else:
@@ -61,7 +73,7 @@ def split_complete(chunk: bytes, base: int, max_line: int) -> Lines:
             text = text.replace("\r\n", "\n")
         texts = text.split("\n")
         texts.pop()
-    if base == 0 and chunk.startswith(BOM):
+    if marked:
         texts[0] = _unmarked(texts[0])
     return Lines(texts, ends)
 
@@ -87,18 +99,38 @@ def _text(part: bytes, max_line: int, dropped: int = 0, cr: bool = False) -> str
 class LineSplitter:
     """Cuts a stream of appended bytes into lines, holding an unfinished last line
     until its newline arrives. ``offset`` is the file offset just past the last
-    complete line handed out; ``pending`` the bytes of the unfinished one."""
+    complete line handed out; ``pending`` the bytes taken in after it: a hole of
+    NULs the unfinished line starts with, then the line's own bytes."""
 
     def __init__(self, offset: int, max_line: int) -> None:
         self.offset = offset
         self.max_line = max_line
+        self._hole = 0  # NULs before the unfinished line's first byte: not text
         self._partial = b""  # at most max_line bytes of the unfinished line
         self._dropped = 0  # bytes of the unfinished line beyond those
         self._cr = False  # the last byte taken in is a CR (of a CRLF, if an LF comes next)
 
     @property
     def pending(self) -> int:
-        return len(self._partial) + self._dropped
+        return self._hole + len(self._partial) + self._dropped
+
+    @property
+    def hole(self) -> int:
+        """NULs taken in where a line should start, with no text after them yet."""
+        return 0 if self._partial or self._dropped else self._hole
+
+    def give_back_hole(self) -> int:
+        """Forget ``hole`` (returns its size), to read those bytes again: NULs at
+        the end of a file may yet be overwritten with lines (a preallocated or
+        memory-mapped log), where NULs followed by text are a hole for good."""
+        hole = self.hole
+        self._hole -= hole
+        return hole
+
+    def skip_hole(self, size: int) -> None:
+        """Take in ``size`` NULs without reading them: the file system says the
+        next ``size`` bytes are a hole (``SEEK_DATA``). Only while in a ``hole``."""
+        self._hole += size
 
     def feed(self, data: bytes) -> Lines:
         last_nl = data.rfind(b"\n")
@@ -108,18 +140,20 @@ class LineSplitter:
         first_nl = data.find(b"\n")
         out = Lines()
         start = 0
-        if self._partial or self._dropped:
+        if self.pending:
             # Finish the held line first, so a cut line keeps its true length.
             head = data[:first_nl]
+            if not self._partial and not self._dropped:
+                head = self._unhole(head)
             pos = self.offset + self.pending + len(head) + 1
             room = max(0, self.max_line - len(self._partial))
             text_bytes = self._partial + head[:room]
             dropped = self._dropped + len(head) - len(head[:room])
             text = _text(text_bytes, self.max_line, dropped, head.endswith(b"\r") if head else self._cr)
-            out.texts.append(_unmarked(text) if self.offset == 0 else text)
+            out.texts.append(_unmarked(text) if self.offset == 0 and not self._hole else text)
             out.ends.append(pos)
             self.offset = pos
-            self._partial, self._dropped, self._cr = b"", 0, False
+            self._hole, self._partial, self._dropped, self._cr = 0, b"", 0, False
             start = first_nl + 1
         if start <= last_nl:
             out.extend(split_complete(data[start : last_nl + 1], self.offset, self.max_line))
@@ -128,18 +162,33 @@ class LineSplitter:
         return out
 
     def flush(self) -> Lines:
-        """The unfinished line as a line of its own (the file will not grow again)."""
-        if not self.pending:
+        """The unfinished line as a line of its own (the file will not grow again).
+        A hole with no text after it is not a line."""
+        if not self._partial and not self._dropped:
             return Lines()
         end = self.offset + self.pending
         text = _text(self._partial, self.max_line, self._dropped, self._cr)
-        if self.offset == 0:
+        if self.offset == 0 and not self._hole:
             text = _unmarked(text)
         self.offset = end
-        self._partial, self._dropped, self._cr = b"", 0, False
+        self._hole, self._partial, self._dropped, self._cr = 0, b"", 0, False
         return Lines([text], [end])
 
+    def _unhole(self, data: bytes) -> bytes:
+        """``data`` comes where the unfinished line has not begun: its leading NULs
+        are a hole."""
+        if data[:1] != b"\0":
+            return data
+        if _ZEROS.startswith(data):  # a block of a hole: one memcmp, not a loop per byte
+            self._hole += len(data)
+            return b""
+        text = data.lstrip(b"\0")
+        self._hole += len(data) - len(text)
+        return text
+
     def _hold(self, data: bytes) -> None:
+        if not self._partial and not self._dropped:
+            data = self._unhole(data)
         if data:
             self._cr = data.endswith(b"\r")
         room = self.max_line - len(self._partial)
@@ -150,6 +199,16 @@ class LineSplitter:
             self._dropped += len(data) - max(0, room)
 
 
+def next_data(fd: int, pos: int, end: int) -> int:
+    """The first offset in [pos, end] that the file system does not know to be a
+    hole (``SEEK_DATA``): the bytes before it read as NULs. ``pos`` when it cannot
+    tell (no ``SEEK_DATA``), ``end`` when the rest is a hole."""
+    try:
+        return min(os.lseek(fd, pos, os.SEEK_DATA), end)
+    except OSError as exc:
+        return end if exc.errno == errno.ENXIO else pos
+
+
 def read_lines(fd: int, start: int, end: int, max_line: int, *, final: bool = False, block: int = BLOCK):
     """Yield ``Lines`` for the bytes [start, end) of ``fd``, a block at a time.
     ``end`` must be a line boundary unless ``final`` (then the tail is flushed).
@@ -158,6 +217,15 @@ def read_lines(fd: int, start: int, end: int, max_line: int, *, final: bool = Fa
     pos = start
     size = min(block, FIRST_BLOCK)
     while pos < end:
+        if splitter.hole:
+            # In a hole where a line should start: jump what the file system knows
+            # is one (each copytruncate under a writer that kept its offset makes
+            # it longer), instead of reading its zeros.
+            skip = next_data(fd, pos, end) - pos
+            splitter.skip_hole(skip)
+            pos += skip
+            if pos >= end:
+                break
         data = os.pread(fd, min(size, end - pos), pos)
         size = block
         if not data:
@@ -184,49 +252,77 @@ def backlog_start(
     """Where the last ``count`` lines (that ``match``) before ``end`` begin.
 
     Reads blocks backwards from ``end`` (a line boundary): 100 lines of a 1 GB
-    file cost what they cost in a 1 KB one. Stops after ``max_scan`` bytes, so a
-    filter that matches nothing never reads the whole file."""
+    file cost what they cost in a 1 KB one. Holds one block at a time: a line that
+    spans blocks is read forward once more, through the one definition, when a
+    filter must see its text. Stops after ``max_scan`` bytes, so a filter that
+    matches nothing never reads the whole file; a hole (NULs the file system knows
+    of) before the first line is not read at all."""
     if count <= 0 or end <= 0:
         return end
     have = 0
-    pos = end
-    start = end
-    carry = b""  # the tail of a line whose beginning lies before ``pos``
+    start = end  # where the earliest line counted begins
+    line_end = end  # the end of the earliest line seen, whose start is not found yet
+    pos = at = end
+    data = b""
     while pos > 0 and end - pos < max_scan:
         size = min(block, pos)
         pos -= size
-        data = os.pread(fd, size, pos) + carry
-        if pos > 0:
-            cut = data.find(b"\n")
-            if cut < 0:
-                carry = data
-                continue
-            carry, data, base = data[: cut + 1], data[cut + 1 :], pos + cut + 1
-        else:
-            carry, base = b"", 0
-        if match is None:
-            n = data.count(b"\n")
-            if have + n >= count:
-                # The (count - have)-th line from the end of this block starts after
-                # the newline before it.
-                idx = len(data)
-                for _ in range(count - have + 1):
-                    idx = data.rfind(b"\n", 0, idx)
-                    if idx < 0:
-                        break
-                return base + idx + 1
-            have += n
-            start = base
+        at, data = pos, os.pread(fd, size, pos)
+        top = min(line_end - 1 - pos, len(data))  # LFs below this one start lines
+        first = data.find(b"\n", 0, top)
+        if first < 0:
+            if data.count(0) == len(data) and _hole_before(fd, pos):
+                pos = 0  # a hole from offset 0 to here: the line begins at 0
             continue
-        lines = split_complete(data, base, max_line)
-        starts = [base, *lines.ends[:-1]]
-        for i in range(len(lines) - 1, -1, -1):
-            if match(lines.texts[i]):
-                have += 1
-                start = starts[i]
-                if have >= count:
-                    return start
-    return start if match is not None else (0 if pos == 0 else start)
+        if match is None:
+            n = data.count(b"\n", first, top)
+            if have + n >= count:
+                idx = top
+                for _ in range(count - have):
+                    idx = data.rfind(b"\n", 0, idx)
+                return pos + idx + 1
+            have += n
+            start = line_end = pos + first + 1
+            continue
+        last = data.rfind(b"\n", 0, top)
+        begins = pos + last + 1  # the line ending at line_end begins here
+        if match(_line_text(fd, data, pos, begins, line_end, max_line)):
+            have += 1
+            start = begins
+            if have >= count:
+                return start
+        if first < last:  # the lines between, all in this block
+            lines = split_complete(data[first + 1 : last + 1], pos + first + 1, max_line)
+            starts = [pos + first + 1, *lines.ends[:-1]]
+            for i in range(len(lines) - 1, -1, -1):
+                if match(lines.texts[i]):
+                    have += 1
+                    start = starts[i]
+                    if have >= count:
+                        return start
+        line_end = pos + first + 1
+    if pos == 0 and line_end > 0:  # the first line of the file
+        if match is None or match(_line_text(fd, data, at, 0, line_end, max_line)):
+            start = 0
+    return start
+
+
+def _line_text(fd: int, data: bytes, pos: int, begins: int, ends: int, max_line: int) -> str:
+    """The text of the line [begins, ends): from ``data`` (read at ``pos``) if it
+    holds the whole line, else read forward, as every other path reads it."""
+    if begins >= pos and ends - pos <= len(data):
+        return split_complete(data[begins - pos : ends - pos], begins, max_line).texts[0]
+    for lines in read_lines(fd, begins, ends, max_line):
+        return lines.texts[0]
+    return ""  # the file shrank under us; the tailer will announce it
+
+
+def _hole_before(fd: int, pos: int) -> bool:
+    """The file system knows [0, pos) to be a hole (no data before ``pos``)."""
+    try:
+        return os.lseek(fd, 0, os.SEEK_DATA) >= pos
+    except OSError as exc:
+        return exc.errno == errno.ENXIO
 
 
 def last_line_end(fd: int, size: int, block: int = BLOCK) -> int:

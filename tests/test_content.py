@@ -88,3 +88,28 @@ def test_a_lone_cr_stays_inside_its_line_and_text_format_keeps_it(server, logdir
     assert s.events[1].last_event_id.endswith("-46")  # past the LF: 6 + 13 + 13 + 14 bytes
     text.read_until(lambda c: c.raw.endswith(b"done\n"), message="text lines")
     assert bytes(text.raw) == b"start\nprogress 10%\rprogress 50%\rprogress 100%\ndone\n"
+
+
+def test_nul_hole_after_copytruncate_is_skipped_live_in_backlog_and_on_resume(server, logdir):
+    # A writer that does not open with O_APPEND goes on at its old offset after
+    # `truncate -s 0`: the file is then 65,600 NULs (a hole) and the writer's line.
+    log = logdir / "app.log"
+    writer = open(log, "wb")
+    writer.write(b"".join(b"line %05d %s\n" % (i, b"x" * 88) for i in range(656)))
+    writer.flush()
+    assert writer.tell() == 65_600
+    s = server.stream("/api/stream/app.log?lines=1")
+    s.wait_lines(1)
+    os.truncate(log, 0)
+    s.read_until(lambda c: c.of_type("truncate"), message="truncate event")
+    writer.write(b"marker\n")
+    writer.flush()
+    writer.close()
+    assert s.wait_lines(2)[1:] == ["marker"]
+    assert s.events[-1].last_event_id.endswith("-65607")
+    assert [e.type for e in s.events] == ["message", "truncate", "message"]
+    later = server.stream("/api/stream/app.log?lines=10")  # the backlog reads it the same way
+    assert later.wait_lines(1) == ["marker"]
+    resumed = server.stream("/api/stream/app.log?lines=0",  # and so does catching up from the new start
+                            headers={"Last-Event-ID": s.of_type("truncate")[0].last_event_id})
+    assert resumed.wait_lines(1) == ["marker"]

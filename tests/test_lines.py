@@ -1,8 +1,9 @@
 """What a line is: one definition for the tailer, catch-up and backlog, whatever
 the chunking (lines end at LF only); and what is not text in it (a byte-order mark
-at offset 0)."""
+at offset 0, a hole of NULs where a line starts)."""
 
 import os
+import tempfile
 
 import pytest
 from hypothesis import given
@@ -220,3 +221,112 @@ def test_crlf_split_across_reads_is_one_line_end_even_on_a_cut_line(max_line):
     for cut in range(len(data)):  # and the LF alone last
         for pieces in ([data[:cut], data[cut:]], [data[:cut], data[cut:-1], data[-1:]]):
             assert feed_all(pieces, max_line=max_line)[:2] == (whole.texts, whole.ends)
+
+
+# -- what is not text: a run of NULs where a line starts (a hole) -------------------------------
+
+def test_a_hole_before_a_line_is_skipped_and_ids_stay_byte_positions():
+    # A writer without O_APPEND goes on at its old offset after a copytruncate.
+    data = b"\0" * 65_600 + b"marker\n"
+    assert split_complete(data, 0, 65_536).texts == ["marker"]
+    assert split_complete(data, 0, 65_536).ends == [65_607]
+    assert feed_all([data[i:i + 4096] for i in range(0, len(data), 4096)], max_line=65_536)[:2] == (
+        ["marker"], [65_607])
+
+
+def test_holes_between_lines_are_skipped_and_nuls_inside_a_line_are_text():
+    data = b"a\n" + b"\0" * 50 + b"b\nc\0\0d\n\0\0\n"
+    assert split_complete(data, 0, 100).texts == ["a", "b", "c\0\0d", ""]
+    assert feed_all([data[i:i + 3] for i in range(0, len(data), 3)], max_line=100)[0] == ["a", "b", "c\0\0d", ""]
+
+
+def test_a_hole_does_not_count_towards_max_line():
+    assert split_complete(b"\0" * 1000 + b"x" * 10 + b"\n", 0, 64).texts == ["x" * 10]
+    texts, _, splitter = feed_all([b"\0" * 1000, b"x" * 10, b"\n"], max_line=64)
+    assert texts == ["x" * 10]
+
+
+def test_a_hole_with_nothing_after_it_is_not_a_line_and_can_be_read_again():
+    splitter = LineSplitter(0, 100)
+    assert splitter.feed(b"a\n" + b"\0" * 10).texts == ["a"]
+    assert (splitter.hole, splitter.pending) == (10, 10)
+    assert splitter.flush().texts == []  # not a line
+    assert splitter.give_back_hole() == 10 and splitter.pending == 0
+    # The zeros were overwritten in place (a preallocated file): read them again.
+    assert splitter.feed(b"b\n" + b"\0" * 8).texts == ["b"]
+    assert splitter.offset == 4
+    splitter.feed(b"\0\0c")
+    assert splitter.hole == 0 and splitter.flush().texts == ["c"]
+
+
+def sparse_file(tmp_path, name, parts):
+    """A file of ``parts``: bytes, or an int for a hole of that many bytes (never written)."""
+    path = tmp_path / name
+    with open(path, "wb") as f:
+        for part in parts:
+            if isinstance(part, int):
+                f.seek(part, os.SEEK_CUR)
+            else:
+                f.write(part)
+        f.truncate()
+    return path
+
+
+def counting_preads(monkeypatch):
+    read = []
+    real = os.pread
+
+    def pread(fd, size, offset):
+        data = real(fd, size, offset)
+        read.append(len(data))
+        return data
+
+    monkeypatch.setattr(os, "pread", pread)
+    return read
+
+
+def test_catch_up_and_backlog_jump_a_sparse_hole_without_reading_it(tmp_path, monkeypatch):
+    # Each copytruncate under a writer that kept its offset makes the hole longer:
+    # a GiB of zeros must not be read (3 s of CPU here) to find the line after it.
+    path = sparse_file(tmp_path, "app.log", [1 << 30, b"marker\n", b"next\n"])
+    size = path.stat().st_size
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        read = counting_preads(monkeypatch)
+        texts = [t for lines in read_lines(fd, 0, size, 100) for t in lines.texts]
+        assert texts == ["marker", "next"] and sum(read) < 1 << 20
+        read.clear()
+        start = backlog_start(fd, size, 100, 100)
+        assert [t for lines in read_lines(fd, start, size, 100) for t in lines.texts] == ["marker", "next"]
+        assert sum(read) < 1 << 20
+        read.clear()
+        assert backlog_start(fd, size, 100, 100, match=lambda t: t == "marker") == 0
+        assert sum(read) < 1 << 20
+    finally:
+        os.close(fd)
+
+
+def reads_the_same(data: bytes, count: int, block: int, match) -> None:
+    """Backlog and catch-up (read_lines) cut ``data`` as the live splitter does."""
+    data = data[: data.rfind(b"\n") + 1]
+    texts, ends, _ = feed_all([data], max_line=8)
+    keep = [i for i, t in enumerate(texts) if match is None or match(t)]
+    with tempfile.TemporaryFile() as f:
+        f.write(data)
+        f.flush()
+        fd = f.fileno()
+        got = [(t, e) for lines in read_lines(fd, 0, len(data), 8, block=block)
+               for t, e in zip(lines.texts, lines.ends, strict=True)]
+        assert got == list(zip(texts, ends, strict=True))
+        start = backlog_start(fd, len(data), count, 8, match=match, block=block)
+        tail = [t for lines in read_lines(fd, start, len(data), 8, block=block) for t in lines.texts]
+    want = [texts[i] for i in keep[-count:]] if count else []
+    assert [t for t in tail if match is None or match(t)] == want
+    if want:
+        assert tail[0] == want[0]  # the backlog starts at its first line, not before
+
+
+@given(data=content, count=st.integers(0, 12), block=st.integers(1, 20), filtered=st.booleans(),
+       bom=st.booleans())
+def test_backlog_and_catch_up_agree_with_live_whatever_the_content(data, count, block, filtered, bom):
+    reads_the_same((BOM if bom else b"") + data, count, block, (lambda t: "E" in t) if filtered else None)
