@@ -216,7 +216,7 @@ class Agent:
     # -- the watcher calls this for every file-system event ------------------------------------
     def touched(self, path: str) -> None:
         self._wake.touched(path)
-        rel = os.path.relpath(path, self.root)
+        rel = paths.public_name(os.path.relpath(path, self.root))
         if rel not in self.shippers:
             self._rescan.set()
 

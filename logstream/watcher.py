@@ -69,7 +69,7 @@ class WakeIndex:
         self._by_dir: dict[str, set] = {}
 
     def _dirs(self, rel: str) -> set[str]:
-        full = os.path.join(self.root, rel)
+        full = os.path.join(self.root, paths.fs_name(rel))
         return {os.path.dirname(full), os.path.dirname(os.path.realpath(full))}
 
     def add(self, rel: str, tailer) -> None:
@@ -151,11 +151,11 @@ class Watcher(FileSystemEventHandler):
                 self._broadcast("created", info.as_json())
         elif kind == "deleted":
             self._changed.pop(src, None)
-            self._broadcast("deleted", {"path": os.path.relpath(src, self.root)})
+            self._broadcast("deleted", {"path": paths.public_name(os.path.relpath(src, self.root))})
         elif kind == "moved":
             self._changed.pop(src, None)
             info = paths.describe(self.root, dest)
-            src_rel = os.path.relpath(src, self.root)
+            src_rel = paths.public_name(os.path.relpath(src, self.root))
             if info is None:
                 self._broadcast("deleted", {"path": src_rel})
             else:

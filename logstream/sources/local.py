@@ -76,7 +76,7 @@ class LocalSource:
 
     def __init__(self, config) -> None:
         self.config = config
-        self.name = config.root.name
+        self.name = paths.public_name(config.root.name)
         self.topics = FileTopics(config.root, config.max_line, config.poll_interval)
         self.watcher = Watcher(config.root, self.topics)
 
