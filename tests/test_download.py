@@ -1,10 +1,12 @@
 """Downloads (/api/download/<path>): the whole file as an attachment under its own
-name (RFC 6266), resumable (Range, ETag, conditional requests), and never more
-than the bytes its headers promise, even when the file grows or is rotated while
-it is sent."""
+name (RFC 6266), resumable (Range, ETag, conditional requests), and exactly the
+bytes its headers promise, even when the file grows, is rotated or is truncated
+while it is sent."""
 
 import http.client
 import os
+import socket
+import time
 import urllib.parse
 
 import pytest
@@ -89,6 +91,54 @@ def test_a_file_growing_during_a_download_sends_exactly_its_content_length(serve
         assert conn.getresponse().status == 200
     finally:
         conn.close()
+
+
+def raw_download(server, path: str) -> tuple[socket.socket, int, bytes]:
+    """A slow reader: a socket with a small receive window, after the headers."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", server.port))
+    sock.sendall(f"GET /api/download/{path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    buffer = b""
+    while b"\r\n\r\n" not in buffer:
+        buffer += sock.recv(65536)
+    head, rest = buffer.split(b"\r\n\r\n", 1)
+    length = int([h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length:")][0].split(b":")[1])
+    return sock, length, rest
+
+
+def read_to_eof(sock, got: int, deadline: float) -> tuple[int, bool]:
+    """Read until the server closes; (bytes, closed) or (bytes, False) at the deadline."""
+    sock.settimeout(0.5)
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(1 << 20)
+        except TimeoutError:
+            continue
+        if not chunk:
+            return got, True
+        got += len(chunk)
+    return got, False
+
+
+def test_a_file_truncated_during_a_download_ends_the_transfer_at_once_as_incomplete(server, logdir):
+    # The file is larger than what loopback's socket buffers hold (the server's send
+    # buffer grows to 4 MiB), so the server is still reading it when it is truncated.
+    log = logdir / "big.log"
+    log.write_bytes(b"z" * (32 << 20))
+    sock, length, got = raw_download(server, "big.log")
+    try:
+        assert length == 32 << 20
+        got = len(got)
+        while got < 1 << 20:
+            got += len(sock.recv(65536))
+        os.truncate(log, 0)  # copytruncate while a slow client downloads
+        got, closed = read_to_eof(sock, got, time.monotonic() + 10)
+        assert closed, "the connection stayed open: the client waits forever for the promised bytes"
+        assert got < length  # short of its Content-Length: the client knows it is incomplete
+    finally:
+        sock.close()
 
 
 def test_a_file_rotated_during_a_download_is_sent_whole(server, logdir):

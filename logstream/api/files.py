@@ -10,6 +10,7 @@ sending by hand (Werkzeug's ``send_file`` does names, ranges and validators).
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator
 
@@ -23,6 +24,7 @@ from ..watcher import FileListener
 from . import runtime, sse_response
 
 bp = Blueprint("files", __name__)
+log = logging.getLogger(__name__)
 
 DOWNLOAD_BLOCK = 256 * 1024  # bytes per read (and socket write) of a download; Werkzeug's default is 8 KiB
 COMPRESSED = {".gz": "application/gzip", ".bz2": "application/x-bzip2", ".xz": "application/x-xz",
@@ -68,19 +70,22 @@ def download(path: str):
         raise
     response.headers["X-Content-Type-Options"] = "nosniff"
     if response.status_code in (200, 206):
-        response.response = Exactly(response.response, response.content_length)
+        response.response = Exactly(response.response, response.content_length, request.environ, path)
     return response
 
 
 class Exactly:
-    """A download's body: no more than the ``length`` bytes its Content-Length
-    promised. A log that grows while it is sent is sent as it was when stat()ed
-    (more bytes would be read as the start of the next response on a kept-alive
-    connection)."""
+    """A download's body: exactly the ``length`` bytes its Content-Length promised.
+    A log that grows while it is sent is sent as it was when stat()ed (more bytes
+    would be read as the start of the next response on a kept-alive connection). A
+    file truncated under the transfer ends it at once, as incomplete: the connection
+    is closed, since a client waiting for the promised bytes would wait forever."""
 
-    def __init__(self, body, length: int) -> None:
+    def __init__(self, body, length: int, environ: dict, path: str) -> None:
         self.body = body
         self.length = length
+        self.environ = environ
+        self.path = path
 
     def __iter__(self) -> Iterator[bytes]:
         left = self.length
@@ -90,6 +95,12 @@ class Exactly:
                 return
             left -= len(chunk)
             yield chunk
+        if left:
+            log.info("download of %s stopped %d bytes short: the file shrank while it was sent", self.path, left)
+            handler = self.environ.get("logstream.handler")
+            if handler is None:  # another WSGI server: an error there closes the connection
+                raise ConnectionAbortedError(f"{self.path} shrank while it was sent")
+            handler.close_connection = True
 
     def close(self) -> None:
         self.body.close()
