@@ -220,6 +220,11 @@ class Agent:
         if rel not in self.shippers:
             self._rescan.set()
 
+    def wake_all(self) -> None:
+        """File-system events were lost: look at every file, and for new ones."""
+        self._wake.wake_all()
+        self._rescan.set()
+
     # -- life cycle ------------------------------------------------------------------------------
     def run(self) -> int:
         log.info("agent %s: shipping %s to %s (streams of at most ~%d lines)", self.name, self.root,

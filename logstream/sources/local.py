@@ -68,6 +68,10 @@ class FileTopics(Topics):
         """A file-system event at ``path`` (the watcher calls this)."""
         self.index.touched(path)
 
+    def wake_all(self) -> None:
+        """File-system events were lost (the watcher calls this)."""
+        self.index.wake_all()
+
 
 class LocalSource:
     """The directory ``config.root``: see ``sources.base.Source``."""
