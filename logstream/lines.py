@@ -254,9 +254,9 @@ def backlog_start(
     Reads blocks backwards from ``end`` (a line boundary): 100 lines of a 1 GB
     file cost what they cost in a 1 KB one. Holds one block at a time: a line that
     spans blocks is read forward once more, through the one definition, when a
-    filter must see its text. Stops after ``max_scan`` bytes, so a filter that
-    matches nothing never reads the whole file; a hole (NULs the file system knows
-    of) before the first line is not read at all."""
+    filter must see its text. Stops after reading ``max_scan`` bytes, so a filter
+    that matches nothing never reads the whole file; a hole (NULs the file system
+    knows of) is jumped, not read."""
     if count <= 0 or end <= 0:
         return end
     have = 0
@@ -264,15 +264,17 @@ def backlog_start(
     line_end = end  # the end of the earliest line seen, whose start is not found yet
     pos = at = end
     data = b""
-    while pos > 0 and end - pos < max_scan:
+    scanned = 0
+    while pos > 0 and scanned < max_scan:
         size = min(block, pos)
         pos -= size
         at, data = pos, os.pread(fd, size, pos)
+        scanned += size
         top = min(line_end - 1 - pos, len(data))  # LFs below this one start lines
         first = data.find(b"\n", 0, top)
         if first < 0:
-            if data.count(0) == len(data) and _hole_before(fd, pos):
-                pos = 0  # a hole from offset 0 to here: the line begins at 0
+            if data.count(0) == len(data):
+                pos = hole_start(fd, pos)  # no LF in a hole: go on before it
             continue
         if match is None:
             n = data.count(b"\n", first, top)
@@ -317,16 +319,26 @@ def _line_text(fd: int, data: bytes, pos: int, begins: int, ends: int, max_line:
     return ""  # the file shrank under us; the tailer will announce it
 
 
-def _hole_before(fd: int, pos: int) -> bool:
-    """The file system knows [0, pos) to be a hole (no data before ``pos``)."""
+def hole_start(fd: int, pos: int) -> int:
+    """Where the hole that ends at ``pos`` begins, as far as the file system knows
+    (``SEEK_DATA``/``SEEK_HOLE``, one pair per stretch of data before ``pos``):
+    ``pos`` if the byte before it may be data, or the file system cannot tell."""
+    after_data = 0  # the end of the last stretch of data before pos
     try:
-        return os.lseek(fd, 0, os.SEEK_DATA) >= pos
+        while True:
+            data = os.lseek(fd, after_data, os.SEEK_DATA)
+            if data >= pos:
+                return after_data
+            after_data = os.lseek(fd, data, os.SEEK_HOLE)
+            if after_data >= pos:
+                return pos
     except OSError as exc:
-        return exc.errno == errno.ENXIO
+        return after_data if exc.errno == errno.ENXIO else pos
 
 
 def last_line_end(fd: int, size: int, block: int = BLOCK) -> int:
-    """Offset just past the last LF before ``size`` (0 if none)."""
+    """Offset just past the last LF before ``size`` (0 if none). A hole (a
+    preallocated file's zeros) is jumped, not read."""
     pos = size
     while pos > 0:
         start = max(0, pos - block)
@@ -334,7 +346,7 @@ def last_line_end(fd: int, size: int, block: int = BLOCK) -> int:
         nl = data.rfind(b"\n")
         if nl >= 0:
             return start + nl + 1
-        pos = start
+        pos = hole_start(fd, start) if data.count(0) == len(data) else start
     return 0
 
 

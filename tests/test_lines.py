@@ -306,6 +306,28 @@ def test_catch_up_and_backlog_jump_a_sparse_hole_without_reading_it(tmp_path, mo
         os.close(fd)
 
 
+def test_holes_in_the_middle_and_at_the_end_are_jumped_backwards_too(tmp_path, monkeypatch):
+    # A preallocated file (zeros at its end) and a hole longer than the backlog's
+    # scan limit: neither is read, and the lines on both sides are found.
+    ends = sparse_file(tmp_path, "end.log", [b"a\nb\n", 1 << 30])
+    middle = sparse_file(tmp_path, "middle.log", [b"a\n", 100 << 20, b"b\n"])
+    read = counting_preads(monkeypatch)
+    fd = os.open(ends, os.O_RDONLY)
+    try:
+        assert last_line_end(fd, ends.stat().st_size) == 4
+    finally:
+        os.close(fd)
+    fd = os.open(middle, os.O_RDONLY)
+    size = middle.stat().st_size
+    try:
+        for match in (None, lambda t: True):
+            start = backlog_start(fd, size, 2, 100, match=match)
+            assert [t for lines in read_lines(fd, start, size, 100) for t in lines.texts] == ["a", "b"]
+    finally:
+        os.close(fd)
+    assert sum(read) < 4 << 20
+
+
 def reads_the_same(data: bytes, count: int, block: int, match) -> None:
     """Backlog and catch-up (read_lines) cut ``data`` as the live splitter does."""
     data = data[: data.rfind(b"\n") + 1]
