@@ -246,9 +246,14 @@ class Agent:
     # -- the watcher calls this for every file-system event ------------------------------------
     def touched(self, path: str) -> None:
         self._wake.touched(path)
-        rel = os.path.relpath(path, self.root)
+        rel = paths.public_name(os.path.relpath(path, self.root))
         if rel not in self.shippers:
             self._rescan.set()
+
+    def wake_all(self) -> None:
+        """File-system events were lost: look at every file, and for new ones."""
+        self._wake.wake_all()
+        self._rescan.set()
 
     # -- life cycle ------------------------------------------------------------------------------
     def run(self) -> int:

@@ -43,6 +43,8 @@ def create_app(config: Config) -> Flask:
     def _http_error(exc: HTTPException):
         response = jsonify(error=exc.description or exc.name)
         response.status_code = exc.code or 500
+        # What the status needs besides the body: a 416's Content-Range, a 405's Allow.
+        response.headers.update((k, v) for k, v in exc.get_headers() if k.lower() != "content-type")
         return response
 
     @app.errorhandler(Exception)

@@ -7,6 +7,10 @@ first gate (``..``, absolute paths, NUL); then the real path must stay under the
 root (a symlink inside the root may point at a file inside it, never outside);
 then the opened descriptor must be a regular file (FIFOs, devices and sockets are
 refused without blocking: the open is non-blocking and checked with fstat).
+
+Also owns the names clients see (``public_name``): one stable, reversible text
+for every name under the root, whatever its bytes, that JSON, URLs, headers and
+SSE can carry. Every function here takes and returns public names.
 """
 
 from __future__ import annotations
@@ -23,6 +27,46 @@ from .errors import NotFound, PathRejected
 
 _FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
 
+# A name on disk is bytes; Python reads the bytes that are not UTF-8 as lone
+# surrogates (U+DC80-U+DCFF, "surrogateescape"), which UTF-8 JSON cannot carry
+# (that broke /api/files/events for every client). A client sees instead: such a
+# byte, a control character (a newline would split an SSE line or a merged label)
+# and DEL as %XX, and a % that would read as one of those escapes as %25. So
+# b"caf\xe9.log" is "caf%E9.log", b"a\nb" is "a%0Ab", "100%.log" stays itself.
+_ESCAPED = re.compile(r"[\x00-\x1f\x7f\udc80-\udcff]|%(?=[0-9A-Fa-f]{2})")
+_ESCAPE = re.compile(r"%(25|[01][0-9A-Fa-f]|7[Ff]|[89A-Fa-f][0-9A-Fa-f])")
+
+
+def public_name(name: str) -> str:
+    """What clients see for ``name``, a path as ``os`` functions give it."""
+    if name.isascii() and name.isprintable() and "%" not in name:
+        return name  # most names: nothing to escape
+    return _ESCAPED.sub(_escape, name)
+
+
+def _escape(match: re.Match) -> str:
+    char = match.group()
+    if char == "%":
+        return "%25"
+    code = ord(char)
+    return f"%{code - 0xDC00 if code >= 0xDC80 else code:02X}"
+
+
+def _unescape(match: re.Match) -> str:
+    code = int(match.group(1), 16)
+    return chr(0xDC00 + code if code >= 0x80 else code)
+
+
+def fs_name(name: str) -> str:
+    """The path ``os`` functions take for ``name``, a public name (the inverse of
+    ``public_name``; other %XX stay as they are). Raises ``PathRejected``."""
+    if "%" in name:
+        name = _ESCAPE.sub(_unescape, name)
+    try:  # one spelling per file: an escaped UTF-8 sequence is the character itself
+        return os.fsdecode(os.fsencode(name))
+    except UnicodeError:
+        raise PathRejected("path is not allowed") from None
+
 
 def _inside(root: str, real: str) -> bool:
     return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
@@ -30,7 +74,10 @@ def _inside(root: str, real: str) -> bool:
 
 def resolve(root: Path, rel: str) -> str:
     """The absolute path for ``rel`` under ``root``, or ``PathRejected``."""
-    if not isinstance(rel, str) or not rel or "\0" in rel or len(rel) > 4096:
+    if not isinstance(rel, str) or not rel or len(rel) > 4096:
+        raise PathRejected("path is not allowed")
+    rel = fs_name(rel)
+    if "\0" in rel:
         raise PathRejected("path is not allowed")
     joined = safe_join(str(root), rel)
     if joined is None:
@@ -112,7 +159,7 @@ def describe(root: Path, full: str) -> FileInfo | None:
         return None
     if not stat.S_ISREG(st.st_mode):
         return None
-    return FileInfo(rel, st.st_size, st.st_mtime, os.access(full, os.R_OK))
+    return FileInfo(public_name(rel), st.st_size, st.st_mtime, os.access(full, os.R_OK))
 
 
 def list_files(root: Path, limit: int = 100_000) -> list[FileInfo]:
@@ -145,13 +192,13 @@ def sibling_named_by(root: Path, rel: str, ino: int) -> str | None:
     the directory of ``rel``, or None: what an event id of another file names."""
     rel_dir = os.path.dirname(rel)
     try:
-        entries = list(os.scandir(os.path.join(root, rel_dir)))
+        entries = list(os.scandir(os.path.join(root, fs_name(rel_dir))))
     except OSError:
         return None
     for entry in entries:
         try:
             if entry.inode() == ino and entry.is_file(follow_symlinks=False):
-                return os.path.join(rel_dir, entry.name)
+                return os.path.join(rel_dir, public_name(entry.name))
         except OSError:
             continue
     return None
@@ -210,7 +257,7 @@ def rotation_chain(root: Path, rel: str) -> list[Link]:
             continue
         if not stat.S_ISREG(st.st_mode) or (m is not None and entry.is_symlink()):
             continue
-        link = Link(os.path.join(rel_dir, entry.name), st.st_ino, st.st_size, st.st_mtime,
+        link = Link(os.path.join(rel_dir, public_name(entry.name)), st.st_ino, st.st_size, st.st_mtime,
                     m.group("z") if m is not None else None)
         if m is None:
             current = link

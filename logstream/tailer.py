@@ -25,7 +25,7 @@ import gevent.event
 
 from . import paths
 from .errors import LogstreamError
-from .lines import BLOCK, Lines, LineSplitter, last_line_end
+from .lines import BLOCK, Lines, LineSplitter, last_line_end, next_data
 
 log = logging.getLogger(__name__)
 
@@ -454,6 +454,7 @@ class Tailer:
             old.fd = None
 
     def _flush(self) -> None:
+        self._read_pos -= self._splitter.give_back_hole()  # trailing NULs are not part of the segment
         start = self._splitter.offset
         lines = self._splitter.flush()
         if lines:
@@ -471,12 +472,17 @@ class Tailer:
             if self._stopped:
                 return  # stopped while publishing (an agent's XADD yields) or at the yield below
             try:
+                if self._splitter.hole:  # in a hole: jump what the file system knows is one
+                    ahead = next_data(cur.fd, self._read_pos, os.fstat(cur.fd).st_size)
+                    self._splitter.skip_hole(ahead - self._read_pos)
+                    self._read_pos = ahead
                 data = os.pread(cur.fd, BLOCK, self._read_pos)
             except OSError as exc:
                 self._report(f"cannot read {self.rel}: {exc.strerror or exc}")
                 return
             if not data:
                 self._reported = None
+                self._give_back_hole()
                 return
             self._read_pos += len(data)
             self._tail = (self._tail + data[-TAIL:])[-TAIL:]
@@ -484,6 +490,10 @@ class Tailer:
             lines = self._splitter.feed(data)
             if lines and publish:
                 self._emit(start, lines)
+            if len(data) < BLOCK and self._splitter.hole:
+                self._reported = None
+                self._give_back_hole()
+                return
             if turn and len(data) < BLOCK:
                 self._reported = None  # the end as it was a moment ago
                 return
@@ -493,6 +503,17 @@ class Tailer:
                 read_this_turn = 0
                 if self._stopped or self.current is not cur:
                     return
+
+    def _give_back_hole(self) -> None:
+        """The file ends in NULs where a line should start: leave them unread (lines
+        skip a hole once text follows it). A preallocated or memory-mapped log
+        (log4j's MemoryMappedFileAppender) overwrites those zeros in place, with no
+        inotify event and behind any offset we had moved past them."""
+        hole = self._splitter.give_back_hole()
+        if hole:
+            self._read_pos -= hole
+            fd, keep = self.current.fd, min(TAIL, self._read_pos)
+            self._tail = os.pread(fd, keep, self._read_pos - keep) if keep else b""
 
     def _emit(self, start: int, lines: Lines) -> None:
         seg = self.current

@@ -5,7 +5,9 @@ event touched, and the live file list (created / deleted / moved / changed).
 gevent runs watchdog's threads as greenlets here (see ``logstream/entry.py`` for
 why and where that is decided), so handlers may set gevent events directly. One
 observer for the whole process: inotify instances are few (128 per user) and a
-tool that starts one per client falls back to slow polling past that. Never reads
+tool that starts one per client falls back to slow polling past that. When the
+kernel's event queue overflows (events were lost), every file-list client gets a
+new snapshot and every tailer checks its file (promise: never silent). Never reads
 file contents; never blocks the hub.
 """
 
@@ -18,8 +20,14 @@ from pathlib import Path
 
 import gevent
 import gevent.event
+from watchdog import events
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+
+try:
+    from watchdog.observers.inotify import InotifyEmitter, InotifyObserver
+except ImportError:  # not Linux: watchdog's own observer, which has no inotify queue
+    InotifyEmitter = InotifyObserver = None
 
 from . import paths
 
@@ -27,6 +35,45 @@ log = logging.getLogger(__name__)
 
 CHANGED_EVERY = 1.0  # seconds: size/mtime updates are coalesced per file
 LISTENER_LIMIT = 1000  # events queued for one file-list client before it gets a snapshot
+# What the watcher asks the kernel for. Not IN_OPEN nor IN_CLOSE_NOWRITE: every
+# reader of a log (our tailers and downloads, grep, backups) made two events per
+# open, filling the inotify queue (16,384 events by default) for nothing, and a
+# rescan after an overflow, opening every directory, could overflow it again.
+EVENTS = [events.FileCreatedEvent, events.DirCreatedEvent, events.FileDeletedEvent, events.DirDeletedEvent,
+          events.FileMovedEvent, events.DirMovedEvent, events.FileModifiedEvent, events.DirModifiedEvent,
+          events.FileAttribEvent, events.DirAttribEvent, events.FileClosedEvent]
+
+
+class QueueOverflowed(events.DirModifiedEvent):
+    """The kernel's inotify queue overflowed: the events after it was full are
+    lost (a burst of tens of thousands, or a process paused)."""
+
+    event_type = "overflow"
+
+
+if InotifyEmitter is not None:
+    class _Emitter(InotifyEmitter):
+        """watchdog 7 handles IN_Q_OVERFLOW itself (it rebuilds its recursive
+        watches) and tells no handler: files created meanwhile were never announced.
+        This emitter queues a ``QueueOverflowed`` after that rebuild, in order with
+        the other events. (It reaches into watchdog's watch group, ``_inotify``:
+        tests/test_overflow.py fails if an upgrade moves it.)"""
+
+        def on_thread_start(self) -> None:
+            super().on_thread_start()
+            group = self._inotify
+            rebuild = group.on_queue_overflow
+
+            def on_queue_overflow() -> None:
+                rebuild()
+                self.queue_event(QueueOverflowed(self.watch.path))
+
+            group.on_queue_overflow = on_queue_overflow
+
+    class _Observer(InotifyObserver):
+        def __init__(self) -> None:
+            super().__init__()
+            self._emitter_class = _Emitter
 
 
 class FileListener:
@@ -69,7 +116,7 @@ class WakeIndex:
         self._by_dir: dict[str, set] = {}
 
     def _dirs(self, rel: str) -> set[str]:
-        full = os.path.join(self.root, rel)
+        full = os.path.join(self.root, paths.fs_name(rel))
         return {os.path.dirname(full), os.path.dirname(os.path.realpath(full))}
 
     def add(self, rel: str, tailer) -> None:
@@ -89,10 +136,17 @@ class WakeIndex:
         for tailer in self._by_dir.get(os.path.dirname(path), ()):
             tailer.wake()
 
+    def wake_all(self) -> None:
+        """Events were lost: every tailer checks its file."""
+        for group in self._by_dir.values():
+            for tailer in group:
+                tailer.wake()
+
 
 class Watcher(FileSystemEventHandler):
     """The observer of ``root``. ``target.touched(path)`` is called for every
-    event's path (a local source's topics, or the agent), from watchdog's greenlet."""
+    event's path (a local source's topics, or the agent), from watchdog's greenlet,
+    and ``target.wake_all()`` when events were lost."""
 
     def __init__(self, root: Path, target) -> None:
         self.root = root
@@ -105,8 +159,8 @@ class Watcher(FileSystemEventHandler):
     def start(self) -> None:
         if self._observer is not None:
             return
-        self._observer = Observer()
-        self._observer.schedule(self, str(self.root), recursive=True)
+        self._observer = Observer() if InotifyObserver is None else _Observer()
+        self._observer.schedule(self, str(self.root), recursive=True, event_filter=EVENTS)
         self._observer.start()
         self._ticker = gevent.spawn(self._tick)
         log.info("watching %s (inotify, one recursive watch)", self.root)
@@ -129,7 +183,7 @@ class Watcher(FileSystemEventHandler):
 
     # -- watchdog callback (runs in watchdog's greenlet) ----------------------------------
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.event_type in ("opened", "closed_no_write"):
+        if event.event_type in ("opened", "closed_no_write", "overflow"):
             return
         src = _str(event.src_path)
         dest = _str(event.dest_path) if event.dest_path else ""
@@ -151,16 +205,24 @@ class Watcher(FileSystemEventHandler):
                 self._broadcast("created", info.as_json())
         elif kind == "deleted":
             self._changed.pop(src, None)
-            self._broadcast("deleted", {"path": os.path.relpath(src, self.root)})
+            self._broadcast("deleted", {"path": paths.public_name(os.path.relpath(src, self.root))})
         elif kind == "moved":
             self._changed.pop(src, None)
             info = paths.describe(self.root, dest)
-            src_rel = os.path.relpath(src, self.root)
+            src_rel = paths.public_name(os.path.relpath(src, self.root))
             if info is None:
                 self._broadcast("deleted", {"path": src_rel})
             else:
                 self._broadcast("moved", {"path": src_rel, "dest": info.path, "size": info.size,
                                           "mtime": round(info.mtime, 3)})
+
+    def on_overflow(self, event: QueueOverflowed) -> None:
+        """What the lost events said is unknown: rescan (a new snapshot for every
+        file-list client) and let every tailer look at its file."""
+        log.warning("inotify queue overflowed (events were lost): a new file list for %d clients, "
+                    "every followed file checked", len(self.listeners))
+        self._broadcast_snapshot()
+        self.target.wake_all()
 
     def _broadcast(self, kind: str, data: dict) -> None:
         if data.get("path", "").startswith(".."):

@@ -72,7 +72,7 @@ class Server:
                                      stdin=self.stdin)
         deadline = time.monotonic() + 20
         while True:
-            line = self.proc.stdout.readline().decode()
+            line = self.proc.stdout.readline().decode(errors="replace")  # a root may have any bytes
             if "serving" in line and "://" in line:
                 self.port = int(line.rsplit(":", 1)[1].split("/")[0])
                 break

@@ -216,6 +216,16 @@ def test_agent_ships_each_complete_line_with_inode_and_offset(scale):
     r.close()
 
 
+def test_a_file_whose_name_is_not_utf8_ships_under_its_public_name(scale):
+    agent = scale.agent("web-1")
+    with open(os.fsencode(agent.root) + b"/caf\xe9.log", "ab") as f:
+        f.write(b"shipped\n")
+    node = scale.node()
+    wait_for(lambda: [f["path"] for f in node.json("/api/files")[1]["files"]] == ["web-1/caf%E9.log"],
+             message="listed under its public name")
+    assert node.stream("/api/stream/web-1/caf%25E9.log").wait_lines(1) == ["shipped"]
+
+
 def test_agent_sigkill_mid_write_then_restart_holds_every_line_exactly_once(scale):
     agent = scale.agent("web-1")
     log = agent.root / "app.log"

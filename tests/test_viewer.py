@@ -59,6 +59,18 @@ def test_file_list_shows_nested_files_with_size_and_age_and_stays_live(viewer, l
     assert page.inner_text("#file-count") == "1 of 2 files"
 
 
+def test_a_file_whose_name_is_not_utf8_is_listed_streamed_and_linked(viewer, logdir):
+    # Issue #12: such a name made the sidebar never load, for anyone (see test_files.py).
+    append(logdir / "app.log", "x")
+    (logdir / os.fsdecode(b"caf\xe9.log")).write_bytes(b"from caf\xe9\n")
+    (logdir / "new\nline.log").write_bytes(b"newline\n")
+    page = viewer.open().page
+    page.wait_for_selector('#tree li.file[data-path="new%0Aline.log"]')
+    page.click('#tree li.file[data-path="caf%E9.log"] .name')
+    viewer.wait_texts(["from caf\ufffd"])
+    assert page.get_attribute("#chips .chip a[download]", "href") == "api/download/caf%25E9.log"
+
+
 def test_clicking_a_file_shows_its_last_lines_then_follows_new_ones(viewer, logdir):
     log = logdir / "app.log"
     append(log, *numbered("a", 0, 50))

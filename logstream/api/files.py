@@ -1,17 +1,22 @@
 """api.files: the file list (``/api/files``), its live changes
 (``/api/files/events``, SSE) and downloads (``/api/download/<path>``).
 
-Owns the file-list stream's loop: a snapshot, then changes, then pings. Never
-opens a path except through the source (which confines it to the root).
+Owns the file-list stream's loop: a snapshot, then changes, then pings; and a
+download's body, exactly the bytes its headers promise. Never opens a path except
+through the source (which confines it to the root); never writes HTTP's file
+sending by hand (Werkzeug's ``send_file`` does names, ranges and validators).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, jsonify, request
+from werkzeug.utils import send_file
+from werkzeug.wsgi import FileWrapper
 
 from .. import sse
 from ..runtime import Runtime
@@ -19,8 +24,11 @@ from ..watcher import FileListener
 from . import runtime, sse_response
 
 bp = Blueprint("files", __name__)
+log = logging.getLogger(__name__)
 
-DOWNLOAD_BLOCK = 256 * 1024  # bytes per read of a download
+DOWNLOAD_BLOCK = 256 * 1024  # bytes per read (and socket write) of a download; Werkzeug's default is 8 KiB
+COMPRESSED = {".gz": "application/gzip", ".bz2": "application/x-bzip2", ".xz": "application/x-xz",
+              ".zst": "application/zstd", ".zip": "application/zip"}  # rotated logs
 
 
 @bp.get("/api/files")
@@ -43,25 +51,59 @@ def file_events():
 @bp.get("/api/download/<path:path>")
 def download(path: str):
     fd, st = runtime().source.open_file(path)
-    f = os.fdopen(fd, "rb")
-    response = Response(_read_file(f, st.st_size), content_type="text/plain; charset=utf-8",
-                        direct_passthrough=True)
-    response.headers["Content-Length"] = str(st.st_size)
-    name = os.path.basename(path).replace('"', "")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    f = os.fdopen(fd, "rb")  # the response closes it
+    name = os.path.basename(path)
+    # Werkzeug's file sending, on the descriptor the gate opened (never by path:
+    # that would open it a second time, unconfined): Content-Disposition with an
+    # RFC 6266 filename* beside an ASCII fallback, Range, ETag and conditional
+    # requests. Its size comes from our stat, so ranges need complete_length.
+    environ = {**request.environ, "wsgi.file_wrapper": lambda file, _: FileWrapper(file, DOWNLOAD_BLOCK)}
+    try:
+        response = send_file(f, environ, mimetype=COMPRESSED.get(os.path.splitext(name)[1], "text/plain"),
+                             as_attachment=True, download_name=name, conditional=False,
+                             etag=f"{st.st_ino:x}-{st.st_size:x}-{st.st_mtime_ns:x}", last_modified=st.st_mtime,
+                             max_age=0)
+        response.content_length = st.st_size
+        response.make_conditional(environ, accept_ranges=True, complete_length=st.st_size)
+    except BaseException:
+        f.close()
+        raise
     response.headers["X-Content-Type-Options"] = "nosniff"
+    if response.status_code in (200, 206):
+        response.response = Exactly(response.response, response.content_length, request.environ, path)
     return response
 
 
-def _read_file(f, size: int) -> Iterator[bytes]:
-    with f:
-        left = size
-        while left > 0:
-            chunk = f.read(min(DOWNLOAD_BLOCK, left))
-            if not chunk:
-                break
+class Exactly:
+    """A download's body: exactly the ``length`` bytes its Content-Length promised.
+    A log that grows while it is sent is sent as it was when stat()ed (more bytes
+    would be read as the start of the next response on a kept-alive connection). A
+    file truncated under the transfer ends it at once, as incomplete: the connection
+    is closed, since a client waiting for the promised bytes would wait forever."""
+
+    def __init__(self, body, length: int, environ: dict, path: str) -> None:
+        self.body = body
+        self.length = length
+        self.environ = environ
+        self.path = path
+
+    def __iter__(self) -> Iterator[bytes]:
+        left = self.length
+        for chunk in self.body:
+            if len(chunk) >= left:
+                yield chunk[:left]
+                return
             left -= len(chunk)
             yield chunk
+        if left:
+            log.info("download of %s stopped %d bytes short: the file shrank while it was sent", self.path, left)
+            handler = self.environ.get("logstream.handler")
+            if handler is None:  # another WSGI server: an error there closes the connection
+                raise ConnectionAbortedError(f"{self.path} shrank while it was sent")
+            handler.close_connection = True
+
+    def close(self) -> None:
+        self.body.close()
 
 
 class FileEvents:

@@ -83,6 +83,10 @@ class FileTopics(Topics):
         """A file-system event at ``path`` (the watcher calls this)."""
         self.index.touched(path)
 
+    def wake_all(self) -> None:
+        """File-system events were lost (the watcher calls this)."""
+        self.index.wake_all()
+
 
 class LocalSource:
     """The directory ``config.root``: see ``sources.base.Source``."""
@@ -91,7 +95,7 @@ class LocalSource:
 
     def __init__(self, config) -> None:
         self.config = config
-        self.name = config.root.name
+        self.name = paths.public_name(config.root.name)
         self.topics = FileTopics(config.root, config.max_line, config.poll_interval, config.rotate_wait)
         self.watcher = Watcher(config.root, self.topics)
 
