@@ -53,6 +53,17 @@ def test_login_and_logout_cookies_are_secure_when_the_proxy_says_https(proxied):
     assert status == 200 and "secure" in attributes(deleted) and "Max-Age=0" in deleted
 
 
+def test_base_path_stays_ours_behind_the_proxy(proxied):
+    """X-Forwarded-Prefix and -Host are not believed (--base-path says where the
+    app lives), and the base path's redirect is relative: it keeps the browser's
+    https origin whatever logstream sees."""
+    status, headers, _ = proxied.get("/logs", headers=HTTPS)
+    assert status == 308 and headers["location"] == "/logs/"
+    forged = {**HTTPS, "X-Forwarded-Prefix": "/elsewhere", "X-Forwarded-Host": "evil.example"}
+    status, [cookie] = post(proxied, "/logs/api/login", {"token": TOKEN}, forged)
+    assert status == 200 and "Path=/logs/" in cookie and "Domain" not in cookie
+
+
 @pytest.mark.parametrize("headers", [{"X-Forwarded-Proto": "http"}, {}], ids=["proxy-says-http", "no-header"])
 def test_cookie_is_not_secure_when_the_client_spoke_plain_http(proxied, headers):
     status, [cookie] = post(proxied, "/logs/api/login", {"token": TOKEN}, headers)
