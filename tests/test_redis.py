@@ -506,9 +506,11 @@ def test_redis_restart_while_the_agent_is_idle_ships_its_lines_again(scale):
 @pytest.mark.parametrize("loss", ["flushall", "del", "xtrim"])
 def test_history_removed_behind_the_agents_back_is_shipped_again(scale, loss):
     """FLUSHALL, the stream deleted, or trimmed to nothing, with no restart (a
-    connected node's reader sees no broken connection): the agent's reset entry
-    tells the client, and every line still on disk follows it once."""
+    node's reader sees no broken connection): the agent ships the lines again
+    after a reset entry naming its last entry. A client that had that entry goes
+    on exactly; one resuming from an older id gets a reset and every line once."""
     agent, log, node, s = one_file_watched(scale, *[f"app {n}" for n in range(30)])
+    older = s.events[10].last_event_id
     r = scale.redis.client()
     key = "logstream:stream:web-1:app.log"
     {"flushall": r.flushall, "del": lambda: r.delete(key), "xtrim": lambda: r.xtrim(key, maxlen=0)}[loss]()
@@ -516,8 +518,12 @@ def test_history_removed_behind_the_agents_back_is_shipped_again(scale, loss):
              message="the lines shipped again")
     append(log, "app 30")
     s.read_until(lambda c: c.lines[-1:] == ["app 30"], timeout=15, message="the next line")
-    assert numbers(after_last_reset(s), "app") == list(range(31))
+    assert numbers(s.lines, "app") == list(range(31))  # nothing lost, nothing repeated
     assert stream_kinds(r, "web-1", "app.log") == ["reset", *[f"app {n}" for n in range(31)]]
+    wait_for(lambda: node.json("/api/files")[1]["files"], message="file listed again")
+    late = node.stream("/api/stream/web-1/app.log", headers={"Last-Event-ID": older})
+    late.read_until(lambda c: c.lines[-1:] == ["app 30"], timeout=15, message="the resumed client")
+    assert numbers(after_last_reset(late), "app") == list(range(31))
     r.close()
 
 

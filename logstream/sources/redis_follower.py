@@ -10,7 +10,8 @@ the cursor, so each line arrives exactly once; where Redis no longer has the
 entries after the cursor (trimmed by ``--maxlen``, or lost in a restart) the client
 gets a ``reset`` saying so, never silence. Where the agent then shipped the lost
 lines again and its ``reset`` entry says they end with the very entry this client
-had last (``replaces``), the client skips the lines it had and goes on exactly.
+had last (``replaces``), the client skips the lines it had and goes on exactly
+(after a Redis restart, a FLUSHALL, a deleted stream).
 Never reads Redis in a loop without yielding; never holds more than a page of
 entries beyond its bounded queue.
 """
@@ -40,8 +41,9 @@ class RedisFollower(Follower):
         self.cursor: EntryId = ZERO
         self._backlog: list = []
         # After a reset for lost history: the id this client had last (until the
-        # first entry after the reset is seen), then the file position (inode,
-        # offset) up to which the lines shipped again are ones it has.
+        # next entry is seen); after an agent's reset entry naming the id this
+        # client had just before it: the file position (inode, offset) up to which
+        # the lines shipped again are ones it has.
         self._lost_at: EntryId | None = None
         self._skip: tuple[str, int] | None = None
         self._redis_client = topics.source.redis
@@ -122,7 +124,7 @@ class RedisFollower(Follower):
         if isinstance(item, Lost):
             self.cursor, self._lost_at = ZERO, self.cursor if self.cursor != ZERO else None
             return self.event("reset", {"reason": item.reason, "id": format_entry_id(item.before)})
-        if item.prev == self.cursor and (self._lost_at or self._skip):
+        if item.prev == self.cursor and (self._lost_at or self._skip or item.resets):
             chunk = self._encode(item.fields, item.ids)  # this client's own: it may skip lines it has
             self.cursor = item.last
             self._count(len(item.ids))
@@ -189,8 +191,12 @@ class RedisFollower(Follower):
         out: list[bytes] = []
         texts: list[str] = []
         ends: list[str] = []
+        prev = self._lost_at or self.cursor  # the last entry this client got before these
+        self._lost_at = None
         for entry_id, f in zip(ids, fields, strict=True):
-            if (self._lost_at or self._skip) and self._has_already(f):
+            has = (self._skip is not None or "k" in f) and self._has_already(f, prev)
+            prev = entry_id
+            if has:
                 continue
             text_id = format_entry_id(entry_id)
             if "k" in f:
@@ -209,21 +215,21 @@ class RedisFollower(Follower):
             out.append(encoder.lines(texts, ends, left=left, right=right, label=label))
         return b"".join(out)
 
-    def _has_already(self, f: dict) -> bool:
-        """After a reset for lost history: whether this entry is one the client has
-        (promise: none repeated). The first entry after the reset tells: the
-        agent's ``reset`` entry naming the client's last id (the reset was sent
-        already), then its lines shipped again up to that id's position."""
-        if self._lost_at is not None:
-            lost_at, self._lost_at = self._lost_at, None
-            if f.get("k") == "reset":
-                try:
-                    info = json.loads(f.get("j") or "{}")
-                    if info.get("replaces") == format_entry_id(lost_at):
-                        self._skip = (f["i"], int(f["o"]))
-                        return True
-                except (ValueError, KeyError, TypeError, AttributeError):
-                    pass
+    def _has_already(self, f: dict, prev: EntryId) -> bool:
+        """Whether this entry is one the client has (promise: none repeated): the
+        agent's ``reset`` entry naming ``prev``, the entry this client got just
+        before it (the client lost nothing, or was told already), then the lines
+        it shipped again up to that entry's position."""
+        if f.get("k") == "reset":
+            self._skip = None
+            try:
+                if json.loads(f.get("j") or "{}").get("replaces") == format_entry_id(prev):
+                    self._skip = (f["i"], int(f["o"]))
+                    return True
+            except (ValueError, KeyError, TypeError, AttributeError):
+                pass
+            return False
+        if self._skip is None:
             return False
         ino, end = self._skip
         try:
