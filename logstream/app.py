@@ -13,6 +13,7 @@ import logging
 from flask import Flask, jsonify, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .api import files, ops, session, streams
 from .config import Config
@@ -73,4 +74,14 @@ def create_app(config: Config) -> Flask:
 
     for blueprint in (session.bp, ops.bp, files.bp, streams.bp):
         app.register_blueprint(blueprint)
+    if config.trusted_proxies:
+        # Behind N proxies, believe the last N values of X-Forwarded-For and
+        # -Proto (each proxy appends one): request.remote_addr (admission per
+        # address, the access log) and request.is_secure (the cookie's Secure)
+        # are then the client's. Off by default: a client reaching us directly
+        # could otherwise name any address or scheme. -Host and -Prefix are not
+        # believed: nothing builds an absolute URL, and --base-path alone says
+        # where the app lives (the documented nginx block passes the path whole).
+        n = config.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0, x_port=0, x_prefix=0)
     return app

@@ -102,7 +102,7 @@ SETTINGS: list[Setting] = [
     Setting("max_connections", 10000, "open streams allowed in total; more get 503 with Retry-After "
             "(also capped below the file-descriptor limit)", int, low=1),
     Setting("max_per_ip", 0, "open streams allowed per client address; more get 429 (0: no limit; "
-            "behind a proxy every client shares its address)", int),
+            "behind a proxy every client shares its address unless --trusted-proxies is set)", int),
     Setting("write_timeout", 30.0, "seconds a client may leave a write unread before it is disconnected "
             "(it then resumes by id; 0: never)", float, high=DAY),
     Setting("header_timeout", 10.0, "seconds a client has to send its whole request head (request line and "
@@ -115,6 +115,9 @@ SETTINGS: list[Setting] = [
             "limit; at most half of --max-unfinished)", int),
     Setting("tls_cert", None, "serve HTTPS with this certificate file (PEM)", metavar="PATH"),
     Setting("tls_key", None, "the private key for --tls-cert (PEM, unencrypted)", metavar="PATH"),
+    Setting("trusted_proxies", 0, "reverse proxies in front of this server whose X-Forwarded-For and "
+            "X-Forwarded-Proto are believed: the client's address (--max-per-ip, the access log) and scheme (the "
+            "login cookie is Secure over https) come from them (0: those headers are ignored)", int, high=16),
     # Standard input (README "Standard input"): ``logstream -``.
     Setting("stdin_name", "stdin.log", "with DIR '-': the file name standard input is served as", metavar="NAME"),
     Setting("spool", None, "with DIR '-': where the temporary spool directory is made (default: the system's "

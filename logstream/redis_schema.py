@@ -16,8 +16,11 @@ Keys, for host ``H`` and file ``P`` (a path relative to the agent's directory):
 
 A line's entry: ``l`` its text, ``i`` the file's inode (hex), ``o`` the byte
 offset just past it. A control entry (``rotate``, ``truncate``, ``deleted``):
-``k`` the kind, ``i``, ``o`` the new position and ``j`` its JSON details. The last
-entry of a stream says where its agent stands in the file.
+``k`` the kind, ``i``, ``o`` the new position and ``j`` its JSON details. A
+``reset`` entry marks where an agent found that Redis had lost entries and ships
+again what is on disk: ``i``, ``o`` where it had got to, ``j`` with the id of its
+last entry before the loss (``replaces``). The last entry of a stream says where
+its agent stands in the file.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from .runtime import Runtime
 
 log = logging.getLogger("logstream")
 _SECRET_QUERY = re.compile(r"((?:^|[?&])access_token=)[^&\s]*", re.IGNORECASE)
+_ADDRESS = re.compile(r"[0-9A-Za-z.:_%\[\]-]{1,80}")  # an IP address or a proxy's name for the client
 
 
 class _HeadTimedOut(BaseException):
@@ -269,6 +270,7 @@ class Handler(pywsgi.WSGIHandler):
         finally:
             self._end_head()
         if isinstance(result, tuple):  # a request pywsgi refused before the app saw it
+            self.environ = None  # not the previous request's on this connection (format_request)
             result = (result[0], _raw_json_error(int(result[0])))
         return result
 
@@ -323,6 +325,13 @@ class Handler(pywsgi.WSGIHandler):
 
     def format_request(self):
         line = super().format_request()
+        # Behind --trusted-proxies, the app's ProxyFix put the client's address in
+        # REMOTE_ADDR: log it before the proxy's (pywsgi logs the socket's peer).
+        env = self.environ or {}
+        client = env.get("REMOTE_ADDR")
+        if "werkzeug.proxy_fix.orig" in env and client != env["werkzeug.proxy_fix.orig"].get("REMOTE_ADDR"):
+            shown = client if _ADDRESS.fullmatch(client or "") else "(unparsable)"  # no log forging
+            line = f"{shown} via {line}"
         return _SECRET_QUERY.sub(r"\1***", line)
 
 

@@ -3,8 +3,12 @@ front of logstream, over TLS with a self-signed certificate (events pass through
 unbuffered, Last-Event-ID reaches the server, idle streams survive); its systemd
 unit passes ``systemd-analyze verify``, and its install commands agree with the
 unit (the user, the group, the token file's owner, mode and path); its settings
-for slow clients cut a dripped head and bound the streams per address."""
+for slow clients cut a dripped head and bound the streams per address; with
+--trusted-proxies 1, the login cookie is Secure over https and --max-per-ip counts
+browsers, not nginx."""
 
+import http.client
+import json
 import os
 import re
 import shlex
@@ -218,3 +222,74 @@ def test_the_documented_slow_client_settings_cut_dripped_heads_and_bound_streams
     drip.close()
     for s in streams:
         s.close()
+
+
+TOKEN = "s3cret-token-for-tests"
+
+
+def https(port: int, method: str, path: str, body=None, headers=None, source: str | None = None):
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=TLS, timeout=10,
+                                       source_address=(source, 0) if source else None)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.getheader("Set-Cookie"), resp.read()
+    finally:
+        conn.close()
+
+
+def test_login_cookie_is_secure_through_the_documented_block_over_https(logserver, logdir, nginx):
+    """Issue 12, item 15: nginx terminates TLS and sends X-Forwarded-Proto: https."""
+    append(logdir / "app.log", "one")
+    srv = logserver(logdir, "--base-path", "/logs", "--token", TOKEN, "--trusted-proxies", "1")
+    port = nginx(srv.port)
+
+    def listening():
+        try:
+            return https(port, "GET", "/logs/healthz")[0] == 200
+        except OSError:
+            return False
+
+    wait_for(listening, timeout=10, message="nginx to listen")
+    status, cookie, _ = https(port, "POST", "/logs/api/login", json.dumps({"token": TOKEN}),
+                              {"Content-Type": "application/json"})
+    assert status == 200
+    assert "; Secure" in cookie and "HttpOnly" in cookie and "Path=/logs/" in cookie
+    status, _, body = https(port, "GET", "/logs/api/session", headers={"Cookie": cookie.split(";")[0]})
+    assert status == 200 and json.loads(body)["authenticated"]
+    status, deleted, _ = https(port, "POST", "/logs/api/logout", headers={"Cookie": cookie.split(";")[0]})
+    assert status == 200 and "; Secure" in deleted
+
+
+def test_max_per_ip_counts_each_browser_behind_the_documented_block(logserver, logdir, nginx):
+    """Two browsers (loopback source addresses 127.0.0.2 and 127.0.0.3) behind one
+    nginx: each gets its own --max-per-ip 1; one cannot claim another address."""
+    append(logdir / "app.log", "one")
+    srv = logserver(logdir, "--base-path", "/logs", "--max-per-ip", "1", "--trusted-proxies", "1",
+                    "--heartbeat", "1")
+    port = nginx(srv.port)
+    opened = []
+
+    def open_stream(source: str, headers: dict | None = None) -> int:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=TLS, timeout=10, source_address=(source, 0))
+        conn.request("GET", "/logs/api/stream/app.log", headers=headers or {})
+        resp = conn.getresponse()
+        opened.append(conn)  # held open: the stream counts until it closes
+        return resp.status
+
+    def first():
+        try:
+            return open_stream("127.0.0.2")
+        except OSError:
+            return None
+
+    try:
+        assert wait_for(first, timeout=10, message="nginx to listen") == 200
+        assert open_stream("127.0.0.3") == 200  # not nginx's address, shared by all
+        assert open_stream("127.0.0.2") == 429
+        assert open_stream("127.0.0.2", {"X-Forwarded-For": "127.0.0.9"}) == 429  # nginx appends the real one
+    finally:
+        for conn in opened:
+            conn.close()
+    srv.stop()
+    assert "127.0.0.2 via 127.0.0.1 - - " in srv.stderr() and "127.0.0.3 via 127.0.0.1 - - " in srv.stderr()

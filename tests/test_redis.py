@@ -436,6 +436,133 @@ def test_redis_restart_without_persistence_recovers_and_resets_clients(scale):
     assert node.proc.poll() is None and agent.proc.poll() is None
 
 
+# -- Redis losing what it had accepted (issue 12, item 10) ---------------------------------------------------------
+
+def after_last_reset(client) -> list[str]:
+    """The lines a client got after its last ``reset`` event."""
+    resets = [n for n, e in enumerate(client.events) if e.type == "reset"]
+    assert resets, f"no reset: {client.events[:5]!r}"
+    return [e.data for e in client.events[resets[-1] + 1:] if e.type == "message"]
+
+
+def stream_kinds(r, host, rel) -> list[str]:
+    return [f.get("l", f.get("k")) for _, f in entries(r, host, rel)]
+
+
+def one_file_watched(scale, *lines: str):
+    """Agent web-1 with app.log holding ``lines``, a node, and a client of the file
+    that has received them: (agent, log path, node, client)."""
+    agent = scale.agent("web-1")
+    log = agent.root / "app.log"
+    append(log, *lines)
+    node = scale.node()
+    wait_for(lambda: node.json("/api/files")[1]["files"], message="file listed")
+    client = node.stream("/api/stream/web-1/app.log", timeout=30)
+    client.wait_lines(len(lines))
+    return agent, log, node, client
+
+
+def test_redis_restart_empty_under_load_ships_again_every_line_still_on_disk(scale):
+    """Item 10's case: an agent shipping ~250 lines/s, Redis stopped and started
+    empty. A client resuming by an id from before gets a reset, then every line
+    still on disk once; a client connected throughout gets every line once after
+    its reset, or (it had the last line shipped before the loss) exactly once."""
+    agent, log, node, connected = one_file_watched(scale, "start")
+    writer = Writer([log], rate=250, seconds=6)
+    writer.start()
+    connected.wait_lines(200, timeout=20)
+    resume_id = connected.events[-100].last_event_id  # lines after it were shipped before the loss
+    wait_for(lambda: len(entries(scale.redis.client(), "web-1", "app.log")) > 400, timeout=20,
+             message="lines shipped after the resume id")
+    scale.redis.stop()
+    time.sleep(2)  # the scenario: Redis stays down while the writer goes on
+    scale.redis.start()
+    writer.join()
+    total = writer.written[log]
+    last = f"app {total - 1}"
+    connected.read_until(lambda c: c.lines[-1:] == [last], timeout=30, message="every line on the connected client")
+    assert connected.of_type("reset")
+    after = numbers(after_last_reset(connected), "app")
+    assert after == list(range(total)) or numbers(connected.lines, "app") == list(range(total)), \
+        "the connected client missed or repeated a line"
+    resumed = node.stream("/api/stream/web-1/app.log", headers={"Last-Event-ID": resume_id})
+    resumed.read_until(lambda c: c.lines[-1:] == [last], timeout=20, message="every line on the resumed client")
+    assert numbers(after_last_reset(resumed), "app") == list(range(total))
+    with scale.redis.client() as r:
+        assert numbers(stream_lines(r, "web-1", "app.log"), "app") == list(range(total))  # once each in Redis
+    assert "Redis lost" in agent.stderr()
+
+
+def test_redis_restart_while_the_agent_is_idle_ships_its_lines_again(scale):
+    """No write failed at all: the heartbeat sees the stream emptied. A client that
+    was connected continues exactly (the agent's reset entry names its last id);
+    one resuming from an older id gets a reset and every line."""
+    agent, log, node, s = one_file_watched(scale, *[f"app {n}" for n in range(50)])
+    assert numbers(s.lines, "app") == list(range(50))
+    older = s.events[10].last_event_id
+    scale.redis.stop()
+    scale.redis.start()
+    r = scale.redis.client()
+    wait_for(lambda: stream_lines(r, "web-1", "app.log") == [f"app {n}" for n in range(50)], timeout=15,
+             message="the idle file shipped again")
+    assert stream_kinds(r, "web-1", "app.log")[0] == "reset"
+    s.read_until(lambda c: c.of_type("reset"), timeout=15, message="the connected client told of the loss")
+    append(log, "app 50")
+    s.read_until(lambda c: c.lines[-1:] == ["app 50"], timeout=15, message="the next line")
+    assert numbers(s.lines, "app") == list(range(51))  # nothing lost, nothing repeated
+    late = node.stream("/api/stream/web-1/app.log", headers={"Last-Event-ID": older})
+    late.read_until(lambda c: c.lines[-1:] == ["app 50"], timeout=15, message="the resumed client")
+    assert numbers(after_last_reset(late), "app") == list(range(51))
+    r.close()
+
+
+@pytest.mark.parametrize("loss", ["flushall", "del", "xtrim"])
+def test_history_removed_behind_the_agents_back_is_shipped_again(scale, loss):
+    """FLUSHALL, the stream deleted, or trimmed to nothing, with no restart (a
+    node's reader sees no broken connection): the agent ships the lines again
+    after a reset entry naming its last entry. A client that had that entry goes
+    on exactly; one resuming from an older id gets a reset and every line once."""
+    agent, log, node, s = one_file_watched(scale, *[f"app {n}" for n in range(30)])
+    older = s.events[10].last_event_id
+    r = scale.redis.client()
+    key = "logstream:stream:web-1:app.log"
+    {"flushall": r.flushall, "del": lambda: r.delete(key), "xtrim": lambda: r.xtrim(key, maxlen=0)}[loss]()
+    wait_for(lambda: stream_lines(r, "web-1", "app.log") == [f"app {n}" for n in range(30)], timeout=15,
+             message="the lines shipped again")
+    append(log, "app 30")
+    s.read_until(lambda c: c.lines[-1:] == ["app 30"], timeout=15, message="the next line")
+    assert numbers(s.lines, "app") == list(range(31))  # nothing lost, nothing repeated
+    assert stream_kinds(r, "web-1", "app.log") == ["reset", *[f"app {n}" for n in range(31)]]
+    wait_for(lambda: node.json("/api/files")[1]["files"], message="file listed again")
+    late = node.stream("/api/stream/web-1/app.log", headers={"Last-Event-ID": older})
+    late.read_until(lambda c: c.lines[-1:] == ["app 30"], timeout=15, message="the resumed client")
+    assert numbers(after_last_reset(late), "app") == list(range(31))
+    r.close()
+
+
+def test_redis_restarted_from_an_older_snapshot_gets_what_came_after_it(scale):
+    """Persistence on, but the last writes were not in the snapshot: the agent
+    ships what came after the stream's new last entry, and nothing twice."""
+    agent = scale.agent("web-1")
+    log = agent.root / "app.log"
+    append(log, *[f"app {n}" for n in range(30)])
+    r = scale.redis.client()
+    wait_for(lambda: len(stream_lines(r, "web-1", "app.log")) == 30, message="30 lines shipped")
+    r.save()  # the snapshot
+    append(log, *[f"app {n}" for n in range(30, 60)])
+    wait_for(lambda: len(stream_lines(r, "web-1", "app.log")) == 60, message="60 lines shipped")
+    r.close()
+    scale.redis.stop()
+    scale.redis.start()  # loads the snapshot: 30 lines
+    r = scale.redis.client()
+    wait_for(lambda: len(stream_lines(r, "web-1", "app.log")) >= 60, timeout=15, message="the rest shipped again")
+    append(log, "app 60")
+    wait_for(lambda: stream_lines(r, "web-1", "app.log")[-1:] == ["app 60"], message="the next line")
+    kinds = stream_kinds(r, "web-1", "app.log")
+    assert kinds == [*[f"app {n}" for n in range(30)], "reset", *[f"app {n}" for n in range(30, 61)]]
+    r.close()
+
+
 # -- connection URL: password and TLS ---------------------------------------------------------------------------
 
 def test_password_url_works_and_is_never_logged(tmp_path):

@@ -52,6 +52,7 @@ class Entries:
     fields: list[dict]
     size: int
     encoded: dict = field(default_factory=dict)
+    resets: bool = False  # holds an agent's ``reset`` entry: each client reads it for itself
 
     @property
     def last(self) -> EntryId:
@@ -71,7 +72,8 @@ class Lost:
 def to_entries(prev: EntryId, raw: list) -> Entries:
     ids = [parse_entry_id(i) for i, _ in raw]
     fields = [f for _, f in raw]
-    return Entries(prev, ids, fields, sum(len(f.get("l", "")) + 40 for f in fields))
+    return Entries(prev, ids, fields, sum(len(f.get("l", "")) + 40 for f in fields),
+                   resets=any(f.get("k") == "reset" for f in fields))
 
 
 class RedisTopic(Topic):

@@ -8,8 +8,12 @@ entries reach it: the backlog (``XREVRANGE``), a resume or a catch-up after a ga
 encoded once per batch and filter for every client. Everything is filtered through
 the cursor, so each line arrives exactly once; where Redis no longer has the
 entries after the cursor (trimmed by ``--maxlen``, or lost in a restart) the client
-gets a ``reset`` saying so, never silence. Never reads Redis in a loop without
-yielding; never holds more than a page of entries beyond its bounded queue.
+gets a ``reset`` saying so, never silence. Where the agent then shipped the lost
+lines again and its ``reset`` entry says they end with the very entry this client
+had last (``replaces``), the client skips the lines it had and goes on exactly
+(after a Redis restart, a FLUSHALL, a deleted stream).
+Never reads Redis in a loop without yielding; never holds more than a page of
+entries beyond its bounded queue.
 """
 
 from __future__ import annotations
@@ -36,6 +40,12 @@ class RedisFollower(Follower):
         super().__init__(stream, rel, index, topics, topic)
         self.cursor: EntryId = ZERO
         self._backlog: list = []
+        # After a reset for lost history: the id this client had last (until the
+        # next entry is seen); after an agent's reset entry naming the id this
+        # client had just before it: the file position (inode, offset) up to which
+        # the lines shipped again are ones it has.
+        self._lost_at: EntryId | None = None
+        self._skip: tuple[str, int] | None = None
         self._redis_client = topics.source.redis
         self._key = topic.stream_key
 
@@ -63,7 +73,7 @@ class RedisFollower(Follower):
         if first_id is not None and position > first_id:
             return {"reason": "the id names no entry of this file's stream"}
         # Everything after the id that Redis still has follows the reset.
-        self.cursor = ZERO
+        self.cursor, self._lost_at = ZERO, position
         lost = {"lost_ms": first_id[0] - position[0] if first_id else None}
         self.notice(self.event("reset", {
             "reason": "lines after this id were trimmed from Redis (--maxlen) or lost in a Redis restart",
@@ -112,8 +122,13 @@ class RedisFollower(Follower):
     # -- live items and catching up --------------------------------------------------------------
     def apply(self, item: Entries | Lost):
         if isinstance(item, Lost):
-            self.cursor = ZERO
+            self.cursor, self._lost_at = ZERO, self.cursor if self.cursor != ZERO else None
             return self.event("reset", {"reason": item.reason, "id": format_entry_id(item.before)})
+        if item.prev == self.cursor and (self._lost_at or self._skip or item.resets):
+            chunk = self._encode(item.fields, item.ids)  # this client's own: it may skip lines it has
+            self.cursor = item.last
+            self._count(len(item.ids))
+            return chunk
         if item.prev == self.cursor:
             chunk = self.encode_shared(item, lambda left, right: self._encode(item.fields, item.ids, left, right))
             self.cursor = item.last
@@ -140,7 +155,7 @@ class RedisFollower(Follower):
                 lost_ms = parse_entry_id(first[0][0])[0] - self.cursor[0] if first else None
                 yield self.event("reset", {"reason": "lines after this position were trimmed from Redis "
                                            "before they could be sent", "id": text, "lost_ms": lost_ms})
-                self.cursor = ZERO
+                self.cursor, self._lost_at = ZERO, self.cursor
         while self.cursor < target:
             start = "(" + format_entry_id(self.cursor) if self.cursor != ZERO else "-"
             page = self._redis(lambda r, start=start: r.xrange(key, start, format_entry_id(target), count=PAGE))
@@ -176,7 +191,13 @@ class RedisFollower(Follower):
         out: list[bytes] = []
         texts: list[str] = []
         ends: list[str] = []
+        prev = self._lost_at or self.cursor  # the last entry this client got before these
+        self._lost_at = None
         for entry_id, f in zip(ids, fields, strict=True):
+            has = (self._skip is not None or "k" in f) and self._has_already(f, prev)
+            prev = entry_id
+            if has:
+                continue
             text_id = format_entry_id(entry_id)
             if "k" in f:
                 if texts:
@@ -193,6 +214,33 @@ class RedisFollower(Follower):
         if texts:
             out.append(encoder.lines(texts, ends, left=left, right=right, label=label))
         return b"".join(out)
+
+    def _has_already(self, f: dict, prev: EntryId) -> bool:
+        """Whether this entry is one the client has (promise: none repeated): the
+        agent's ``reset`` entry naming ``prev``, the entry this client got just
+        before it (the client lost nothing, or was told already), then the lines
+        it shipped again up to that entry's position."""
+        if f.get("k") == "reset":
+            self._skip = None
+            try:
+                if json.loads(f.get("j") or "{}").get("replaces") == format_entry_id(prev):
+                    self._skip = (f["i"], int(f["o"]))
+                    return True
+            except (ValueError, KeyError, TypeError, AttributeError):
+                pass
+            return False
+        if self._skip is None:
+            return False
+        ino, end = self._skip
+        try:
+            if "k" not in f and f["i"] == ino and int(f["o"]) <= end:
+                if int(f["o"]) == end:
+                    self._skip = None  # the last line it had: what follows is new to it
+                return True
+        except (ValueError, KeyError):
+            pass
+        self._skip = None  # anything else ends the lines shipped again
+        return False
 
     def _count(self, entries: int) -> None:
         metrics = self.stream.metrics
