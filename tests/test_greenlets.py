@@ -13,8 +13,8 @@ import greenlet
 
 from logstream.api.params import StreamParams
 from logstream.config import Config
+from logstream.handler import Handler
 from logstream.lines import split_complete
-from logstream.server import Handler
 from logstream.sources.local import LocalSource
 from logstream.stream import Stream
 from logstream.tailer import Batch

@@ -7,7 +7,7 @@ import gevent
 import gevent.socket
 from gevent import pywsgi
 
-from logstream.server import Handler
+from logstream.handler import Handler
 
 
 def serve(app):
