@@ -26,7 +26,8 @@ from . import paths
 from . import redis_schema as schema
 from .errors import LogstreamError
 from .lines import backlog_start, is_line_boundary, last_line_end, read_lines
-from .tailer import Batch, Change, Tailer
+from .segments import Batch, Change
+from .tailer import Tailer
 
 if TYPE_CHECKING:
     from .agent import Agent

@@ -18,7 +18,6 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import gevent
 import gevent.event
@@ -26,70 +25,15 @@ import gevent.event
 from . import paths
 from .errors import LogstreamError
 from .lines import BLOCK, Lines, LineSplitter, last_line_end, next_data
+from .rotation import ROTATE_POLL, RotationWait
+from .segments import Batch, Change, Cursor, Segment
 
 log = logging.getLogger(__name__)
 
 KEEP_CLOSED = 4  # rotated-away segments kept readable for lagging clients
 MOVE_GRACE = 2.0  # seconds a moved-away file waits for its replacement
-ROTATE_QUIET = 1.0  # seconds the renamed file must stay unchanged, once the new one has lines, to end the wait
-LATE_EVERY = 1.0  # seconds between looks at renamed files for lines written too late (an fstat each)
-ROTATE_POLL = 0.1  # seconds between checks while a rotation waits (no inotify event may come)
 READ_PER_TURN = 4 * 1024 * 1024  # bytes read before letting other greenlets run
 TAIL = 32  # bytes remembered before the read offset (see Tailer._rewritten)
-
-
-@dataclass(frozen=True, order=True)
-class Cursor:
-    """A place in the file's history: segment number, offset, and whether the
-    segment's file is gone. Ordered, so a client can tell old news from a gap."""
-
-    seq: int
-    offset: int
-    gone: bool = False
-
-
-@dataclass(eq=False)
-class Batch:
-    """Complete lines [start, end) of segment ``seq``. Shared by every subscriber;
-    ``encoded`` caches the bytes per (filter, format, ...) so each is made once."""
-
-    seq: int
-    ino: int
-    start: int
-    end: int
-    lines: Lines
-    encoded: dict = field(default_factory=dict)
-    born: float = field(default_factory=time.monotonic)  # when it was read: delivery latency
-
-    @property
-    def size(self) -> int:
-        return self.end - self.start
-
-
-@dataclass(eq=False)
-class Change:
-    """``rotate`` / ``truncate`` / ``deleted`` / ``error`` / ``eof``: moves a client
-    from ``before`` to ``after`` (``error`` and ``eof`` stay where they are)."""
-
-    kind: str
-    before: Cursor
-    after: Cursor
-    ino: int  # the inode ``after`` points into (for the event id)
-    info: dict = field(default_factory=dict)
-    size: int = 0
-
-
-@dataclass(eq=False)
-class Segment:
-    """A stretch of one inode's bytes between two changes."""
-
-    seq: int
-    ino: int
-    dev: int
-    fd: int | None
-    end: int | None = None  # None while current
-    changes: list[Change] = field(default_factory=list)
-    late: int = 0  # bytes written to it after it was closed, already reported
 
 
 class Tailer:
@@ -117,11 +61,7 @@ class Tailer:
         self._stopped = False
         # Rotation (the path names another file): keep reading the renamed one for
         # up to rotate_wait seconds, for a writer that has not reopened its log yet.
-        self.rotate_wait = rotate_wait
-        self._rotated_at: float | None = None
-        self._old_size = 0
-        self._old_grew_at = 0.0
-        self._late_checked = 0.0
+        self._rotation = RotationWait(rotate_wait)
         self.error: str | None = None
         self._input_end: tuple[int, int] | None = None  # (inode, size) its writer ended with
         self.ended: Change | None = None  # the ``eof`` published once every line up to there was
@@ -200,7 +140,7 @@ class Tailer:
 
     def _run(self) -> None:
         while not self._stopped:
-            self._wake.wait(ROTATE_POLL if self._rotated_at is not None else self.poll_interval)
+            self._wake.wait(ROTATE_POLL if self._rotation.pending else self.poll_interval)
             if self._pace is not None:
                 # Let a few more lines gather when many clients wait on this file:
                 # one write per client then carries them all.
@@ -257,8 +197,8 @@ class Tailer:
                 self._truncated()
             self._read_available(turn=True)
             self._missing_since = None
-            self._rotated_at = None
-            if self.closed and time.monotonic() - self._late_checked >= LATE_EVERY:
+            self._rotation.clear()
+            if self.closed and self._rotation.late_check_due():
                 self._check_late()
             return
         if st is not None:
@@ -283,50 +223,19 @@ class Tailer:
                     return  # logrotate's mv; the new file is about to appear
             self._close_current("deleted", {"reason": self.error or ("moved away" if moved else "deleted")})
             return
-        if self._rotation_wait(st):
+        if self.error is None and self._rotation.waiting(self._read_pos, st.st_size):
             return
         self._reopen("rotated")
-
-    def _rotation_wait(self, new: os.stat_result) -> bool:
-        """Whether to keep reading the renamed file a while longer before moving
-        on to the new one: with logrotate's ``create``, the application goes on
-        writing to the renamed file until it reopens its log (a postrotate signal).
-        The wait ends when the new file has lines and the old one has been quiet
-        for ``ROTATE_QUIET`` seconds (the writer moved over), or after
-        ``rotate_wait`` seconds (fluentd's ``rotate_wait``, same default). The
-        history stays one line: old file, ``rotate``, new file, so ids resume
-        exactly; what is written to the old file after that is reported (``late``)."""
-        if self.rotate_wait <= 0 or self.error is not None:
-            return False
-        now = time.monotonic()
-        if self._rotated_at is None:
-            self._rotated_at, self._old_size, self._old_grew_at = now, self._read_pos, now
-            return True
-        if self._read_pos != self._old_size:
-            self._old_size, self._old_grew_at = self._read_pos, now
-        if now - self._rotated_at >= self.rotate_wait:
-            return False
-        return not (new.st_size > 0 and now - self._old_grew_at >= ROTATE_QUIET)
 
     def _check_late(self) -> None:
         """Bytes written to a renamed file after the rotation wait ended are not
         delivered: say so, once per growth, never silently (promise: never silent)."""
-        self._late_checked = time.monotonic()
-        for seg in self.closed:
-            if seg.fd is None or seg.end is None:
-                continue
-            try:
-                size = os.fstat(seg.fd).st_size
-            except OSError:
-                continue
-            late = size - seg.end
-            if late > seg.late:
-                seg.late = late
-                here = self.head
-                self._publish(Change("late", here, here, self.current.ino, {
-                    "lost_bytes": late, "rotated_ino": f"{seg.ino:x}",
-                    "reason": "lines were written to the rotated file after --rotate-wait ended; "
-                              "they are not delivered"}))
+        for seg, late in self._rotation.late_writes(self.closed):
+            here = self.head
+            self._publish(Change("late", here, here, self.current.ino, {
+                "lost_bytes": late, "rotated_ino": f"{seg.ino:x}",
+                "reason": "lines were written to the rotated file after --rotate-wait ended; "
+                          "they are not delivered"}))
 
     def _report(self, reason: str) -> None:
         """Tell clients once that the file cannot be read right now (promise: an
@@ -358,7 +267,7 @@ class Tailer:
         self.current = Segment(self._seq, st.st_ino, st.st_dev, fd)
         self._splitter = LineSplitter(start, self.max_line)
         self._read_pos = start
-        self._rotated_at = None
+        self._rotation.clear()
         # What a truncation check compares with (_rewritten): the bytes before start.
         self._tail = os.pread(fd, min(TAIL, start), start - min(TAIL, start)) if start else b""
         self._missing_since = None

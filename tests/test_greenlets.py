@@ -15,9 +15,9 @@ from logstream.api.params import StreamParams
 from logstream.config import Config
 from logstream.handler import Handler
 from logstream.lines import split_complete
+from logstream.segments import Batch
 from logstream.sources.local import LocalSource
 from logstream.stream import Stream
-from logstream.tailer import Batch
 from logstream.topic import Pinger
 
 

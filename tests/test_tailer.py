@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from logstream.tailer import Batch, Change, Tailer
+from logstream.segments import Batch, Change
+from logstream.tailer import Tailer
 
 
 def test_lines_appended_during_a_fan_out_go_out_together_on_the_next_turn(tmp_path):
@@ -96,8 +97,6 @@ def test_two_rotations_between_checks_read_the_file_in_between(tmp_path):
     # app.log rotated twice before the tailer looked again: the app.log.1 in the
     # middle was never the followed file, and its lines were skipped.
     import os
-
-    from logstream.tailer import Change
 
     log = tmp_path / "app.log"
     log.write_bytes(b"a0\n")

@@ -4,7 +4,7 @@ its greenlet takes into one write."""
 import tracemalloc
 
 from logstream.lines import Lines
-from logstream.tailer import Batch, Change, Cursor
+from logstream.segments import Batch, Change, Cursor
 from logstream.topic import TAKE_BYTES, Subscriber
 
 

@@ -22,7 +22,8 @@ from .. import paths
 from ..errors import LogstreamError
 from ..lines import backlog_scan, is_line_boundary, read_lines
 from ..position import Position, parse_position
-from ..tailer import Batch, Change, Cursor, Segment, Tailer
+from ..segments import Batch, Change, Cursor, Segment
+from ..tailer import Tailer
 from ..topic import Topic, Topics
 from ..watcher import WakeIndex, Watcher
 from .base import GAP, Follower, backlog_bound
