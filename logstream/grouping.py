@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from .timestamps import detect
 
 _JAVA = re.compile(r"(?:at |Caused by:|Suppressed:|\.\.\. \d+ (?:more|common frames omitted))")
+MAX_GROUP_LINES = 1000  # lines one event holds at most; more continue it as a late group
 TRACEBACK = "Traceback (most recent call last):"
 _PY_LAST = re.compile(r"[A-Za-z_][\w.]*(?::.*)?$")  # ``ValueError: bad``, ``KeyboardInterrupt``
 
@@ -88,6 +89,10 @@ class Grouper:
             self.continuing = False
             if text.startswith(TRACEBACK):
                 self._traceback = True
+            if len(self._open.texts) >= MAX_GROUP_LINES:  # memory stays bounded; the rest comes late
+                out.append(self._open)
+                self._open = None
+                self.continuing = True
         return out
 
     def flush(self) -> list[Group]:
@@ -102,12 +107,9 @@ class Grouper:
         if self._traceback and text and not text.startswith(TRACEBACK):
             if text[0] in " \t":
                 return True
-            if detect(text) is not None:
-                self._traceback = False  # a timestamped line: the traceback was cut short
-                return False
-            if _PY_LAST.match(text):
-                self._traceback = False  # the exception line ends the body, and belongs to it
-            return True
+            self._traceback = False  # the body ends at its first line that is not indented
+            if _PY_LAST.match(text) and detect(text) is None:
+                return True  # the exception line (``ValueError: bad``) belongs to it
         if self._open is None and not self.continuing:
             return False  # nothing to continue: a file's first line is a head
         return is_continuation(text, self.stamped)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from logstream.grouping import Grouper, is_continuation
+from logstream.grouping import MAX_GROUP_LINES, Grouper, is_continuation
 
 JAVA = [
     'Exception in thread "main" java.lang.IllegalStateException: boom',
@@ -88,3 +88,14 @@ def test_any_split_of_the_lines_gives_the_same_groups(texts, splits):
     assert ends == sorted(set(ends))
     for g in whole:  # an id is the end of the group's last line
         assert texts[g.end - 1] == g.texts[-1]
+
+
+def test_a_traceback_cut_short_does_not_swallow_the_lines_after_it():
+    lines = [*PYTHON[:2], "INFO next", "INFO after"]
+    assert [g.texts for g in group_all(lines)] == [PYTHON[:2], ["INFO next"], ["INFO after"]]
+
+
+def test_a_group_holds_at_most_max_group_lines_and_the_rest_comes_late():
+    lines = ["head", *[f"\tat f{i}" for i in range(MAX_GROUP_LINES + 5)], "next"]
+    groups = group_all(lines)
+    assert [(len(g.texts), g.late) for g in groups] == [(MAX_GROUP_LINES, False), (6, True), (1, False)]
