@@ -18,6 +18,7 @@ import json
 from collections.abc import Sequence
 
 from . import fields, sse
+from .grouping import Group
 from .query import Query
 
 FORMATS = ("sse", "text", "ndjson")
@@ -28,19 +29,20 @@ class Encoder:
     (``query.Query``, or None for every line), and ``merged`` (several files:
     lines carry their file's path)."""
 
-    __slots__ = ("format", "text", "query", "merged", "_fkey")
+    __slots__ = ("format", "text", "query", "merged", "group", "_fkey")
 
-    def __init__(self, *, format: str, query: Query | None, merged: bool) -> None:
+    def __init__(self, *, format: str, query: Query | None, merged: bool, group: bool = False) -> None:
         self.format = format
         self.text = format != "sse"  # no SSE framing: no retry, comments or id-only events
         self.query = query
         self.merged = merged
+        self.group = group  # multi-line events (``group=1``): see ``groups``
         self._fkey = query.key if query is not None else None
 
     def cache_key(self, left: str, right: str, label: str | None) -> tuple:
         """What makes two clients' bytes for one shared batch the same: filter,
-        format, the other files' id parts (merged streams) and the label."""
-        return (self._fkey, self.format, left, right, label)
+        format, grouping, the other files' id parts (merged streams) and the label."""
+        return (self._fkey, self.format, self.group, left, right, label)
 
     def opening(self, retry_ms: int) -> bytes:
         """The first bytes of a stream: SSE's ``retry:``; nothing for text or NDJSON."""
@@ -74,6 +76,47 @@ class Encoder:
         if not ends or ends[-1] != last_end:
             return out + sse.id_only(f"{left}{prefix}{last_end}{right}")
         return out
+
+    def groups(self, groups: Sequence[Group], *, prefix: str, shown: bool | None) -> tuple[bytes, bool | None]:
+        """Multi-line events (``grouping.Group``): one event per group, its data the
+        lines joined by LF, its id ``prefix + group.end``; a ``late`` group is an
+        ``event: continuation`` the client appends to the event before it. The query
+        applies to the whole event (the filter to the joined text, ``where`` to the
+        head line's fields); a late group is shown if the group it continues was
+        (``shown``; returned for the next call). If the last group is dropped, an
+        id-only event moves the client past it."""
+        out: list[bytes] = []
+        query = self.query
+        dropped_last = False
+        for group in groups:
+            text = "\n".join(group.texts)
+            if group.late and shown is not None:
+                keep = shown
+            elif query is None:
+                keep = True
+            else:
+                keep = (query.line_filter is None or query.line_filter.match(text)) and (
+                    not query.clauses or all(c.holds(fields.parse(group.texts[0])) for c in query.clauses))
+            shown = keep
+            dropped_last = not keep
+            if not keep:
+                continue
+            event_id = f"{prefix}{group.end}"
+            if self.format == "ndjson":
+                record = {"id": event_id, "text": text}
+                if group.late:
+                    record["continuation"] = True
+                parsed = fields.parse(group.texts[0])
+                if parsed is not None and not group.late:
+                    record["fields"] = parsed.values
+                out.append((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape"))
+            elif self.text:
+                out.append((text + "\n").encode("utf-8", "surrogateescape"))
+            else:
+                out.append(sse.event(text, event_id, "continuation" if group.late else None))
+        if dropped_last and not self.text:
+            out.append(sse.id_only(f"{prefix}{groups[-1].end}"))
+        return b"".join(out), shown
 
     def event(self, kind: str, path: str, info: dict, event_id: str | None = None) -> bytes:
         """A control event (``rotate``, ``truncate``, ``deleted``, ``reset``,

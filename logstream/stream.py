@@ -41,7 +41,8 @@ class Stream:
         self.lines: int = params.lines
         self.last_id: str | None = params.last_id
         self.merged = len(params.paths) > 1
-        self.encoder = Encoder(format=params.format, query=params.query, merged=self.merged)
+        self.encoder = Encoder(format=params.format, query=params.query, merged=self.merged,
+                               group=getattr(params, "group", False))
         self.environ = environ if environ is not None else {}
         self.handler = self.environ.get("logstream.handler")
         self.on_close = on_close
@@ -164,6 +165,10 @@ class Stream:
                 for follower in self.followers:
                     yield from follower.catch_up()
                 continue
+            held = self._held_groups() if encoder.group else b""
+            if held:
+                yield held
+                continue
             if not sub.queue:
                 if sub.ping_due:
                     sub.ping_due = False
@@ -176,8 +181,12 @@ class Stream:
                 sub.wakeup.clear()  # it may still be set by an overflow; nothing can run in between
                 if handler is not None:
                     handler.watch_hangup(sub.wakeup.set)  # a client that hangs up wakes us at once
+                hold = self._hold_timeout() if encoder.group else None
                 try:
-                    if self.pinger is not None:
+                    if hold is not None:
+                        # group=1: an open group is sent when its hold expires (no greenlet per client)
+                        sub.wakeup.wait(hold if heartbeat is None or self.pinger is not None else min(hold, heartbeat))
+                    elif self.pinger is not None:
                         sub.parked = True  # from now on the publisher may write for us
                         sub.wakeup.wait()  # the pinger wakes us once per heartbeat
                     elif not sub.wakeup.wait(heartbeat):
@@ -202,6 +211,16 @@ class Stream:
                     out.append(chunk)
             if out:
                 yield b"".join(out)
+
+    def _held_groups(self) -> bytes:
+        """group=1: the open groups whose hold has expired."""
+        now = time.monotonic()
+        return b"".join([f.expire(now) for f in self.followers if f.hold_until is not None])
+
+    def _hold_timeout(self) -> float | None:
+        """Seconds until the first open group's hold expires, or None."""
+        holds = [f.hold_until for f in self.followers if f.hold_until is not None]
+        return max(0.0, min(holds) - time.monotonic()) if holds else None
 
     def _send_direct(self, index: int, item) -> bool:
         """Deliver a live item from the publishing greenlet, while this client's

@@ -39,14 +39,15 @@ def bool_arg(args, name: str) -> bool:
 class StreamParams:
     """What a client asks of a stream: ``paths`` (one, or several merged, in its
     order), ``lines`` of backlog, ``format`` (``sse``, ``text`` or ``ndjson``),
-    its ``query`` (``filter``, ``invert``, ``where``; None for every line) and the
-    ``last_id`` to resume after (or None)."""
+    its ``query`` (``filter``, ``invert``, ``where``; None for every line), the
+    ``last_id`` to resume after (or None) and ``group`` (multi-line events)."""
 
     paths: tuple[str, ...]
     lines: int
     format: str
     query: Query | None
     last_id: str | None
+    group: bool = False
 
     @classmethod
     def parse(cls, paths: list[str], args, headers, config) -> StreamParams:
@@ -64,4 +65,7 @@ class StreamParams:
             raise BadRequest("format: expected " + " or ".join(FORMATS))
         query = Query.build(args.get("filter", ""), bool_arg(args, "invert"), args.getlist("where"))
         last_id = headers.get("Last-Event-ID") or args.get("last_event_id") or None
-        return cls(tuple(paths), lines, fmt, query, last_id)
+        group = bool_arg(args, "group")
+        if group and len(paths) > 1:
+            raise BadRequest("group=1 is for one file, not a merged stream")
+        return cls(tuple(paths), lines, fmt, query, last_id, group)

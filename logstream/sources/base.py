@@ -96,6 +96,7 @@ class Follower:
         self.encoder = stream.encoder
         self.label = rel if stream.encoder.merged else None
         self._notices: list[bytes] = []
+        self.hold_until: float | None = None  # group=1: when the open group must be sent (monotonic)
 
     # -- what a source implements --------------------------------------------------------------
     def parse_position(self, part: str):
@@ -162,6 +163,11 @@ class Follower:
 
     def delivered(self, item, now: float) -> None:
         """The bytes ``live_chunk`` gave reached the client's socket: move the cursor."""
+
+    def expire(self, now: float | None = None) -> bytes:
+        """group=1: the open group's bytes once ``hold_until`` has passed (at
+        ``now``; at once if None); ``b""`` when nothing is held."""
+        return b""
 
     def close(self) -> None:
         """Leave the topic (its last subscriber stops following the file)."""

@@ -20,7 +20,8 @@ import gevent
 
 from .. import paths
 from ..errors import LogstreamError
-from ..lines import backlog_scan, is_line_boundary, read_lines
+from ..grouping import Grouper
+from ..lines import backlog_scan, is_line_boundary, read_lines, split_complete
 from ..position import Position, parse_position
 from ..segments import Batch, Change, Cursor, Segment
 from ..tailer import Tailer
@@ -28,6 +29,9 @@ from ..topic import Topic, Topics
 from ..watcher import WakeIndex, Watcher
 from .base import GAP, Follower, backlog_bound
 
+GROUP_HOLD = 0.1  # seconds an open group waits for more continuation lines on a quiet file (issue 14)
+GROUP_LOOKBACK = 1024 * 1024  # bytes a grouped backlog reads back to start at its trace's head
+GROUP_LOOKBACK_LINES = 1000
 FOREIGN = 0  # segment number of the newest rotated file found on disk by a resumed id (older ones: -1, -2, ...)
 
 
@@ -151,6 +155,9 @@ class FileFollower(Follower):
         self.cursor = Cursor(0, 0)
         self.ino = 0
         self.foreign: dict[int, Segment] = {}  # seq (<= FOREIGN) → a rotated file read from disk
+        self.grouper: Grouper | None = None  # group=1: the lines read but held in an open group
+        self._group_ino = 0  # the inode the open group's lines are in
+        self._shown: bool | None = None  # group=1: whether the last group passed the query
 
     def parse_position(self, part: str) -> Position | None:
         return parse_position(part)
@@ -232,7 +239,10 @@ class FileFollower(Follower):
         query = self.encoder.query
         scan = backlog_scan(seg.fd, tailer.offset, self.stream.lines, self.stream.config.max_line,
                             query.match if query else None)
-        self.cursor, self.ino = Cursor(seg.seq, scan.offset), seg.ino
+        offset = scan.offset
+        if self.encoder.group:
+            offset = _trace_head(seg.fd, offset, tailer.offset, self.stream.config.max_line)
+        self.cursor, self.ino = Cursor(seg.seq, offset), seg.ino
         if not scan.complete:
             # Never silent: an empty or short backlog must not read as "nothing there".
             self.notice(self.event("backlog", backlog_bound(scan.found, self.stream.lines, query is not None,
@@ -242,21 +252,23 @@ class FileFollower(Follower):
     def apply(self, item: Batch | Change):
         if isinstance(item, Batch):
             if self.cursor == Cursor(item.seq, item.start):
-                chunk = self._encode_batch(item)
+                chunk = self._group(item.lines.texts, item.lines.ends, item.ino) if self.encoder.group \
+                    else self._encode_batch(item)
                 self.delivered(item, time.monotonic())
                 return chunk
             if Cursor(item.seq, item.end) <= self.cursor:
                 return None
             return GAP
         if item.before == self.cursor:
-            return self._eof() if item.kind == "eof" else self._apply_change(item)
+            held = self.expire()  # the file ends or changes: its open group is complete
+            return held + (self._eof() if item.kind == "eof" else self._apply_change(item))
         if item.before < self.cursor:
             return None
         return GAP
 
     def live_chunk(self, item: Batch | Change) -> bytes | None:
-        if not isinstance(item, Batch):
-            return None
+        if not isinstance(item, Batch) or self.encoder.group:
+            return None  # group=1: lines may be held, which only the client's own greenlet does
         cursor = self.cursor
         if cursor.seq != item.seq or cursor.offset != item.start or cursor.gone:
             return None
@@ -292,9 +304,12 @@ class FileFollower(Follower):
                     self.cursor = Cursor(seg.seq, end)
                 else:
                     for lines in read_lines(seg.fd, self.cursor.offset, end, max_line, final=not current):
-                        left, right = self.stream.id_parts(self.index)
-                        chunk = self.encoder.lines(lines.texts, lines.ends, prefix=f"{seg.ino:x}-", left=left,
-                                                   right=right, label=self.label)
+                        if self.encoder.group:
+                            chunk = self._group(lines.texts, lines.ends, seg.ino)
+                        else:
+                            left, right = self.stream.id_parts(self.index)
+                            chunk = self.encoder.lines(lines.texts, lines.ends, prefix=f"{seg.ino:x}-", left=left,
+                                                       right=right, label=self.label)
                         self.cursor, self.ino = Cursor(seg.seq, lines.ends[-1]), seg.ino
                         if metrics is not None:
                             metrics.lines_sent.inc(len(lines))
@@ -309,10 +324,13 @@ class FileFollower(Follower):
             if current:
                 ended = tailer.ended
                 if ended is not None and ended.before == self.cursor:
-                    eof = self._eof()
+                    eof = self.expire() + self._eof()
                     if eof:
                         yield eof
                 return
+            held = self.expire()  # the segment is complete: so is its open group
+            if held:
+                yield held
             for change in seg.changes:
                 if change.before == self.cursor:
                     yield self._apply_change(change, lost)
@@ -327,6 +345,53 @@ class FileFollower(Follower):
             if seg.fd is not None:
                 os.close(seg.fd)
                 seg.fd = None
+
+    # -- multi-line events (group=1) ------------------------------------------------------------
+    def expire(self, now: float | None = None) -> bytes:
+        """Send the open group (all of it when ``now`` is None, else if its hold
+        has passed). Continuation lines read later go out as ``continuation``."""
+        if self.grouper is None or not self.grouper.open:
+            return b""
+        if now is not None and (self.hold_until is None or now < self.hold_until):
+            return b""
+        self.hold_until = None
+        chunk, self._shown = self.encoder.groups(self.grouper.flush(), prefix=f"{self._group_ino:x}-",
+                                                  shown=self._shown)
+        return chunk
+
+    def _group(self, texts: list[str], ends: list[int], ino: int) -> bytes:
+        """Lines read (the cursor moves past them) as the groups they complete;
+        the last group stays open, for ``GROUP_HOLD`` after its last line."""
+        grouper = self.grouper
+        if grouper is None:
+            grouper = self.grouper = self._new_grouper()
+        chunk = b""
+        if ino != self._group_ino:
+            chunk = self.expire()  # another file (a rotation): never one event across two files
+            self._group_ino = ino
+        groups = grouper.feed(texts, ends)
+        if groups:
+            out, self._shown = self.encoder.groups(groups, prefix=f"{ino:x}-", shown=self._shown)
+            chunk += out
+        self.hold_until = time.monotonic() + GROUP_HOLD if grouper.open else None
+        return chunk
+
+    def _new_grouper(self) -> Grouper:
+        """A grouper that knows whether the file is mostly timestamped (from up to
+        64 KiB before the cursor) and whether the cursor may be inside a group."""
+        grouper = Grouper(continuing=self.cursor.offset > 0)
+        seg = self.tailer.segment(self.cursor.seq) if self.cursor.seq > FOREIGN else self.foreign.get(self.cursor.seq)
+        if seg is not None and seg.fd is not None and self.cursor.offset > 0:
+            start = max(0, self.cursor.offset - 64 * 1024)
+            data = os.pread(seg.fd, self.cursor.offset - start, start)
+            if start > 0:
+                data = data[data.find(b"\n") + 1:]
+            probe = Grouper()
+            lines = split_complete(data, 0, self.stream.config.max_line) if data.endswith(b"\n") else None
+            if lines:
+                probe.feed(lines.texts, lines.ends)
+                grouper.stamps, grouper.heads = probe.stamps, probe.heads
+        return grouper
 
     # -- encoding ------------------------------------------------------------------------------------
     def _encode_batch(self, batch: Batch) -> bytes:
@@ -382,3 +447,28 @@ def _earliest(tailer: Tailer) -> Cursor:
     if tailer.current is not None:
         return Cursor(tailer.current.seq, 0)
     return tailer.head
+
+
+def _trace_head(fd: int, offset: int, end: int, max_line: int) -> int:
+    """Where the group holding the line at ``offset`` begins (group=1: a backlog
+    never starts in the middle of a trace): the lines before it are grouped as the
+    stream groups them, at most ``GROUP_LOOKBACK`` bytes and
+    ``GROUP_LOOKBACK_LINES`` lines back."""
+    if offset <= 0 or offset >= end:
+        return offset
+    first = next(read_lines(fd, offset, min(end, offset + max_line + 1), max_line), None)
+    start = max(0, offset - GROUP_LOOKBACK)
+    data = os.pread(fd, offset - start, start)
+    if start > 0:
+        cut = data.find(b"\n") + 1
+        data, start = data[cut:], start + cut
+    if first is None or not data:
+        return offset
+    lines = split_complete(data, start, max_line)
+    starts = [start, *lines.ends[:-1]][-GROUP_LOOKBACK_LINES:]
+    texts = [*lines.texts[-GROUP_LOOKBACK_LINES:], first.texts[0]]
+    ends = [*lines.ends[-GROUP_LOOKBACK_LINES:], first.ends[0]]
+    probe = Grouper()
+    last = [*probe.feed(texts, ends), *probe.flush()][-1]  # the group the line at offset is in
+    head = len(texts) - len(last.texts)
+    return starts[head] if head < len(starts) else offset
