@@ -11,10 +11,12 @@ import { FileList } from "./files.js";
 import { controlMessage, makeHighlighter, sourceFor } from "./render.js";
 import { Session } from "./session.js";
 import { bindShortcuts } from "./shortcuts.js";
-import { DEFAULT_MAX, hashIsCurrent, readHash, serverPattern, setFiles, state } from "./state.js";
+import { DEFAULT_MAX, hashIsCurrent, readHash, serverPattern, setFiles, state, togglePinned } from "./state.js";
 import { ConnectionStatus } from "./status.js";
+import { bindStructured, toggleTree } from "./structured.js";
 import { Toolbar } from "./toolbar.js";
 import { LogView } from "./view.js";
+import { WhereBox } from "./wherebox.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -37,6 +39,7 @@ const view = new LogView({
   },
 });
 const toolbar = new Toolbar({ view, onFilter: restartStream, onFiles: openFiles });
+const whereBox = new WhereBox({ onChange: restartStream });
 const files = new FileList({ tree: $("tree"), countEl: $("file-count"), onOpen: openFile });
 const narrow = window.matchMedia("(max-width: 760px)");
 const touch = window.matchMedia("(pointer: coarse)");
@@ -68,6 +71,15 @@ const empty = new EmptyState({
 });
 $("file-filter").addEventListener("input", (e) => files.setQuery(e.target.value));
 bindShortcuts({ toolbar, view });
+bindStructured($("lines"), {
+  pinned: () => state.pinned,
+  onPin: (path) => {
+    togglePinned(path);
+    view.setLook({ pinned: state.pinned });
+    // An open tree's pin buttons say "pin" or "unpin": redraw them.
+    for (const line of $("lines").querySelectorAll('.ln[data-fields][aria-expanded="true"]')) { toggleTree(line); toggleTree(line, state.pinned); }
+  },
+});
 
 const session = new Session({
   onSignIn: begin,
@@ -122,6 +134,7 @@ function restartStream() {
   view.clear();
   view.highlight = makeHighlighter(state.filter);
   toolbar.hideFilterError();
+  whereBox.hideError();
   streamNotes.filterError = false;
   streamNotes.backlog = new Map();
   const streamed = streamedFiles();
@@ -155,6 +168,10 @@ function restartStream() {
         // A bad pattern: told once, at the filter box, in the reader's own terms.
         streamNotes.filterError = true;
         toolbar.showFilterError(s.message, serverPattern());
+      } else if (s.status === "error" && s.httpStatus === 400 && /^where:/.test(s.message)) {
+        // A bad field clause: told at the field filter box.
+        streamNotes.filterError = true;
+        whereBox.showError(s.message);
       } else if (s.status === "error" && view.lineCount > 0) {
         view.addSeparator("error", `Stopped: ${s.message}`);
       }
@@ -168,7 +185,9 @@ function restartStream() {
 function loadHash() {
   const changed = readHash();
   view.setMax(state.max);
+  view.setLook({ pinned: state.pinned });
   toolbar.load();
+  whereBox.load();
   return changed;
 }
 

@@ -7,6 +7,8 @@
 
 import { parseAnsi } from "./ansi.js";
 import { detectLevel, detectTimestamp, lineLevel } from "./detect.js";
+import { looksStructured, parseFields, viewLevel } from "./fields.js";
+import { structuredElement } from "./structured.js";
 
 export const LEVELS = ["error", "warn", "info", "debug"];
 
@@ -123,24 +125,38 @@ function appendStyled(parent, text, runs, decorations) {
  */
 export function prepareLine(raw, record) {
   const { text, runs } = parseAnsi(raw);
+  // JSON or logfmt: parsed once, here, and only if it may be one (fields.js).
+  const fields = looksStructured(text) ? parseFields(text) : null;
+  if (fields) {
+    // The parsed level where there is one; else what the text says.
+    const found = fields.level ? { level: viewLevel(fields.level), start: 0, end: 0 } : detectLevel(text);
+    const own = lineLevel(text, found, fields.time !== null ? { start: 0, end: 0 } : detectTimestamp(text), record);
+    return { text, runs, level: own.level, levelSpan: null, ts: null, record: own.record, fields };
+  }
   const found = detectLevel(text);
   const ts = detectTimestamp(text);
   const own = lineLevel(text, found, ts, record);
-  return { text, runs, level: own.level, levelSpan: found, ts, record: own.record };
+  return { text, runs, level: own.level, levelSpan: found, ts, record: own.record, fields: null };
 }
 
-/** Build the element of one line. `source` is {label, colour, title} or null. */
-export function lineElement(rec, source, highlight) {
+function sourceLabel(source) {
+  const src = document.createElement("span");
+  src.className = `src c${source.colour}`;
+  src.textContent = source.label;
+  src.title = source.title;
+  return src;
+}
+
+/**
+ * Build the element of one line. `source` is {label, colour, title} or null;
+ * `look` the structured lines' options ({pinned, timeText}, see structured.js).
+ */
+export function lineElement(rec, source, highlight, look = {}) {
   const div = document.createElement("div");
   // A line without a level goes with INFO: "ERROR only" hides it too.
   div.className = rec.level ? `ln lv-${rec.level}` : "ln lv-none";
-  if (source) {
-    const src = document.createElement("span");
-    src.className = `src c${source.colour}`;
-    src.textContent = source.label;
-    src.title = source.title;
-    div.appendChild(src);
-  }
+  if (rec.fields) return structuredLine(div, rec, source, highlight, look);
+  if (source) div.appendChild(sourceLabel(source));
   const body = document.createElement("span");
   body.className = "tx";
   const decorations = [];
@@ -149,6 +165,22 @@ export function lineElement(rec, source, highlight) {
   if (rec.ts) decorations.push({ start: rec.ts.start, end: rec.ts.end, tag: "span", cls: "ts" });
   appendStyled(body, rec.text, rec.runs, decorations);
   div.appendChild(body);
+  return div;
+}
+
+/**
+ * A JSON or logfmt line: the structured view (.sv), and the line as written in
+ * .tx, hidden (what the tests and the copy of a line read). A click expands it.
+ */
+function structuredLine(div, rec, source, highlight, look) {
+  div.dataset.fields = rec.fields.kind; // json or logfmt (the class names stay ln lv-*)
+  div.fields = rec.fields; // for the tree, built on the first click
+  if (source) div.appendChild(sourceLabel(source));
+  div.appendChild(structuredElement(rec.fields, { pinned: look.pinned, timeText: look.timeText, highlight }));
+  const raw = document.createElement("span");
+  raw.className = "tx";
+  raw.appendChild(document.createTextNode(rec.text));
+  div.appendChild(raw);
   return div;
 }
 

@@ -35,7 +35,7 @@ export function bindShortcuts({ toolbar, view }) {
   document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === "Escape") {
-      if (document.activeElement === $("filter") || document.activeElement === $("file-filter")) {
+      if (["filter", "where", "file-filter"].some((id) => document.activeElement === $(id))) {
         document.activeElement.blur();
         $("scroller").focus();
       }

@@ -1,0 +1,135 @@
+"""The viewer's structured lines, in a real Chromium (issue 14): a JSON or logfmt
+line shows its time, level and message first and its other fields as chips; a
+click expands it into a tree; a field pins as a column (kept in the permalink and
+across reloads); the parsed level drives the toggles; and no key or value from
+the log ever becomes markup."""
+
+from __future__ import annotations
+
+import json
+
+import browser as fixtures
+from conftest import append
+
+browser = fixtures.browser
+new_page = fixtures.new_page
+viewer = fixtures.viewer
+
+SV = "() => Array.from(document.querySelectorAll('#lines .ln > .sv'), e => e.textContent)"
+
+
+def test_a_json_line_shows_time_level_message_then_chips_and_expands(viewer, logdir):
+    append(logdir / "app.json",
+           '{"time":"2026-11-30T04:25:58.123Z","level":"error","msg":"db ping failed","err":"timeout",'
+           '"http":{"status":503,"ok":false},"tags":["a",null]}',
+           'ts=2026-11-30T04:26:00Z level=warn msg="slow query" ms=1203')
+    page = viewer.open("file=app.json").page
+    viewer.wait_count(2)
+    parts = page.evaluate("""() => Array.from(document.querySelectorAll('#lines .ln'), l =>
+        Array.from(l.querySelector('.sv').children, c => [c.className, c.textContent]))""")
+    assert parts[0] == [["ts", "2026-11-30T04:25:58.123Z"], ["lvw lvn-error", "ERROR"], ["msg", "db ping failed"],
+                        ["fc", "err=timeout"], ["fc", 'http={"status":503,"ok":false}'], ["fc", 'tags=["a",null]']]
+    assert parts[1] == [["ts", "2026-11-30T04:26:00Z"], ["lvw lvn-warn", "WARN"], ["msg", "slow query"],
+                        ["fc", "ms=1203"]]
+    # The raw line is still the line's text (what .tx holds), and the levels are the parsed ones.
+    assert viewer.texts()[1] == 'ts=2026-11-30T04:26:00Z level=warn msg="slow query" ms=1203'
+    assert page.evaluate("() => Array.from(document.querySelectorAll('#lines .ln'), l => l.className)") == [
+        "ln lv-error", "ln lv-warn"]
+
+    page.click("#lines .ln >> nth=0")
+    page.wait_for_selector("#lines .ln .ftree")
+    tree = page.inner_text("#lines .ln .ftree")
+    assert '"http": {' in tree and '"status": 503' in tree and '"ok": false' in tree and '"tags": [' in tree
+    classes = page.evaluate("() => Array.from(document.querySelectorAll('.ftree [class^=j-]'), e => e.className)")
+    assert {"j-key", "j-str", "j-num", "j-bool", "j-null"} <= set(classes)
+    assert page.get_attribute("#lines .ln >> nth=0", "aria-expanded") == "true"
+    page.click("#lines .ln >> nth=0 >> .sv")
+    page.wait_for_function("() => !document.querySelector('#lines .ftree')")
+
+
+def test_a_field_pins_as_a_column_survives_a_reload_and_goes_into_the_link(viewer, logdir):
+    append(logdir / "app.json", *(json.dumps({"level": "info", "msg": f"req {i}", "user": f"u{i}", "ms": i})
+                                  for i in range(3)))
+    page = viewer.open("file=app.json").page
+    viewer.wait_count(3)
+    page.click("#lines .ln >> nth=1")
+    page.click('#lines .ftree .pin[data-field="user"]')
+    page.wait_for_function("() => document.querySelectorAll('#lines .sv .col').length === 3")
+    assert page.evaluate("() => Array.from(document.querySelectorAll('#lines .sv .col'), e => e.textContent)") == [
+        "u0", "u1", "u2"]
+    # A pinned field is a column, not a chip any more; the open tree offers to unpin it.
+    assert "user=" not in page.evaluate(SV)[0]
+    assert page.get_attribute('#lines .ftree .pin[data-field="user"]', "aria-pressed") == "true"
+    assert "col=user" in page.url
+    # Kept across a reload, even without the link's columns.
+    page.goto(f"{viewer.server.url}/#file=app.json")
+    viewer.wait_count(3)
+    page.wait_for_function("() => document.querySelectorAll('#lines .sv .col').length === 3")
+    # Unpinned.
+    page.click("#lines .ln >> nth=0")
+    page.click('#lines .ftree .pin[data-field="user"]')
+    page.wait_for_function("() => document.querySelectorAll('#lines .sv .col').length === 0")
+    assert "col=" not in page.url
+    assert "user=u0" in page.evaluate(SV)[0]
+
+
+HOSTILE = '<img src=x onerror="window.__pwned=1">'
+
+
+def test_no_json_key_or_value_is_ever_markup(viewer, logdir):
+    append(logdir / "app.json",
+           json.dumps({"level": "error", "msg": HOSTILE, HOSTILE: HOSTILE, "nested": {HOSTILE: [HOSTILE]},
+                       "time": HOSTILE}),
+           f'level=info msg="{HOSTILE.replace(chr(34), "")}" x=<b>bold</b>')
+    page = viewer.open("file=app.json").page
+    viewer.wait_count(2)
+    page.click("#lines .ln >> nth=0")
+    page.click(f'#lines .ftree .pin[data-field="{HOSTILE.replace(chr(34), chr(92) + chr(34))}"]')
+    page.wait_for_selector("#lines .sv .col")
+    page.click("#lines .ln >> nth=1")
+    page.wait_for_function("() => document.querySelectorAll('#lines .ftree').length === 2")
+    assert page.evaluate("() => document.querySelectorAll('#lines img, #lines b, body img').length") == 0
+    assert page.evaluate("() => window.__pwned") is None
+    assert HOSTILE in page.inner_text("#lines .ln >> nth=0")
+
+
+def test_the_parsed_level_drives_the_toggles(viewer, logdir):
+    append(logdir / "app.json",
+           '{"level":50,"msg":"pino error"}',
+           '{"severity":"WARNING","msg":"an INFO word in a warning"}',
+           '{"levelname":"DEBUG","message":"python"}',
+           '{"msg":"no level, but ERROR in the text"}')
+    page = viewer.open("file=app.json").page
+    viewer.wait_count(4)
+    assert page.evaluate("() => Array.from(document.querySelectorAll('#lines .ln'), l => l.className)") == [
+        "ln lv-error", "ln lv-warn", "ln lv-debug", "ln lv-error"]
+    page.click('.lvl[data-level="error"]')
+    visible = "() => Array.from(document.querySelectorAll('#lines .ln')).filter(l => l.offsetParent).length"
+    page.wait_for_function(f"() => ({visible})() === 2")
+
+
+def test_the_field_filter_sends_where_clauses_and_tells_a_bad_one_at_the_box(viewer, logdir):
+    append(logdir / "app.json", *(json.dumps({"level": lv, "msg": f"m{i}", "ms": i * 100})
+                                  for i, lv in enumerate(["info", "warn", "error", "warn", "debug"])))
+    page = viewer.open("file=app.json").page
+    viewer.wait_count(5)
+    page.fill("#where", "level>=warn; ms>100")
+    page.wait_for_function("() => document.querySelectorAll('#lines .ln').length === 2"
+                           " && document.querySelector('#lines .ln .msg').textContent === 'm2'")
+    assert "where=level" in page.url
+    assert page.evaluate("() => Array.from(document.querySelectorAll('#lines .msg'), e => e.textContent)") == [
+        "m2", "m3"]
+    page.fill("#where", "level>=warn; ms 1")
+    page.wait_for_selector("#filter-error:not([hidden])")
+    error = page.inner_text("#filter-error")
+    assert error.startswith("Field filter: 'ms 1': at character 4: expected an operator")
+    assert error.endswith("ms 1\n   ^")
+    assert page.get_attribute("#where", "aria-invalid") == "true"
+    page.fill("#where", "")
+    page.wait_for_function("() => document.getElementById('filter-error').hidden")
+    viewer.wait_count(5)
+    assert page.get_attribute("#where", "aria-invalid") is None
+    # The link carries the clauses.
+    page.goto(f"{viewer.server.url}/#file=app.json&where=level%3Derror")
+    page.wait_for_function("() => document.querySelectorAll('#lines .ln').length === 1")
+    assert page.input_value("#where") == "level=error"
