@@ -133,3 +133,23 @@ def test_the_field_filter_sends_where_clauses_and_tells_a_bad_one_at_the_box(vie
     page.goto(f"{viewer.server.url}/#file=app.json&where=level%3Derror")
     page.wait_for_function("() => document.querySelectorAll('#lines .ln').length === 1")
     assert page.input_value("#where") == "level=error"
+
+
+def test_screenshot_of_a_json_log_expanded(viewer, logdir):
+    lines = [
+        {"time": "2026-11-30T04:25:58.123Z", "level": "info", "msg": "listening", "port": 8080, "pid": 4211},
+        {"time": "2026-11-30T04:25:58.900Z", "level": "info", "msg": "request handled", "method": "GET",
+         "path": "/api/orders", "status": 200, "ms": 12, "user": "u-1042"},
+        {"time": "2026-11-30T04:25:59.004Z", "level": "error", "msg": "payment failed", "order": 4211,
+         "err": {"type": "GatewayTimeout", "after_ms": 2000}, "http": {"method": "POST", "status": 502},
+         "retry": True, "tags": ["payments", "eu-west-1"]},
+        {"time": "2026-11-30T04:25:59.100Z", "level": "warn", "msg": "retrying", "attempt": 2, "user": "u-1042"},
+        {"time": "2026-11-30T04:26:00.200Z", "level": "debug", "msg": "cache miss", "key": "orders:4211",
+         "user": None},
+    ]
+    append(logdir / "app.json", *(json.dumps(x) for x in lines))
+    page = viewer.open("file=app.json&col=user").page
+    viewer.wait_count(5)
+    page.click("#lines .ln >> nth=2")
+    page.wait_for_selector("#lines .ftree")
+    fixtures.save_screenshot(page, "json-expanded")

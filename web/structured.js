@@ -94,31 +94,36 @@ function scalarClass(v) {
  */
 export function treeElement(f, pinned = []) {
   const tree = el("div", "ftree");
+  // Indented by depth (2ch a level) past the pin buttons' column.
+  const row = (depth) => {
+    const r = el("div", "fr");
+    r.style.paddingLeft = `${5 + depth * 2}ch`;
+    return r;
+  };
   const add = (key, value, depth, path) => {
-    const row = el("div", "fr");
-    row.appendChild(document.createTextNode("  ".repeat(depth)));
-    if (path !== null && depth === 0) {
-      const pin = el("button", "pin", pinned.includes(path) ? "unpin" : "pin");
+    const r = row(depth);
+    if (path !== null) {
+      const on = pinned.includes(path);
+      const pin = el("button", "pin", on ? "unpin" : "pin");
       pin.type = "button";
       pin.dataset.field = path;
-      pin.setAttribute("aria-pressed", String(pinned.includes(path)));
-      pin.title = pinned.includes(path) ? `Unpin ${path}` : `Pin ${path} as a column`;
-      row.appendChild(pin);
+      pin.setAttribute("aria-pressed", String(on));
+      pin.title = on ? `Unpin ${path}` : `Pin ${path} as a column`;
+      r.appendChild(pin);
     }
-    if (key !== null) {
-      row.appendChild(el("span", "j-key", typeof key === "number" ? `${key}` : JSON.stringify(key)));
-      row.appendChild(document.createTextNode(": "));
-    }
+    r.appendChild(el("span", "j-key", typeof key === "number" ? `${key}` : JSON.stringify(key)));
+    r.appendChild(document.createTextNode(": "));
+    tree.appendChild(r);
     if (value !== null && typeof value === "object") {
-      const entries = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
-      row.appendChild(document.createTextNode(Array.isArray(value) ? "[" : "{"));
-      tree.appendChild(row);
-      for (const [k, v] of entries) add(k, v, depth + 1, null);
-      tree.appendChild(el("div", "fr", `${"  ".repeat(depth)}${path !== null && depth === 0 ? "    " : ""}${Array.isArray(value) ? "]" : "}"}`));
+      const array = Array.isArray(value);
+      r.appendChild(document.createTextNode(array ? "[" : "{"));
+      for (const [k, v] of array ? value.entries() : Object.entries(value)) add(k, v, depth + 1, null);
+      const end = row(depth);
+      end.textContent = array ? "]" : "}";
+      tree.appendChild(end);
       return;
     }
-    row.appendChild(el("span", scalarClass(value), typeof value === "string" ? JSON.stringify(value) : String(value)));
-    tree.appendChild(row);
+    r.appendChild(el("span", scalarClass(value), typeof value === "string" ? JSON.stringify(value) : String(value)));
   };
   for (const [k, v] of Object.entries(f.values)) add(k, v, 0, k);
   return tree;
