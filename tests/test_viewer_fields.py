@@ -153,3 +153,126 @@ def test_screenshot_of_a_json_log_expanded(viewer, logdir):
     page.click("#lines .ln >> nth=2")
     page.wait_for_selector("#lines .ftree")
     fixtures.save_screenshot(page, "json-expanded")
+
+
+def test_a_highlight_rule_colours_matches_and_lives_in_the_link_and_storage(viewer, logdir):
+    append(logdir / "app.log",
+           "2026-11-30T04:25:58Z INFO order 4211 paid by 10.0.4.7",
+           '10.0.4.9 - - [30/Nov/2026:04:26:00 +0000] "POST /api/pay HTTP/1.1" 502 157 "-" "curl/8.5.0"',
+           json.dumps({"level": "info", "msg": "order 77 shipped", "id": "0b8f3c7e-1d2a-4e5f-9a6b-7c8d9e0f1a2b"}))
+    page = viewer.open("file=app.log").page
+    viewer.wait_count(3)
+    page.click("#look-open")
+    page.fill("#hl-re", r"order \d+")
+    page.select_option("#hl-colour", "purple")
+    page.click("#hl-add button[type=submit]")
+    marks = "() => Array.from(document.querySelectorAll('#lines .hl-purple'), e => e.textContent)"
+    page.wait_for_function(f"() => ({marks})().length === 2")
+    assert page.evaluate(marks) == ["order 4211", "order 77"]
+    # A bad pattern is told in the panel, and adds nothing.
+    page.fill("#hl-re", "(")
+    page.click("#hl-add button[type=submit]")
+    assert page.is_visible("#hl-error")
+    # Presets: IPs and HTTP status classes.
+    page.click("#hl-presets button:has-text('IP addresses')")
+    page.click("#hl-presets button:has-text('HTTP status classes')")
+    page.wait_for_function("() => document.querySelectorAll('#lines .hl-blue').length === 2")
+    assert page.evaluate("() => Array.from(document.querySelectorAll('#lines .hl-red'), e => e.textContent)") == ["502"]
+    page.click("#look .help-actions button")
+    assert "hl=purple" in page.url
+    # The text of the lines is unchanged: only spans were added.
+    assert viewer.texts()[0] == "2026-11-30T04:25:58Z INFO order 4211 paid by 10.0.4.7"
+    # Remembered by the browser: a fresh link without rules still has them.
+    page.goto(f"{viewer.server.url}/#file=app.log")
+    viewer.wait_count(3)
+    page.wait_for_function(f"() => ({marks})().length === 2")
+    # Removed from the panel.
+    page.click("#look-open")
+    page.click("#hl-list li:first-child button")
+    page.wait_for_function(f"() => ({marks})().length === 0")
+
+
+def test_timestamps_show_as_written_local_utc_or_relative_and_the_choice_is_remembered(viewer, logdir):
+    append(logdir / "app.log",
+           "2026-11-30T04:25:58.123+01:00 INFO text line",
+           json.dumps({"ts": 1764473158.5, "level": "info", "msg": "epoch seconds"}))
+    page = viewer.open("file=app.log").page
+    viewer.wait_count(2)
+    stamps = "() => Array.from(document.querySelectorAll('#lines .ts'), e => e.textContent)"
+    assert page.evaluate(stamps) == ["2026-11-30T04:25:58.123+01:00", "1764473158.5"]
+    page.click("#look-open")
+    page.select_option("#time-mode", "utc")
+    page.wait_for_function(f"() => ({stamps})()[0] === '2026-11-30 03:25:58.123Z'")
+    assert page.evaluate(stamps)[1] == "2025-11-30 03:25:58.500Z"
+    page.select_option("#time-mode", "relative")
+    page.wait_for_function(f"() => ({stamps})().every(t => / ago$| in /.test(t) || t.startsWith('in '))")
+    page.click("#look .help-actions button")
+    page.reload()
+    viewer.wait_count(2)
+    assert page.evaluate(f"() => ({stamps})().every(t => t.endsWith(' ago'))")
+    assert page.input_value("#time-mode") == "relative"
+
+
+TRACE = ("2026-11-30 04:25:59,456 ERROR shop.payments: charge failed\n"
+         "Traceback (most recent call last):\n"
+         '  File "/srv/shop/payments.py", line 88, in charge\n'
+         "shop.gateway.GatewayTimeout: no answer in 2.0 s")
+
+
+def test_a_several_line_entry_is_collapsed_to_its_first_line_and_expands(viewer, logdir):
+    # A stack trace grouped by the server (group=1) is one event whose data has
+    # newlines: fed here straight to the view, as the stream would.
+    (logdir / "app.log").write_text("")
+    page = viewer.open("file=app.log").page
+    viewer.wait_state("live")
+    page.evaluate("(t) => window.__logstream.view.addLines([{data: t}, {data: 'after'}])", TRACE)
+    viewer.wait_count(2)
+    assert viewer.texts() == [TRACE, "after"]  # one entry: its text whole
+    line = "#lines .ln >> nth=0"
+    assert page.get_attribute(line, "class") == "ln lv-error"
+    assert page.inner_text(f"{line} >> .more") == "+3 lines"
+    rest = f"{line} >> .rest"
+    assert not page.is_visible(rest)
+    height = page.evaluate("() => document.querySelector('#lines .ln').getBoundingClientRect().height")
+    page.click(f"{line} >> .more")
+    assert page.is_visible(rest)
+    assert page.inner_text(f"{line} >> .more") == "show less"
+    assert page.evaluate("() => document.querySelector('#lines .ln').getBoundingClientRect().height") > 3 * height
+    page.click(f"{line} >> .more")
+    assert not page.is_visible(rest)
+
+
+def test_a_several_line_entry_is_expanded_when_the_filter_matched_inside(viewer, logdir):
+    (logdir / "app.log").write_text("")
+    page = viewer.open("file=app.log&q=GatewayTimeout").page
+    viewer.wait_state("live")
+    page.evaluate("(t) => window.__logstream.view.addLines([{data: t}, {data: t.replace('GatewayTimeout', 'x')}])",
+                  TRACE)
+    viewer.wait_count(2)
+    assert page.is_visible("#lines .ln >> nth=0 >> .rest")
+    assert page.inner_text("#lines .ln >> nth=0 >> .rest mark") == "GatewayTimeout"
+    assert not page.is_visible("#lines .ln >> nth=1 >> .rest")
+
+
+def test_a_merged_backlog_is_interleaved_by_timestamp_and_live_lines_keep_arrival_order(viewer, logdir):
+    append(logdir / "a.log",
+           "2026-11-30T04:00:01Z INFO a first",
+           "2026-11-30T04:00:03Z ERROR a third",
+           "  at a continuation of the third",
+           "2026-11-30T04:00:05Z INFO a fifth")
+    append(logdir / "b.json",
+           json.dumps({"time": "2026-11-30T04:00:02Z", "msg": "b second"}),
+           json.dumps({"time": "2026-11-30T04:00:04Z", "msg": "b fourth"}),
+           "b has no time")
+    page = viewer.open("file=a.log&file=b.json").page
+    viewer.wait_count(7)
+    texts = viewer.texts()
+    assert [t.split(" ", 1)[1] if t.startswith("2026") else t for t in texts] == [
+        "INFO a first", json.dumps({"time": "2026-11-30T04:00:02Z", "msg": "b second"}),
+        "ERROR a third", "  at a continuation of the third",
+        json.dumps({"time": "2026-11-30T04:00:04Z", "msg": "b fourth"}), "b has no time", "INFO a fifth"]
+    viewer.wait_state("live")
+    append(logdir / "a.log", "2026-11-30T03:00:00Z INFO a live but older")
+    viewer.wait_count(8)
+    assert viewer.texts()[-1] == "2026-11-30T03:00:00Z INFO a live but older"
+    assert page.evaluate("() => document.querySelectorAll('#lines .ln .src').length") == 8

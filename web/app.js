@@ -13,12 +13,17 @@ import { Session } from "./session.js";
 import { bindShortcuts } from "./shortcuts.js";
 import { DEFAULT_MAX, hashIsCurrent, readHash, serverPattern, setFiles, state, togglePinned } from "./state.js";
 import { ConnectionStatus } from "./status.js";
-import { bindStructured, toggleTree } from "./structured.js";
+import { HighlightPanel } from "./highlights.js";
+import { interleaveByTime } from "./interleave.js";
+import { makeRuleMarker } from "./rules.js";
+import { bindStructured } from "./structured.js";
+import { formatTime, storedTimeMode, storeTimeMode } from "./timefmt.js";
 import { Toolbar } from "./toolbar.js";
 import { LogView } from "./view.js";
 import { WhereBox } from "./wherebox.js";
 
 const $ = (id) => document.getElementById(id);
+const RELATIVE_EVERY_MS = 5000;
 
 // What the server allows and promises, from /healthz (these defaults until it answers).
 const settings = {
@@ -76,10 +81,21 @@ bindStructured($("lines"), {
   onPin: (path) => {
     togglePinned(path);
     view.setLook({ pinned: state.pinned });
-    // An open tree's pin buttons say "pin" or "unpin": redraw them.
-    for (const line of $("lines").querySelectorAll('.ln[data-fields][aria-expanded="true"]')) { toggleTree(line); toggleTree(line, state.pinned); }
   },
 });
+const highlights = new HighlightPanel({
+  onRules: () => view.setLook({ rules: makeRuleMarker(state.rules) }),
+  onTimeMode: (mode) => {
+    storeTimeMode(mode);
+    view.setLook({ timeMode: mode });
+  },
+});
+// Relative times ("3 s ago") move on: rewrite them every few seconds.
+setInterval(() => {
+  if (view.look.timeMode !== "relative" || document.hidden) return;
+  const now = Date.now();
+  for (const ts of $("lines").querySelectorAll(".ts[data-t]")) ts.textContent = formatTime(Number(ts.dataset.t), "relative", now);
+}, RELATIVE_EVERY_MS);
 
 const session = new Session({
   onSignIn: begin,
@@ -152,17 +168,30 @@ function restartStream() {
     if (streamed.includes(path)) continue;
     view.addSeparator("skipped", `${path} is compressed (${compression(path)}): not shown here; download it from its tab`);
   }
+  const show = (lines) => view.addLines(merged
+    ? lines.map((l) => ({ data: l.data, source: sources.get(l.path) || sourceFor(l.path, 7) }))
+    : lines);
+  // A merged backlog is held until it is all there, then shown in time order (interleave.js).
+  let held = merged ? [] : null;
+  const release = () => {
+    if (held === null) return;
+    const lines = held;
+    held = null;
+    if (lines.length) show(interleaveByTime(lines));
+  };
   connections.openStream({
     paths: streamed,
     merged,
-    onLines: (lines) => view.addLines(merged
-      ? lines.map((l) => ({ data: l.data, source: sources.get(l.path) || sourceFor(l.path, 7) }))
-      : lines),
+    onLines: (lines) => {
+      if (held === null) show(lines);
+      else for (const l of lines) held.push(l);
+    },
     onControl: (type, info) => {
       if (type === "backlog" && info.complete === false) streamNotes.backlog.set(info.path, info);
       view.addSeparator(type, controlMessage(type, info));
     },
     onState: (s) => {
+      if (s.caughtUp || !["connecting", "live"].includes(s.status)) release(); // all there, or never will be
       if (s.status === "error" && s.httpStatus === 401) session.showLogin();
       else if (s.status === "error" && state.filter.text && s.httpStatus === 400 && /^filter:/.test(s.message)) {
         // A bad pattern: told once, at the filter box, in the reader's own terms.
@@ -185,7 +214,7 @@ function restartStream() {
 function loadHash() {
   const changed = readHash();
   view.setMax(state.max);
-  view.setLook({ pinned: state.pinned });
+  view.setLook({ pinned: state.pinned, rules: makeRuleMarker(state.rules) });
   toolbar.load();
   whereBox.load();
   return changed;
@@ -233,6 +262,8 @@ window.__logstream = {
 
 // ---- start ---------------------------------------------------------------------
 toolbar.restore();
+view.look.timeMode = storedTimeMode();
+highlights.showTimeMode(view.look.timeMode);
 loadHash();
 const auth = await session.check();
 if (auth.required && !auth.authenticated) {

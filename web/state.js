@@ -3,6 +3,7 @@
 // writing the hash and the filter's form for the server. Never touches the DOM
 // and never opens a connection: the app decides what a change restarts.
 
+import { cleanRules, COLOURS, storedRules } from "./rules.js";
 import { escapeRegExp, LEVELS } from "./render.js";
 
 export const DEFAULT_MAX = 10000;
@@ -17,6 +18,7 @@ export const state = {
   wrap: DEFAULT_WRAP,
   max: DEFAULT_MAX,
   where: "", // field filter clauses as typed, `;`-separated (the server's where=)
+  rules: [], // highlight rules {re, colour} (also kept in local storage)
   pinned: [], // fields of JSON/logfmt lines shown as columns (also kept in local storage)
 };
 
@@ -124,6 +126,7 @@ function hashParams() {
   if (state.wrap !== DEFAULT_WRAP) q.set("wrap", state.wrap ? "1" : "0");
   if (state.max !== DEFAULT_MAX) q.set("max", String(state.max));
   for (const p of state.pinned) q.append("col", p);
+  for (const r of state.rules) q.append("hl", `${r.colour}:${r.re}`);
   return q.toString();
 }
 
@@ -158,6 +161,10 @@ export function readHash() {
   state.max = max >= 100 && max <= 100000 ? max : DEFAULT_MAX;
   // A link's columns win; without any, the ones this browser remembers.
   state.pinned = q.has("col") ? q.getAll("col").filter(Boolean).slice(0, MAX_PINNED) : storedPinned();
+  state.rules = q.has("hl")
+    ? cleanRules(q.getAll("hl").map((h) => ({ colour: h.slice(0, h.indexOf(":")), re: h.slice(h.indexOf(":") + 1) }))
+      .filter((r) => COLOURS.includes(r.colour)))
+    : storedRules();
   lastHash = location.hash.slice(1);
   return JSON.stringify([state.files, state.filter, state.where, state.max]) !== before;
 }

@@ -8,6 +8,7 @@
 // fixed list.
 
 import { lookup } from "./fields.js";
+import { formatTime, toMillis } from "./timefmt.js";
 
 const CHIP_MAX = 80; // characters of a chip's value before "…"
 
@@ -27,16 +28,38 @@ export function compact(value) {
 
 function clip(text, max) { return text.length > max ? `${text.slice(0, max - 1)}…` : text; }
 
-/** `text` into `parent`, the filter's matches in <mark>. */
-function appendMarked(parent, text, highlight) {
+/**
+ * `text` into `parent`, the filter's matches in <mark> and the highlight rules'
+ * in <span class="hl hl-colour">; where two overlap, the first to start (the
+ * filter's, at a tie) wins.
+ */
+export function appendMarked(parent, text, highlight, rules) {
   const marks = highlight ? highlight(text) : [];
+  if (rules) for (const m of rules(text)) marks.push(m);
+  if (!marks.length) { parent.appendChild(document.createTextNode(text)); return; }
+  marks.sort((a, b) => a.start - b.start || (a.cls ? 1 : 0) - (b.cls ? 1 : 0));
   let at = 0;
   for (const m of marks) {
+    if (m.start < at) continue;
     if (m.start > at) parent.appendChild(document.createTextNode(text.slice(at, m.start)));
-    parent.appendChild(el("mark", null, text.slice(m.start, m.end)));
+    parent.appendChild(el(m.cls ? "span" : "mark", m.cls || null, text.slice(m.start, m.end)));
     at = m.end;
   }
   if (at < text.length) parent.appendChild(document.createTextNode(text.slice(at)));
+}
+
+/** The time of a structured line as `mode` shows it (see timefmt.js). */
+function timeElement(value, mode) {
+  const span = el("span", "ts");
+  const ms = mode && mode !== "written" ? toMillis(value) : null;
+  if (ms === null) {
+    span.textContent = String(value);
+  } else {
+    span.textContent = formatTime(ms, mode);
+    span.title = String(value);
+    span.dataset.t = String(ms);
+  }
+  return span;
 }
 
 /** The keys shown first (time, level, message), not again as chips. */
@@ -46,12 +69,13 @@ function headKeys(f) {
 
 /**
  * The structured part of a line (a <span class="sv">): `f` from parseFields,
- * `pinned` the pinned field paths (columns), `timeText` how to show the time
- * (see timefmt.js), `highlight` the filter's highlighter or null.
+ * `pinned` the pinned field paths (columns), `timeMode` how to show the time
+ * (see timefmt.js), `highlight` the filter's highlighter or null, `rules`
+ * the highlight rules' marker (rules.js) or null.
  */
-export function structuredElement(f, { pinned = [], highlight = null, timeText = null } = {}) {
+export function structuredElement(f, { pinned = [], highlight = null, rules = null, timeMode = "written" } = {}) {
   const sv = el("span", "sv");
-  if (f.time !== null) sv.appendChild(el("span", "ts", timeText ? timeText(f.time) : String(f.time)));
+  if (f.time !== null) sv.appendChild(timeElement(f.time, timeMode));
   if (f.level) sv.appendChild(el("span", `lvw lvn-${f.level}`, f.level.toUpperCase()));
   for (const path of pinned) {
     const cell = el("span", "col");
@@ -63,7 +87,7 @@ export function structuredElement(f, { pinned = [], highlight = null, timeText =
   }
   if (f.message !== null) {
     const msg = el("span", "msg");
-    appendMarked(msg, f.message, highlight);
+    appendMarked(msg, f.message, highlight, rules);
     sv.appendChild(msg);
   }
   const skip = headKeys(f);
@@ -74,7 +98,7 @@ export function structuredElement(f, { pinned = [], highlight = null, timeText =
     chip.appendChild(el("span", "fk", key));
     chip.appendChild(document.createTextNode("="));
     const v = el("span", "fv");
-    appendMarked(v, clip(compact(f.values[key]), CHIP_MAX), highlight);
+    appendMarked(v, clip(compact(f.values[key]), CHIP_MAX), highlight, rules);
     chip.appendChild(v);
     sv.appendChild(chip);
   }
@@ -131,11 +155,18 @@ export function treeElement(f, pinned = []) {
 
 /**
  * One click listener for the whole pane: a click on a structured line (not a
- * selection) expands or collapses its tree; a pin button calls onPin(path).
+ * selection) expands or collapses its tree; a pin button calls onPin(path);
+ * the "+N lines" toggle of a several-line entry (render.js) shows or hides the rest.
  * `pinned()` gives the current pinned fields.
  */
 export function bindStructured(list, { onPin, pinned }) {
   list.addEventListener("click", (e) => {
+    const more = e.target.closest?.(".more");
+    if (more && list.contains(more)) {
+      const line = more.closest(".ln");
+      setExpanded(line, more, !line.classList.contains("expanded"));
+      return;
+    }
     const pin = e.target.closest?.(".pin");
     if (pin && list.contains(pin)) {
       onPin(pin.dataset.field);
@@ -159,4 +190,11 @@ export function toggleTree(line, pinned) {
     line.appendChild(treeElement(line.fields, pinned));
   }
   line.setAttribute("aria-expanded", String(!open));
+}
+
+/** Show or hide the rest of a several-line entry; its toggle says what a click does. */
+export function setExpanded(div, more, expanded) {
+  div.classList.toggle("expanded", expanded);
+  more.textContent = expanded ? "show less" : `+${more.dataset.lines} lines`;
+  more.setAttribute("aria-expanded", String(expanded));
 }

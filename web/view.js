@@ -9,7 +9,7 @@
 // holds more than `max` entries; a frame never spends more than ~8 ms on lines.
 
 import { lineElement, prepareLine, separatorElement } from "./render.js";
-import { structuredElement } from "./structured.js";
+import { toggleTree } from "./structured.js";
 
 const FRAME_BUDGET_MS = 8;
 // Lines live in chunks of CHUNK entries, each `content-visibility: auto`: the
@@ -35,7 +35,7 @@ export class LogView {
     this.following = true;
     this.newSinceFollow = 0;
     this.highlight = null;
-    this.look = { pinned: [], timeText: null }; // how structured lines show (render.js)
+    this.look = { pinned: [], rules: null, timeMode: "written" }; // how lines show (render.js)
     this.sources = null; // merged view: index -> {label, colour, title}
     this.records = new Map(); // per source: the record a continuation line inherits its level from
     this.scheduled = false;
@@ -236,12 +236,17 @@ export class LogView {
     this.onChange();
   }
 
-  /** The look of structured lines changed (pinned columns, time format): redraw them in place. */
+  /**
+   * The look changed (pinned columns, highlight rules, timestamps): draw the
+   * lines in the window again, open trees kept open.
+   */
   setLook(look) {
     Object.assign(this.look, look);
-    for (const line of this.list.querySelectorAll(".ln[data-fields]")) {
-      const old = line.querySelector(":scope > .sv");
-      if (old) old.replaceWith(structuredElement(line.fields, { ...this.look, highlight: this.highlight }));
+    for (const line of this.list.querySelectorAll(".ln")) {
+      if (!line.rec) continue;
+      const fresh = lineElement(line.rec, line.source, this.highlight, this.look);
+      if (line.getAttribute("aria-expanded") === "true") toggleTree(fresh, this.look.pinned);
+      line.replaceWith(fresh);
     }
   }
 
