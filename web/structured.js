@@ -1,6 +1,6 @@
 // structured: a JSON or logfmt line (parsed by fields.js) as DOM: its time,
 // level and message first, then the pinned fields as columns, then the other
-// fields as compact key=value chips; a click on the line expands it into an
+// fields as compact key=value chips (the key in .fk, the value as text); a click on the line expands it into an
 // indented, coloured tree of all its values, with a pin button per field.
 //
 // Text only: keys and values from the log reach the page through
@@ -94,13 +94,9 @@ export function structuredElement(f, { pinned = [], highlight = null, rules = nu
   for (const path of pinned) skip.add(path);
   for (const key of Object.keys(f.values)) {
     if (skip.has(key)) continue;
-    const chip = el("span", "fc");
-    chip.appendChild(el("span", "fk", key));
-    chip.appendChild(document.createTextNode("="));
-    const v = el("span", "fv");
-    appendMarked(v, clip(compact(f.values[key]), CHIP_MAX), highlight, rules);
-    chip.appendChild(v);
-    sv.appendChild(chip);
+    // One element a chip (its key): at 5,000 lines/s every node counts.
+    sv.appendChild(el("span", "fk", `${key}=`));
+    appendMarked(sv, clip(compact(f.values[key]), CHIP_MAX), highlight, rules);
   }
   return sv;
 }
