@@ -118,6 +118,7 @@ def test_the_field_filter_sends_where_clauses_and_tells_a_bad_one_at_the_box(vie
     page.wait_for_function("() => document.querySelectorAll('#lines .ln').length === 2"
                            " && document.querySelector('#lines .ln .msg').textContent === 'm2'")
     assert "where=level" in page.url
+    assert page.inner_text("#filter-state") == "Filter: fields level>=warn; ms>100"
     assert page.evaluate("() => Array.from(document.querySelectorAll('#lines .msg'), e => e.textContent)") == [
         "m2", "m3"]
     page.fill("#where", "level>=warn; ms 1")

@@ -41,7 +41,7 @@ export function bindShortcuts({ toolbar, view }) {
       }
       return;
     }
-    if (typing(e.target) || $("help").open) return;
+    if (typing(e.target) || $("help").open || $("look").open) return;
     const action = actions[e.key];
     if (!action) return;
     // Space on a focused button presses it; do not also toggle pause.
