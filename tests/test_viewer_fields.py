@@ -121,6 +121,9 @@ def test_the_field_filter_sends_where_clauses_and_tells_a_bad_one_at_the_box(vie
     assert page.inner_text("#filter-state") == "Filter: fields level>=warn; ms>100"
     assert page.evaluate("() => Array.from(document.querySelectorAll('#lines .msg'), e => e.textContent)") == [
         "m2", "m3"]
+    page.fill("#where", "user=nobody")
+    page.wait_for_function("() => document.getElementById('empty').textContent.includes('No line')")
+    assert "No line's fields match “user=nobody” so far" in page.inner_text("#empty")
     page.fill("#where", "level>=warn; ms 1")
     page.wait_for_selector("#filter-error:not([hidden])")
     error = page.inner_text("#filter-error")

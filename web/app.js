@@ -64,6 +64,7 @@ const empty = new EmptyState({
     stream: connections.stream ? connections.streamState : null,
     filterError: streamNotes.filterError,
     filter: state.filter,
+    where: state.where.trim(),
     hidden: state.hidden,
     lineCount: view.lineCount,
     received: view.received,
