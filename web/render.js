@@ -221,7 +221,8 @@ function showTime(body, written, mode) {
 
 /**
  * A JSON or logfmt line: the structured view (.sv), and the line as written in
- * .tx, hidden (what the tests and the copy of a line read). A click expands it.
+ * .tx, hidden (what the line's textContent and the tests read; a
+ * selection copies the structured view). A click expands it.
  */
 function structuredLine(div, rec, source, highlight, look) {
   div.dataset.fields = rec.fields.kind; // json or logfmt (the class names stay ln lv-*)
