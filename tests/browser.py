@@ -23,6 +23,14 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 # JavaScript snippets the tests share.
 LINE_TEXTS = "() => Array.from(document.querySelectorAll('#lines .ln > .tx'), e => e.textContent)"
 LINE_COUNT = "() => document.querySelectorAll('#lines .ln').length"
+# Times every key press's wait for the page (window.__lat, ms) and the longest task (window.__longest).
+INPUT_PROBE = """() => {
+    window.__lat = [];
+    document.addEventListener('keydown', e => window.__lat.push(performance.now() - e.timeStamp), true);
+    window.__longest = 0;
+    new PerformanceObserver(l => { for (const e of l.getEntries())
+        window.__longest = Math.max(window.__longest, e.duration); }).observe({type: 'longtask'});
+}"""
 
 
 _shared: dict = {}  # one Playwright and one browser for the whole session

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import browser as fixtures
-from browser import LINE_TEXTS, Viewer, save_screenshot
+from browser import INPUT_PROBE, LINE_TEXTS, Viewer, save_screenshot
 from conftest import append, free_port
 
 # The browser fixtures, imported explicitly (tests/browser.py).
@@ -633,13 +633,7 @@ def test_5000_lines_per_second_keep_the_page_responsive_and_the_dom_bounded(new_
     viewer.wait_state("live")
     cdp = page.context.new_cdp_session(page)
     cdp.send("Performance.enable")
-    page.evaluate("""() => {
-        window.__lat = [];
-        document.addEventListener('keydown', e => window.__lat.push(performance.now() - e.timeStamp), true);
-        window.__longest = 0;
-        new PerformanceObserver(l => { for (const e of l.getEntries())
-            window.__longest = Math.max(window.__longest, e.duration); }).observe({type: 'longtask'});
-    }""")
+    page.evaluate(INPUT_PROBE)
 
     def memory(collect: bool) -> dict:
         if collect:  # a full GC is a long task of its own: only once the load is over

@@ -11,12 +11,19 @@ import { FileList } from "./files.js";
 import { controlMessage, makeHighlighter, sourceFor } from "./render.js";
 import { Session } from "./session.js";
 import { bindShortcuts } from "./shortcuts.js";
-import { DEFAULT_MAX, hashIsCurrent, readHash, serverPattern, setFiles, state } from "./state.js";
+import { DEFAULT_MAX, hashIsCurrent, readHash, serverPattern, setFiles, state, togglePinned } from "./state.js";
 import { ConnectionStatus } from "./status.js";
+import { HighlightPanel } from "./highlights.js";
+import { interleaveByTime } from "./interleave.js";
+import { makeRuleMarker } from "./rules.js";
+import { bindStructured } from "./structured.js";
+import { formatTime, storedTimeMode, storeTimeMode } from "./timefmt.js";
 import { Toolbar } from "./toolbar.js";
 import { LogView } from "./view.js";
+import { WhereBox } from "./wherebox.js";
 
 const $ = (id) => document.getElementById(id);
+const RELATIVE_EVERY_MS = 5000;
 
 // What the server allows and promises, from /healthz (these defaults until it answers).
 const settings = {
@@ -37,6 +44,7 @@ const view = new LogView({
   },
 });
 const toolbar = new Toolbar({ view, onFilter: restartStream, onFiles: openFiles });
+const whereBox = new WhereBox({ onChange: restartStream });
 const files = new FileList({ tree: $("tree"), countEl: $("file-count"), onOpen: openFile });
 const narrow = window.matchMedia("(max-width: 760px)");
 const touch = window.matchMedia("(pointer: coarse)");
@@ -56,6 +64,7 @@ const empty = new EmptyState({
     stream: connections.stream ? connections.streamState : null,
     filterError: streamNotes.filterError,
     filter: state.filter,
+    where: state.where.trim(),
     hidden: state.hidden,
     lineCount: view.lineCount,
     received: view.received,
@@ -68,6 +77,26 @@ const empty = new EmptyState({
 });
 $("file-filter").addEventListener("input", (e) => files.setQuery(e.target.value));
 bindShortcuts({ toolbar, view });
+bindStructured($("lines"), {
+  pinned: () => state.pinned,
+  onPin: (path) => {
+    togglePinned(path);
+    view.setLook({ pinned: state.pinned });
+  },
+});
+const highlights = new HighlightPanel({
+  onRules: () => view.setLook({ rules: makeRuleMarker(state.rules) }),
+  onTimeMode: (mode) => {
+    storeTimeMode(mode);
+    view.setLook({ timeMode: mode });
+  },
+});
+// Relative times ("3 s ago") move on: rewrite them every few seconds.
+setInterval(() => {
+  if (view.look.timeMode !== "relative" || document.hidden) return;
+  const now = Date.now();
+  for (const ts of $("lines").querySelectorAll(".ts[data-t]")) ts.textContent = formatTime(Number(ts.dataset.t), "relative", now);
+}, RELATIVE_EVERY_MS);
 
 const session = new Session({
   onSignIn: begin,
@@ -122,6 +151,7 @@ function restartStream() {
   view.clear();
   view.highlight = makeHighlighter(state.filter);
   toolbar.hideFilterError();
+  whereBox.hideError();
   streamNotes.filterError = false;
   streamNotes.backlog = new Map();
   const streamed = streamedFiles();
@@ -139,22 +169,39 @@ function restartStream() {
     if (streamed.includes(path)) continue;
     view.addSeparator("skipped", `${path} is compressed (${compression(path)}): not shown here; download it from its tab`);
   }
+  const show = (lines) => view.addLines(merged
+    ? lines.map((l) => ({ data: l.data, source: sources.get(l.path) || sourceFor(l.path, 7) }))
+    : lines);
+  // A merged backlog is held until it is all there, then shown in time order (interleave.js).
+  let held = merged ? [] : null;
+  const release = () => {
+    if (held === null) return;
+    const lines = held;
+    held = null;
+    if (lines.length) show(interleaveByTime(lines));
+  };
   connections.openStream({
     paths: streamed,
     merged,
-    onLines: (lines) => view.addLines(merged
-      ? lines.map((l) => ({ data: l.data, source: sources.get(l.path) || sourceFor(l.path, 7) }))
-      : lines),
+    onLines: (lines) => {
+      if (held === null) show(lines);
+      else for (const l of lines) held.push(l);
+    },
     onControl: (type, info) => {
       if (type === "backlog" && info.complete === false) streamNotes.backlog.set(info.path, info);
       view.addSeparator(type, controlMessage(type, info));
     },
     onState: (s) => {
+      if (s.caughtUp || !["connecting", "live"].includes(s.status)) release(); // all there, or never will be
       if (s.status === "error" && s.httpStatus === 401) session.showLogin();
       else if (s.status === "error" && state.filter.text && s.httpStatus === 400 && /^filter:/.test(s.message)) {
         // A bad pattern: told once, at the filter box, in the reader's own terms.
         streamNotes.filterError = true;
         toolbar.showFilterError(s.message, serverPattern());
+      } else if (s.status === "error" && s.httpStatus === 400 && /^where:/.test(s.message)) {
+        // A bad field clause: told at the field filter box.
+        streamNotes.filterError = true;
+        whereBox.showError(s.message);
       } else if (s.status === "error" && view.lineCount > 0) {
         view.addSeparator("error", `Stopped: ${s.message}`);
       }
@@ -168,7 +215,9 @@ function restartStream() {
 function loadHash() {
   const changed = readHash();
   view.setMax(state.max);
+  view.setLook({ pinned: state.pinned, rules: makeRuleMarker(state.rules) });
   toolbar.load();
+  whereBox.load();
   return changed;
 }
 
@@ -214,6 +263,8 @@ window.__logstream = {
 
 // ---- start ---------------------------------------------------------------------
 toolbar.restore();
+view.look.timeMode = storedTimeMode();
+highlights.showTimeMode(view.look.timeMode);
 loadHash();
 const auth = await session.check();
 if (auth.required && !auth.authenticated) {

@@ -4,7 +4,7 @@
 // "retry now", and giving them back while the tab is hidden. Never touches the
 // DOM and never reads a line: what arrives goes to the handlers it is given.
 
-import { serverPattern, state } from "./state.js";
+import { serverPattern, state, whereClauses } from "./state.js";
 import { ResumableStream } from "./stream.js";
 
 const BACKLOG = 1000; // lines a new stream starts with, unless the server allows fewer
@@ -35,6 +35,7 @@ function streamUrl(paths, lastId, settings) {
   const pattern = serverPattern();
   if (pattern) q.set("filter", pattern);
   if (pattern && state.filter.invert) q.set("invert", "1");
+  for (const clause of whereClauses()) q.append("where", clause);
   if (lastId) q.set("last_event_id", lastId);
   return `${base}?${q}`;
 }

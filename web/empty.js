@@ -40,7 +40,7 @@ function quoted(filter) {
  * What the pane says for a view `v`, or null when it shows lines. `v`:
  * { files, streamed, narrow (a phone's width), touch (no mouse), filesLoaded, fileCount, sizeOf(path) -> bytes|null,
  *   stream: {status, caughtUp, message, httpStatus} | null, filterError,
- *   filter, hidden (Set), lineCount, received, paused, cleared, visibleLine (bool),
+ *   filter, where (the field filter, trimmed), hidden (Set), lineCount, received, paused, cleared, visibleLine (bool),
  *   backlog: Map(path -> incomplete backlog info), backlogLines }.
  * Returns { title, body, download? } (download: a path to offer).
  */
@@ -94,6 +94,12 @@ export function describe(v) {
     };
   }
   if (v.filter.text) return noMatch(v);
+  if (v.where) {
+    return {
+      title: `No line's fields match “${v.where}” so far`,
+      body: "Only JSON and logfmt lines have fields. Matching lines appear here as they are written.",
+    };
+  }
   const sizes = v.streamed.map(v.sizeOf);
   if (sizes.every((n) => n === 0)) {
     return {

@@ -7,6 +7,9 @@
 
 import { parseAnsi } from "./ansi.js";
 import { detectLevel, detectTimestamp, lineLevel } from "./detect.js";
+import { looksStructured, parseFields, viewLevel } from "./fields.js";
+import { setExpanded, structuredElement } from "./structured.js";
+import { formatTime, toMillis } from "./timefmt.js";
 
 export const LEVELS = ["error", "warn", "info", "debug"];
 
@@ -123,32 +126,113 @@ function appendStyled(parent, text, runs, decorations) {
  */
 export function prepareLine(raw, record) {
   const { text, runs } = parseAnsi(raw);
+  // JSON or logfmt: parsed once, here, and only if it may be one (fields.js).
+  const fields = looksStructured(text) ? parseFields(text) : null;
+  if (fields) {
+    // The parsed level where there is one; else what the text says.
+    const found = fields.level ? { level: viewLevel(fields.level), start: 0, end: 0 } : detectLevel(text);
+    const own = lineLevel(text, found, fields.time !== null ? { start: 0, end: 0 } : detectTimestamp(text), record);
+    return { text, runs, level: own.level, levelSpan: null, ts: null, record: own.record, fields };
+  }
   const found = detectLevel(text);
   const ts = detectTimestamp(text);
   const own = lineLevel(text, found, ts, record);
-  return { text, runs, level: own.level, levelSpan: found, ts, record: own.record };
+  return { text, runs, level: own.level, levelSpan: found, ts, record: own.record, fields: null };
 }
 
-/** Build the element of one line. `source` is {label, colour, title} or null. */
-export function lineElement(rec, source, highlight) {
+function sourceLabel(source) {
+  const src = document.createElement("span");
+  src.className = `src c${source.colour}`;
+  src.textContent = source.label;
+  src.title = source.title;
+  return src;
+}
+
+/**
+ * Build the element of one line. `source` is {label, colour, title} or null;
+ * `look`: {pinned, rules, timeMode} (see structured.js, rules.js, timefmt.js).
+ */
+export function lineElement(rec, source, highlight, look = {}) {
   const div = document.createElement("div");
   // A line without a level goes with INFO: "ERROR only" hides it too.
   div.className = rec.level ? `ln lv-${rec.level}` : "ln lv-none";
-  if (source) {
-    const src = document.createElement("span");
-    src.className = `src c${source.colour}`;
-    src.textContent = source.label;
-    src.title = source.title;
-    div.appendChild(src);
-  }
+  div.rec = rec; // to draw it again when the look changes (view.js setLook)
+  div.source = source;
+  if (rec.fields) return structuredLine(div, rec, source, highlight, look);
+  if (source) div.appendChild(sourceLabel(source));
   const body = document.createElement("span");
   body.className = "tx";
   const decorations = [];
   if (highlight) for (const m of highlight(rec.text)) decorations.push({ ...m, tag: "mark" });
+  if (look.rules) for (const m of look.rules(rec.text)) decorations.push({ ...m, tag: "span" });
   if (rec.levelSpan) decorations.push({ start: rec.levelSpan.start, end: rec.levelSpan.end, tag: "span", cls: "lvw" });
   if (rec.ts) decorations.push({ start: rec.ts.start, end: rec.ts.end, tag: "span", cls: "ts" });
-  appendStyled(body, rec.text, rec.runs, decorations);
+  const cut = rec.text.indexOf("\n");
+  let more = null;
+  if (cut < 0) appendStyled(body, rec.text, rec.runs, decorations);
+  else more = appendEntry(div, body, rec, decorations, cut, highlight);
+  if (rec.ts && look.timeMode && look.timeMode !== "written") showTime(body, rec.text.slice(rec.ts.start, rec.ts.end), look.timeMode);
   div.appendChild(body);
+  if (more) div.appendChild(more); // after the text: the line's text (.tx) stays the log's own
+  return div;
+}
+
+/**
+ * An entry of several lines (a stack trace grouped by the server, group=1):
+ * its first line, the rest in .rest (shown when the line is expanded), and a
+ * "+N lines" toggle, returned (it goes after the text). Expanded at once if
+ * the filter matched in the rest.
+ */
+function appendEntry(div, body, rec, decorations, cut, highlight) {
+  const part = (a, b) => ({
+    runs: rec.runs.filter((r) => r.end > a && r.start < b)
+      .map((r) => ({ ...r, start: Math.max(r.start, a) - a, end: Math.min(r.end, b) - a })),
+    decorations: decorations.filter((d) => d.end > a && d.start < b)
+      .map((d) => ({ ...d, start: Math.max(d.start, a) - a, end: Math.min(d.end, b) - a })),
+  });
+  const head = part(0, cut);
+  appendStyled(body, rec.text.slice(0, cut), head.runs, head.decorations);
+  const rest = document.createElement("span");
+  rest.className = "rest";
+  const tail = part(cut, rec.text.length);
+  appendStyled(rest, rec.text.slice(cut), tail.runs, tail.decorations);
+  body.appendChild(rest);
+  const more = document.createElement("button");
+  more.type = "button";
+  more.className = "more";
+  more.dataset.lines = String(rec.text.slice(cut + 1).split("\n").length);
+  div.dataset.entry = "1";
+  const matchedInside = Boolean(highlight) && decorations.some((d) => d.tag === "mark" && d.end > cut);
+  setExpanded(div, more, matchedInside);
+  return more;
+}
+
+/** The timestamp of a text line in local time, UTC or relative: written in its first .ts piece (the original in its title). */
+function showTime(body, written, mode) {
+  const ms = toMillis(written.replace(/^\[|\]$/g, ""));
+  const pieces = body.getElementsByClassName("ts");
+  if (ms === null || !pieces.length) return;
+  const first = pieces[0];
+  first.textContent = formatTime(ms, mode);
+  first.title = written;
+  first.dataset.t = String(ms);
+  while (pieces.length > 1) pieces[1].remove();
+}
+
+/**
+ * A JSON or logfmt line: the structured view (.sv), and the line as written in
+ * .tx, hidden (what the line's textContent and the tests read; a
+ * selection copies the structured view). A click expands it.
+ */
+function structuredLine(div, rec, source, highlight, look) {
+  div.dataset.fields = rec.fields.kind; // json or logfmt (the class names stay ln lv-*)
+  div.fields = rec.fields; // for the tree, built on the first click
+  if (source) div.appendChild(sourceLabel(source));
+  div.appendChild(structuredElement(rec.fields, { ...look, highlight }));
+  const raw = document.createElement("span");
+  raw.className = "tx";
+  raw.appendChild(document.createTextNode(rec.text));
+  div.appendChild(raw);
   return div;
 }
 

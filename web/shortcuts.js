@@ -35,13 +35,13 @@ export function bindShortcuts({ toolbar, view }) {
   document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === "Escape") {
-      if (document.activeElement === $("filter") || document.activeElement === $("file-filter")) {
+      if (["filter", "where", "file-filter"].some((id) => document.activeElement === $(id))) {
         document.activeElement.blur();
         $("scroller").focus();
       }
       return;
     }
-    if (typing(e.target) || $("help").open) return;
+    if (typing(e.target) || $("help").open || $("look").open) return;
     const action = actions[e.key];
     if (!action) return;
     // Space on a focused button presses it; do not also toggle pause.

@@ -3,6 +3,7 @@
 // writing the hash and the filter's form for the server. Never touches the DOM
 // and never opens a connection: the app decides what a change restarts.
 
+import { cleanRules, COLOURS, storedRules } from "./rules.js";
 import { escapeRegExp, LEVELS } from "./render.js";
 
 export const DEFAULT_MAX = 10000;
@@ -16,7 +17,46 @@ export const state = {
   hidden: new Set(), // hidden levels
   wrap: DEFAULT_WRAP,
   max: DEFAULT_MAX,
+  where: "", // field filter clauses as typed, `;`-separated (the server's where=)
+  rules: [], // highlight rules {re, colour} (also kept in local storage)
+  pinned: [], // fields of JSON/logfmt lines shown as columns (also kept in local storage)
 };
+
+const PINNED_KEY = "logstream.pinned";
+const MAX_PINNED = 8;
+
+function storedPinned() {
+  try {
+    const v = JSON.parse(localStorage.getItem(PINNED_KEY) || "[]");
+    return Array.isArray(v) ? v.filter((x) => typeof x === "string" && x).slice(0, MAX_PINNED) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The field filter's clauses, one per `;` (outside double quotes), blanks dropped. */
+export function whereClauses() {
+  const out = [];
+  let cur = "", quoted = false;
+  const text = state.where;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "\\" && quoted && i + 1 < text.length) { cur += c + text[++i]; continue; }
+    if (c === '"') quoted = !quoted;
+    if (c === ";" && !quoted) { out.push(cur); cur = ""; } else cur += c;
+  }
+  out.push(cur);
+  return out.map((c) => c.trim()).filter(Boolean);
+}
+
+/** Pin a field as a column, or unpin it; remembered here and in the permalink. */
+export function togglePinned(path) {
+  state.pinned = state.pinned.includes(path)
+    ? state.pinned.filter((p) => p !== path)
+    : [...state.pinned, path].slice(-MAX_PINNED);
+  localStorage.setItem(PINNED_KEY, JSON.stringify(state.pinned));
+  writeHash();
+}
 
 /** Open these files (at most MAX_FILES) and say so in the hash. */
 export function setFiles(paths) {
@@ -81,9 +121,12 @@ function hashParams() {
   if (f.regex) q.set("re", "1");
   if (f.caseSensitive) q.set("case", "1");
   if (f.invert) q.set("invert", "1");
+  if (state.where.trim()) q.set("where", state.where);
   if (state.hidden.size) q.set("hide", [...state.hidden].join(","));
   if (state.wrap !== DEFAULT_WRAP) q.set("wrap", state.wrap ? "1" : "0");
   if (state.max !== DEFAULT_MAX) q.set("max", String(state.max));
+  for (const p of state.pinned) q.append("col", p);
+  for (const r of state.rules) q.append("hl", `${r.colour}:${r.re}`);
   return q.toString();
 }
 
@@ -103,7 +146,7 @@ export function hashIsCurrent() {
 /** Read the view from the URL hash; returns true if the stream must restart. */
 export function readHash() {
   const q = new URLSearchParams(location.hash.slice(1));
-  const before = JSON.stringify([state.files, state.filter, state.max]);
+  const before = JSON.stringify([state.files, state.filter, state.where, state.max]);
   state.files = q.getAll("file").filter(Boolean).slice(0, MAX_FILES);
   state.filter = {
     text: q.get("q") || "",
@@ -111,10 +154,17 @@ export function readHash() {
     caseSensitive: q.get("case") === "1",
     invert: q.get("invert") === "1",
   };
+  state.where = q.get("where") || "";
   state.hidden = new Set((q.get("hide") || "").split(",").filter((l) => LEVELS.includes(l)));
   state.wrap = q.has("wrap") ? q.get("wrap") === "1" : DEFAULT_WRAP;
   const max = Number(q.get("max"));
   state.max = max >= 100 && max <= 100000 ? max : DEFAULT_MAX;
+  // A link's columns win; without any, the ones this browser remembers.
+  state.pinned = q.has("col") ? q.getAll("col").filter(Boolean).slice(0, MAX_PINNED) : storedPinned();
+  state.rules = q.has("hl")
+    ? cleanRules(q.getAll("hl").map((h) => ({ colour: h.slice(0, h.indexOf(":")), re: h.slice(h.indexOf(":") + 1) }))
+      .filter((r) => COLOURS.includes(r.colour)))
+    : storedRules();
   lastHash = location.hash.slice(1);
-  return JSON.stringify([state.files, state.filter, state.max]) !== before;
+  return JSON.stringify([state.files, state.filter, state.where, state.max]) !== before;
 }

@@ -197,6 +197,7 @@ export class Toolbar {
     const f = state.filter;
     const parts = [];
     if (f.text) parts.push(`${f.invert ? "not matching" : "matching"} ${f.regex ? "/" + f.text + "/" : "“" + f.text + "”"}${f.caseSensitive ? " (case)" : ""}`);
+    if (state.where.trim()) parts.push(`fields ${state.where.trim()}`);
     if (state.hidden.size) parts.push(`hiding ${[...state.hidden].map((l) => l.toUpperCase()).join(", ")}`);
     $("filter-state").textContent = parts.length ? `Filter: ${parts.join("; ")}` : "";
   }

@@ -9,6 +9,7 @@
 // holds more than `max` entries; a frame never spends more than ~8 ms on lines.
 
 import { lineElement, prepareLine, separatorElement } from "./render.js";
+import { toggleTree } from "./structured.js";
 
 const FRAME_BUDGET_MS = 8;
 // Lines live in chunks of CHUNK entries, each `content-visibility: auto`: the
@@ -34,6 +35,7 @@ export class LogView {
     this.following = true;
     this.newSinceFollow = 0;
     this.highlight = null;
+    this.look = { pinned: [], rules: null, timeMode: "written" }; // how lines show (render.js)
     this.sources = null; // merged view: index -> {label, colour, title}
     this.records = new Map(); // per source: the record a continuation line inherits its level from
     this.scheduled = false;
@@ -142,7 +144,7 @@ export class LogView {
     const key = item.source ? item.source.index : -1;
     const rec = prepareLine(item.data, this.records.get(key));
     this.records.set(key, rec.record);
-    return lineElement(rec, item.source, this.highlight);
+    return lineElement(rec, item.source, this.highlight, this.look);
   }
 
   _append(elements) {
@@ -232,6 +234,20 @@ export class LogView {
     this.heldSincePause = 0;
     if (!paused) this._schedule();
     this.onChange();
+  }
+
+  /**
+   * The look changed (pinned columns, highlight rules, timestamps): draw the
+   * lines in the window again, open trees kept open.
+   */
+  setLook(look) {
+    Object.assign(this.look, look);
+    for (const line of this.list.querySelectorAll(".ln")) {
+      if (!line.rec) continue;
+      const fresh = lineElement(line.rec, line.source, this.highlight, this.look);
+      if (line.getAttribute("aria-expanded") === "true") toggleTree(fresh, this.look.pinned);
+      line.replaceWith(fresh);
+    }
   }
 
   setMax(max) {
