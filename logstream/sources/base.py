@@ -95,6 +95,9 @@ class Follower:
         self.topic = topic
         self.encoder = stream.encoder
         self.label = rel if stream.encoder.merged else None
+        # A single file's id parts never change, nor so its cache key: computed once,
+        # off the fan-out path (it runs for every client of every batch).
+        self._fixed_key = None if stream.encoder.merged else stream.encoder.cache_key("", "", None)
         self._notices: list[bytes] = []
         self.hold_until: float | None = None  # group=1: when the open group must be sent (monotonic)
 
@@ -184,13 +187,20 @@ class Follower:
 
     def encode_shared(self, item, build) -> bytes:
         """The bytes of a shared live item for this client, made once per distinct
-        (filter, format, id parts, label) by ``build(left, right)`` and cached on the
-        item for every other client alike (encode once, promise 2: live)."""
-        left, right = self.stream.id_parts(self.index)
-        key = self.encoder.cache_key(left, right, self.label)
-        chunk = item.encoded.get(key)
+        (filter, format, id parts, label) by ``build(item, left, right)`` and cached
+        on the item for every other client alike (encode once, promise 2: live)."""
+        key = self._fixed_key
+        if key is not None:
+            chunk = item.encoded.get(key)
+            if chunk is not None:
+                return chunk  # the common case: another client encoded it already
+            left = right = ""
+        else:
+            left, right = self.stream.id_parts(self.index)
+            key = self.encoder.cache_key(left, right, self.label)
+            chunk = item.encoded.get(key)
         if chunk is None:
-            chunk = item.encoded[key] = build(left, right)
+            chunk = item.encoded[key] = build(item, left, right)
             metrics = self.stream.metrics
             if metrics is not None:
                 metrics.encodings.inc()

@@ -289,9 +289,12 @@ class FileFollower(Follower):
 
     # -- encoding ------------------------------------------------------------------------------------
     def _encode_batch(self, batch: Batch) -> bytes:
-        lines, prefix, label = batch.lines, f"{batch.ino:x}-", self.label
-        return self.encode_shared(batch, lambda left, right: self.encoder.lines(
-            lines.texts, lines.ends, prefix=prefix, left=left, right=right, label=label))
+        return self.encode_shared(batch, self._build_batch)
+
+    def _build_batch(self, batch: Batch, left: str, right: str) -> bytes:
+        lines = batch.lines
+        return self.encoder.lines(lines.texts, lines.ends, prefix=f"{batch.ino:x}-", left=left, right=right,
+                                  label=self.label)
 
     def _eof(self) -> bytes:
         """The ``eof`` event, once per stream: every line of the file was sent and

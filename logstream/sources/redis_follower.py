@@ -130,7 +130,7 @@ class RedisFollower(Follower):
             self._count(len(item.ids))
             return chunk
         if item.prev == self.cursor:
-            chunk = self.encode_shared(item, lambda left, right: self._encode(item.fields, item.ids, left, right))
+            chunk = self.encode_shared(item, lambda item, left, right: self._encode(item.fields, item.ids, left, right))
             self.cursor = item.last
             self._count(len(item.ids))
             return chunk
