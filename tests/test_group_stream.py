@@ -16,7 +16,7 @@ def write_in_pieces(path, lines, pieces=4):
     step = max(1, len(data) // pieces)
     for start in range(0, len(data), step):
         append(path, raw=data[start:start + step])
-        time.sleep(0.01)
+        time.sleep(0.01)  # the scenario: separate writes, read in separate turns
 
 
 def messages(stream):
@@ -56,7 +56,7 @@ def test_a_quiet_pause_sends_the_group_and_the_rest_follows_as_a_continuation(se
     s.wait_lines(1)
     append(log, *JAVA[:2])
     assert s.wait_lines(2)[-1] == "\n".join(JAVA[:2])  # held at most the hold, then sent
-    time.sleep(0.3)
+    time.sleep(0.3)  # the scenario: a quiet pause longer than the hold
     append(log, *JAVA[2:])
     s.read_until(lambda c: c.of_type("continuation"), message="a continuation event")
     append(log, "next")
@@ -129,7 +129,7 @@ def test_ndjson_carries_a_group_as_one_object_and_a_late_one_marked(server, logd
     append(log, "start", *JAVA[:2])
     s = server.stream("/api/stream/app.log?group=1&format=ndjson&lines=10")
     s.read_until(lambda c: c.raw.count(b"\n") >= 2, message="two objects")
-    time.sleep(0.3)
+    time.sleep(0.3)  # the scenario: a quiet pause longer than the hold
     append(log, *JAVA[2:], "next")
     s.read_until(lambda c: c.raw.count(b"\n") >= 4, message="four objects")
     records = [json.loads(line) for line in bytes(s.raw).decode().splitlines()]
