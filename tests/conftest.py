@@ -278,6 +278,18 @@ def append(path: Path, *lines: str, raw: bytes | None = None) -> None:
         f.write(raw if raw is not None else "".join(line + "\n" for line in lines).encode())
 
 
+def assert_each_id_resumes(server, path: str, messages) -> None:
+    """Resuming with the id of each of ``messages`` (events in stream order, of
+    ``path``) gives exactly the messages after it, and no reset."""
+    for n, event in enumerate(messages):
+        again = server.stream(f"{path}?lines=0", headers={"Last-Event-ID": event.last_event_id})
+        want = [m.data for m in messages[n + 1:]]
+        if want:
+            assert again.wait_lines(len(want)) == want, f"resuming after {event.data!r}"
+        assert not again.of_type("reset")
+        again.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -110,37 +110,9 @@ def test_a_connection_holds_a_small_read_buffer_and_long_requests_still_parse():
     assert seen["buffer"] < 2048  # the buffer itself is counted in the reader's size
 
 
-def test_an_idle_connection_keeps_its_handler_attributes_in_a_shared_key_dict():
-    # CPython shares the keys of instance dicts up to 30 names per class; pywsgi's
-    # handler sets 28. One name too many and every idle stream's handler dict grows
-    # from about 300 bytes to 1.5 KB (scenario E, docs/benchmarks.md).
-    import sys
-
-    from logstream.listener import Listener, Unfinished
-
-    seen = {}
-
-    def app(environ, start_response):
-        seen["handler"] = environ["logstream.handler"]
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"ok"]
-
-    handler = type("Handler", (Handler,), {"header_timeout": 5.0, "write_timeout": 30.0})
-    server = Listener(("127.0.0.1", 0), app, handler_class=handler, log=None, unfinished=Unfinished(10, 5))
-    server.start()
-    try:
-        for _ in range(3):
-            assert request(server.server_port).endswith(b"ok")
-    finally:
-        server.stop()
-    assert sys.getsizeof(seen["handler"].__dict__) < 512
-
-
-def test_a_live_streams_handler_keeps_its_shared_key_dict_too():
-    # The state of the direct-write path and of the hang-up watch lives in one
-    # slotted object on one attribute: an idle stream's handler stays small.
-    import sys
-
+def handler_after_three_requests(touch=None):
+    """The handler of a connection that served three requests under logstream's
+    Listener, as the app saw it; ``touch(handler)`` runs inside each request."""
     from logstream.listener import Listener, Unfinished
 
     seen = {}
@@ -148,8 +120,8 @@ def test_a_live_streams_handler_keeps_its_shared_key_dict_too():
     def app(environ, start_response):
         handler = seen["handler"] = environ["logstream.handler"]
         start_response("200 OK", [("Content-Type", "text/plain")])
-        handler.watch_hangup(lambda: None)  # as a stream does around each idle wait
-        handler.unwatch_hangup()
+        if touch is not None:
+            touch(handler)
         return [b"ok"]
 
     handler = type("Handler", (Handler,), {"header_timeout": 5.0, "write_timeout": 30.0})
@@ -160,5 +132,27 @@ def test_a_live_streams_handler_keeps_its_shared_key_dict_too():
             assert request(server.server_port).endswith(b"ok")
     finally:
         server.stop()
-    assert seen["handler"]._live is not None
-    assert sys.getsizeof(seen["handler"].__dict__) < 512
+    return seen["handler"]
+
+
+def test_an_idle_connection_keeps_its_handler_attributes_in_a_shared_key_dict():
+    # CPython shares the keys of instance dicts up to 30 names per class; pywsgi's
+    # handler sets 28. One name too many and every idle stream's handler dict grows
+    # from about 300 bytes to 1.5 KB (scenario E, docs/benchmarks.md).
+    import sys
+
+    assert sys.getsizeof(handler_after_three_requests().__dict__) < 512
+
+
+def test_a_live_streams_handler_keeps_its_shared_key_dict_too():
+    # The state of the direct-write path and of the hang-up watch lives in one
+    # slotted object on one attribute: an idle stream's handler stays small.
+    import sys
+
+    def as_a_stream_waits(handler):  # around each idle wait
+        handler.watch_hangup(lambda: None)
+        handler.unwatch_hangup()
+
+    handler = handler_after_three_requests(as_a_stream_waits)
+    assert handler._live is not None
+    assert sys.getsizeof(handler.__dict__) < 512

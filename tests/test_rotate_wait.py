@@ -5,7 +5,7 @@ resume exactly; what comes after --rotate-wait is reported, never silent."""
 import json
 import os
 
-from conftest import append
+from conftest import append, assert_each_id_resumes
 
 
 def test_lines_appended_to_the_renamed_file_before_the_writer_reopens_arrive_in_order(logserver, logdir):
@@ -33,12 +33,7 @@ def test_lines_appended_to_the_renamed_file_before_the_writer_reopens_arrive_in_
     messages = [e for e in s.events if e.type == "message"]
     srv.stop()
     srv.start()
-    for n, event in enumerate(messages[:-1]):
-        again = srv.stream("/api/stream/app.log?lines=0", headers={"Last-Event-ID": event.last_event_id})
-        want = [m.data for m in messages[n + 1:]]
-        assert again.wait_lines(len(want)) == want, f"resuming after {event.data!r}"
-        assert not again.of_type("reset")
-        again.close()
+    assert_each_id_resumes(srv, "/api/stream/app.log", messages)
 
 
 def test_lines_written_to_the_renamed_file_after_the_wait_are_reported(logserver, logdir):

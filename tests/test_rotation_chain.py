@@ -5,7 +5,7 @@ client is told. Also for the scale-out agent catching up after it was down."""
 
 import os
 
-from conftest import append
+from conftest import append, assert_each_id_resumes
 
 
 def rotate(log):
@@ -83,13 +83,7 @@ def test_every_id_on_the_way_resumes_exactly(logserver, logdir):
     messages = [e for e in walk.events if e.type == "message"]
     srv.stop()
     srv.start()
-    for n, event in enumerate(messages):
-        again = srv.stream("/api/stream/app.log?lines=0", headers={"Last-Event-ID": event.last_event_id})
-        want = [m.data for m in messages[n + 1:]]
-        if want:
-            assert again.wait_lines(len(want)) == want, f"resuming after {event.data}"
-        assert not again.of_type("reset")
-        again.close()
+    assert_each_id_resumes(srv, "/api/stream/app.log", messages)
 
 
 def test_a_compressed_rotation_on_the_way_is_named_not_skipped_silently(logserver, logdir):
