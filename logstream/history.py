@@ -154,12 +154,15 @@ class History:
     Raises ``PathRejected`` (outside the root, a FIFO: the stream's 403s),
     ``NotFound`` (neither the file nor a rotation of it exists) or
     ``Unsupported`` (the path is itself a compressed archive). ``block``: bytes
-    per read of a plain file."""
+    per read of a plain file; ``pause()`` is called after each chunk read (a
+    server passes ``gevent.sleep``: a long scan must not starve live streams)."""
 
-    def __init__(self, root: Path, rel: str, max_line: int, block: int = BLOCK) -> None:
+    def __init__(self, root: Path, rel: str, max_line: int, block: int = BLOCK,
+                 pause: Callable[[], object] | None = None) -> None:
         if rel.endswith(paths.COMPRESSED):
             raise Unsupported(f"{rel} is compressed: ask for the path it was rotated from (its history holds it)")
         self.root, self.rel, self.max_line, self.block = root, rel, max_line, block
+        self.pause = pause or (lambda: None)
         current = None
         try:
             fd, st = paths.open_file(root, rel)
@@ -281,6 +284,7 @@ class History:
                 for lines in reader.forward(start, bound):
                     yield Chunk(index, ino, start, lines)
                     start = lines.ends[-1]
+                    self.pause()
             except ArchiveError:
                 self.skipped.append(self.chain[index].rel)
 
@@ -302,6 +306,7 @@ class History:
                             yield Chunk(index, ino, stop.offset, lines)
                         return
                     yield Chunk(index, ino, start, lines)
+                    self.pause()
             except ArchiveError:
                 self.skipped.append(self.chain[index].rel)
 
@@ -361,7 +366,7 @@ class History:
         lines (that ``match``) before it and the rest of ``count`` after it.
         Raises ``NotFound`` if no line ends at ``place`` (offset 0)."""
         target = self.before(place, 1)
-        if not target.lines or target.end != place:
+        if not target.lines or target.lines[-1][0] != self.id_of(place):
             raise NotFound("the id names no line (it is the start of a file)")
         head = self.before(target.start, count // 2, match, budget) if count > 1 else None
         tail = self.after(place, max(0, count - count // 2 - 1), match, budget)
