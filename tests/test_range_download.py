@@ -8,6 +8,7 @@ import json
 import os
 
 import pytest
+
 from conftest import append
 
 STAMP = "2026-11-30T04:{:02d}:{:02d}Z"

@@ -97,11 +97,7 @@ def range_response(history: History, path: str, params: RangeParams) -> Response
 
 def _bounds(history: History, params: RangeParams) -> tuple[Place, Place | None]:
     if params.first:
-        place = history.locate(params.first)
-        line = history.before(place, 1)
-        if not line.lines or line.lines[-1][0] != params.first.strip():
-            raise BadRequest("from: the id names no line (it is the start of a file)")
-        start = line.start
+        start = history.line_start(history.locate(params.first))
     elif params.since is not None:
         start = seek_time(history, params.since)
     else:
