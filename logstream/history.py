@@ -59,6 +59,11 @@ class Chunk:
     def end(self) -> int:
         return self.lines.ends[-1] if self.lines.ends else self.start
 
+    @property
+    def prefix(self) -> str:
+        """What goes before a line's end offset in its id."""
+        return f"{self.ino:x}-"
+
 
 @dataclass
 class Page:
@@ -271,6 +276,13 @@ class History:
         except ArchiveError as exc:
             raise NotFound(f"the file this id names ({self.chain[index].rel}) is corrupt: {exc}") from None
         return Place(index, pos.offset)
+
+    def seek(self, when: float, strict: bool = False) -> Place:
+        """The place before the first line stamped at or after ``when`` (``strict``:
+        after it): ``timeline.seek_time``. Raises ``BadRequest`` without timestamps."""
+        from .timeline import seek_time  # timeline reads a History: imported when first asked
+
+        return seek_time(self, when, strict)
 
     # -- raw walks ---------------------------------------------------------------------------------
     def forward(self, place: Place, stop: Place | None = None) -> Iterator[Chunk]:

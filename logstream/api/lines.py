@@ -12,7 +12,6 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from ..history import History, Page
-from ..timeline import seek_time
 from . import runtime
 from .params import LinesParams
 
@@ -44,9 +43,9 @@ def read_page(history: History, params: LinesParams) -> Page:
     match = params.query.match if params.query is not None else None
     if params.around:
         return history.around(history.locate(params.around), params.limit, match)
-    stop = seek_time(history, params.until, strict=True) if params.until is not None else None
+    stop = history.seek(params.until, strict=True) if params.until is not None else None
     if params.after or params.since is not None:
-        start = history.locate(params.after) if params.after else seek_time(history, params.since)
+        start = history.locate(params.after) if params.after else history.seek(params.since)
         return history.after(start, params.limit, match, stop=stop)
     end = history.line_start(history.locate(params.before)) if params.before else history.last()
     if stop is not None and stop < end:
