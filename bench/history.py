@@ -5,8 +5,8 @@ real server on loopback, in one run so the figures compare as ratios.
   10 MiB and a 1 GiB file (target: <= 10 ms to the full answer, independent of
   the file's size);
 - ``since=TIME`` at random times (binary search; target: first line <= 20 ms);
-- a page in the middle of a ``.gz`` sibling (decompressed from its start: the
-  rate is stated).
+- a page in the middle of a ``.gz`` sibling: the first decompresses the whole
+  archive (the rate is stated), the next pages back use the cached content.
 
 Files are generated under a temporary directory in /tmp and deleted after.
 
@@ -152,9 +152,15 @@ def main() -> None:
                 gz_ino = (small_dir / "app.log.1.gz").stat().st_ino
                 mid = random_ids(plain, 1, 9, gz_ino)[0]
                 offset = int(mid.split("-")[1])
-                gz_ms = [client.get(f"/api/lines/app.log?limit=200&before={mid}")[0] for _ in range(3)]
-                results["gz"] = {"offset": offset, **summary(gz_ms),
-                                 "rate_mb_s": round(offset / 1e6 / (statistics.median(gz_ms) / 1000), 1)}
+                cold, body = client.get(f"/api/lines/app.log?limit=200&before={mid}")
+                warm = []
+                for _ in range(10):  # paging on back: the archive is decompressed once, then cached
+                    ms, body = client.get(f"/api/lines/app.log?limit=200&before={body['start']}")
+                    warm.append(ms)
+                results["gz"] = {"offset": offset, "first_page_ms": round(cold, 1),
+                                 "first_page_rate_mb_s": round(results["files"]["gz_decompressed_bytes"] / 1e6
+                                                               / (cold / 1000), 1),
+                                 "next_pages": summary(warm)}
             proc.terminate()
             proc.wait()
             proc = None

@@ -18,20 +18,20 @@ handed a descriptor the gate (``paths.open_file``) opened.
 from __future__ import annotations
 
 import bz2
-import gzip
-import io
 import lzma
 import os
+import zlib
 from collections import OrderedDict
 from collections.abc import Iterator
 
 from .lines import FIRST_BLOCK, Lines, LineSplitter
 
-OPENERS = {  # over a file object; .zst: no decompressor in the standard library
-    "gz": lambda f: gzip.GzipFile(fileobj=f, mode="rb"),
-    "bz2": lambda f: bz2.BZ2File(f, "rb"),
-    "xz": lambda f: lzma.LZMAFile(f, "rb"),
+DECOMPRESSORS = {  # .zst: no decompressor in the standard library
+    "gz": lambda: zlib.decompressobj(wbits=31),
+    "bz2": bz2.BZ2Decompressor,
+    "xz": lzma.LZMADecompressor,
 }
+READ = 256 * 1024  # compressed bytes per read
 CHUNK = 1024 * 1024  # decompressed bytes per read
 CACHE_BYTES = 256 * 1024 * 1024  # decompressed archives kept in memory, all together
 _CACHE: OrderedDict[tuple, bytes] = OrderedDict()  # Archive.key -> decompressed content
@@ -49,7 +49,7 @@ class Archive:
     known once it was read to the end (``end()`` reads it if needed)."""
 
     def __init__(self, fd: int, kind: str, max_line: int, block: int = BACK_BLOCK) -> None:
-        if kind not in OPENERS:
+        if kind not in DECOMPRESSORS:
             raise ValueError(f"no decompressor for .{kind}")
         self.fd = fd
         self.kind = kind
@@ -63,7 +63,7 @@ class Archive:
         self.size: int | None = len(cached) if cached is not None else None
 
     def _chunks(self) -> Iterator[bytes]:
-        """The decompressed content from its start, ``CHUNK`` bytes at a time
+        """The decompressed content from its start, as the decompressor gives it
         (from the cache when it holds it). Raises ``ArchiveError``."""
         cached = _CACHE.get(self.key)
         if cached is not None:
@@ -71,24 +71,35 @@ class Archive:
             for at in range(0, len(cached), CHUNK):
                 yield cached[at:at + CHUNK]
             return
-        raw = io.BufferedReader(_Positioned(self.fd), CHUNK)
-        total = 0
+        # The decompressor objects, fed with pread blocks: several times faster than
+        # GzipFile over a file object, and a concatenation of streams (gzip
+        # members, bzip2 or xz streams) reads as one content, as zcat reads it.
+        total, pos, read = 0, 0, FIRST_BLOCK // 4  # small first: the first lines come at once
+        decompressor = DECOMPRESSORS[self.kind]()
         try:
-            with OPENERS[self.kind](raw) as z:
-                size = FIRST_BLOCK  # small first: the first lines (a first timestamp) come at once
-                while True:
-                    try:
-                        data = z.read(size)
-                        size = CHUNK
-                    except (OSError, EOFError, lzma.LZMAError) as exc:
-                        raise ArchiveError(str(exc)) from None
-                    if not data:
-                        break
-                    total += len(data)
-                    yield data
-            self.size = total
-        finally:
-            raw.close()
+            while True:
+                raw = os.pread(self.fd, read, pos)
+                read = READ
+                if not raw:
+                    break
+                pos += len(raw)
+                while raw:
+                    data = decompressor.decompress(raw)
+                    raw = b""
+                    if data:
+                        total += len(data)
+                        yield data
+                    if decompressor.eof:
+                        raw = decompressor.unused_data
+                        if not raw.strip(b"\0"):  # padding after the last stream
+                            self.size = total
+                            return
+                        decompressor = DECOMPRESSORS[self.kind]()
+        except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError) as exc:
+            raise ArchiveError(str(exc)) from None
+        if not decompressor.eof:
+            raise ArchiveError("the archive ends early (truncated)")
+        self.size = total
 
     def end(self) -> int:
         """The decompressed length (reads the archive once, then remembered)."""
@@ -181,21 +192,3 @@ def _between(lines: Lines, start: int, stop: int | None) -> Lines | None:
     return Lines(lines.texts[i:j], ends[i:j]) if j > i else None
 
 
-
-class _Positioned(io.RawIOBase):
-    """A read-only file over ``fd`` with its own position (``pread``): several
-    readers of one archive never move each other's place, nor close ``fd``."""
-
-    def __init__(self, fd: int) -> None:
-        super().__init__()
-        self.fd = fd
-        self.pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        data = os.pread(self.fd, len(buffer), self.pos)
-        buffer[: len(data)] = data
-        self.pos += len(data)
-        return len(data)

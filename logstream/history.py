@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import paths
-from .archive import OPENERS, Archive, ArchiveError
+from .archive import DECOMPRESSORS, Archive, ArchiveError
 from .errors import BadRequest, LogstreamError, NotFound, Unsupported
 from .lines import BLOCK, FIRST_BLOCK, Lines, hole_start, is_line_boundary, last_line_end, read_lines
 from .position import malformed, parse_position, split_id
@@ -210,7 +210,7 @@ class History:
             return self._readers[index]
         link = self.chain[index]
         reader: Reader | None = None
-        if link.compressed is None or link.compressed in OPENERS:
+        if link.compressed is None or link.compressed in DECOMPRESSORS:
             try:
                 fd, st = paths.open_file(self.root, link.rel)
             except LogstreamError:
