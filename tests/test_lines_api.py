@@ -167,3 +167,22 @@ def test_a_page_without_filter_match_still_says_where_to_page_on(history_server)
     status, body = get(history_server, "app.log", filter="never-there", limit=5)
     assert status == 200 and body["lines"] == [] and not body["more_before"]
     assert json.dumps(body)  # plain JSON, no surprises
+
+
+def test_group_1_never_starts_a_page_inside_a_stack_trace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("group") / "logs"
+    root.mkdir()
+    trace = [f"{STAMP.format(1, 0)} ERROR boom", "java.lang.IllegalStateException: boom",
+             "    at a.b(C.java:1)", "    at d.e(F.java:2)"]
+    append(root / "app.log", f"{STAMP.format(0, 59)} INFO before", *trace, f"{STAMP.format(1, 1)} INFO after")
+    server = Server(root, ())
+    try:
+        _, plain = get(server, "app.log", limit=3)
+        assert texts(plain) == trace[-2:] + [f"{STAMP.format(1, 1)} INFO after"]
+        _, grouped = get(server, "app.log", limit=3, group="1")
+        assert texts(grouped) == [*trace, f"{STAMP.format(1, 1)} INFO after"]
+        assert grouped["more_before"]
+        _, before = get(server, "app.log", limit=5, before=grouped["start"])
+        assert texts(before) == [f"{STAMP.format(0, 59)} INFO before"]
+    finally:
+        server.stop()
