@@ -369,11 +369,13 @@ class History:
         """Up to ``count`` lines (that ``match``) after ``place``, oldest first, up
         to ``stop``; stops after ``budget`` bytes."""
         picked: list[tuple[str, str]] = []
-        end = place
+        begin = start = end = place
         scanned = 0
         for chunk in self.forward(place, stop) if count > 0 else ():
             prefix = f"{chunk.ino:x}-"
             texts, ends = chunk.lines.texts, chunk.lines.ends
+            if start == place:  # the first line scanned
+                begin, start = Place(chunk.link, chunk.start), Place(chunk.link, ends[0])
             idx = range(len(texts)) if match is None else [i for i, t in enumerate(texts) if match(t)]
             take = list(idx)[: count - len(picked)]
             picked.extend((prefix + str(ends[i]), texts[i]) for i in take)
@@ -386,7 +388,7 @@ class History:
                 break
         bound = stop if stop is not None else self.last()
         more_after = self._more_after(end) if stop is None else self._norm(end) < self._norm(bound)
-        return Page(picked, place, end, self._more_before(place), more_after, list(self.skipped), place)
+        return Page(picked, start, end, self._more_before(begin), more_after, list(self.skipped), begin)
 
     def around(self, place: Place, count: int, match: Callable[[str], bool] | None = None,
                budget: int = MAX_SCAN) -> Page:

@@ -106,6 +106,8 @@ def test_since_and_until_select_by_time_across_files(history_server):
     assert texts(body) == [stamped(1, 8, "info"), stamped(1, 9, "error"), stamped(2, 0, "error"),
                            stamped(2, 1, "info")]
     assert body["more_before"] and not body["more_after"]  # nothing more up to until
+    _, back = get(history_server, "app.log", before=body["start"], limit=2)  # paging back from a since page
+    assert texts(back) == [stamped(1, 6, "error"), stamped(1, 7, "info")]
     _, last = get(history_server, "app.log", until=STAMP.format(2, 1), limit=2)
     assert texts(last) == [stamped(2, 0, "error"), stamped(2, 1, "info")]
 

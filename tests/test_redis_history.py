@@ -53,6 +53,8 @@ def test_pages_back_and_forward_over_the_retained_entries_with_their_ids(scale):
     assert got == lines
     _, after = get(node, after=lines[3][0], limit=4)
     assert [x["text"] for x in after["lines"]] == [t for _, t in lines[4:8]]
+    _, back = get(node, before=after["start"], limit=2)
+    assert [x["text"] for x in back["lines"]] == [t for _, t in lines[2:4]]
     _, around = get(node, around=lines[10][0], limit=5)
     assert [x["text"] for x in around["lines"]] == [t for _, t in lines[8:13]]
     _, errors = get(node, filter="ERROR", limit=3)

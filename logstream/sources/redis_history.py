@@ -157,11 +157,14 @@ class RedisHistory:
               budget: int = MAX_SCAN, stop: EntryId | None = None) -> Page:
         """Up to ``count`` lines (that ``match``) after ``place`` up to ``stop``."""
         picked: list[tuple[str, str]] = []
-        end, scanned = place, 0
+        start = end = place
+        scanned = 0
         for chunk in self.forward(place, stop):
             for text, entry_id in zip(chunk.lines.texts, chunk.lines.ends, strict=True):
                 scanned += 1
                 end = parse_entry_id(entry_id)
+                if start == place:
+                    start = end  # the first line scanned
                 if match is None or match(text):
                     picked.append((entry_id, text))
                     if len(picked) >= count:
@@ -170,7 +173,7 @@ class RedisHistory:
                 break
         more_after = self._more_after(end) if stop is None else bool(
             end < stop and self._range("(" + format_entry_id(end), format_entry_id(stop), 1))
-        return Page(picked, place, end, place != ZERO and bool(self._range("-", format_entry_id(place), 1)),
+        return Page(picked, start, end, place != ZERO and bool(self._range("-", format_entry_id(place), 1)),
                     more_after, [], place)
 
     def around(self, place: EntryId, count: int, match: Callable[[str], bool] | None = None,
