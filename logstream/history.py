@@ -220,7 +220,7 @@ class History:
                 fd = None
             if fd is not None:
                 reader = (PlainLink(fd, st.st_size, self.max_line, self.block) if link.compressed is None
-                          else Archive(fd, link.compressed, self.max_line, self.block))
+                          else Archive(fd, link.compressed, self.max_line, self.block, self.pause))
         if reader is None:
             self.skipped.append(link.rel)
         self._readers[index] = reader
