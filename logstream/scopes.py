@@ -29,8 +29,9 @@ from .errors import ConfigError
 
 _current: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("logstream_scope", default=None)
 
-# The suffix a rotation adds (paths._ROTATED without its named groups).
-_ROTATED = re.compile(r"(?:\.\d{1,6}|[.-]\d{4}-?\d{2}-?\d{2}(?:[-_T]?\d{2,10})?)(?:\.(?:gz|bz2|xz|zst))?")
+# The suffix a rotation adds (paths._ROTATED without its named groups): a scope's
+# one regex is (pattern|pattern...)(suffix)?, so a log's rotations come with it.
+_ROTATED = r"(?:\.\d{1,6}|[.-]\d{4}-?\d{2}-?\d{2}(?:[-_T]?\d{2,10})?)(?:\.(?:gz|bz2|xz|zst))?"
 
 
 def _translate(pattern: str) -> str:
@@ -71,22 +72,18 @@ class Scope:
         patterns = tuple(check_pattern(p) for p in self.patterns)
         object.__setattr__(self, "patterns", patterns)
         regex = "|".join(f"(?:{_translate(p)})" for p in patterns) or "(?!)"
-        object.__setattr__(self, "_regex", re.compile(regex, re.S))
+        object.__setattr__(self, "_regex", re.compile(f"(?:{regex})(?:{_ROTATED})?", re.S))
 
     def allows(self, rel: str) -> bool:
         """Whether the path ``rel`` (a public name relative to the root) is in scope:
         a pattern matches it, or the name it was rotated from."""
-        rel = os.path.normpath(rel) if rel else ""
-        if not rel or rel.startswith(("..", "/")) or rel == ".":
+        if not rel:
             return False
-        if self._regex.fullmatch(rel):
-            return True
-        directory, name = os.path.split(rel)
-        for at in range(1, len(name)):
-            if name[at] in ".-" and _ROTATED.fullmatch(name, at) and self._regex.fullmatch(
-                    os.path.join(directory, name[:at])):
-                return True
-        return False
+        if "//" in rel or "/." in rel or rel[0] in "./" or rel[-1] == "/":  # else normal already (most)
+            rel = os.path.normpath(rel)
+        if rel == ".." or rel.startswith(("../", "/")) or rel == ".":
+            return False
+        return self._regex.fullmatch(rel) is not None
 
 
 def scope_from_claim(value: object) -> Scope:
