@@ -175,6 +175,21 @@ def test_a_pattern_that_is_not_relative_refuses_the_token(srv, keys):
         assert srv.get("/api/files", headers=scoped(keys, bad))[0] == 401
 
 
+@pytest.mark.parametrize("patterns,rel,allowed", [
+    (["**"], "..hidden.log", True),  # a name, not the parent
+    (["**"], "../etc/passwd", False),
+    (["**"], "/etc/passwd", False),
+    (["a/*.log"], "a/./x.log", True),
+    (["a/*.log"], "a/b/../x.log", True),
+    (["a/*.log"], "a/x.log-20261129.gz", True),  # a rotation of a/x.log
+    (["a/*.log"], "a/x.log.gz", False),  # compressed, not rotated: another file
+    (["a/**"], "a", False),
+    (["**/x.log"], "x.log", True),
+])
+def test_scope_edges(patterns, rel, allowed):
+    assert Scope(tuple(patterns)).allows(rel) is allowed
+
+
 # -- properties ------------------------------------------------------------------------------------
 
 SEGMENTS = ["x", "y", "z"]
