@@ -50,3 +50,15 @@ def test_behind_a_proxy_the_user_is_shown_and_sign_out_ends_at_the_proxy(new_pag
     with page.expect_navigation():
         page.click("#logout")
     assert page.url == f"{server.url}/healthz"
+
+
+def test_a_proxy_user_without_a_scope_is_told_why(new_page, logserver, logdir, tmp_path):
+    append(logdir / "app.log", "line")
+    scopes = tmp_path / "scopes.toml"
+    scopes.write_text('[users]\nalice = ["**"]\n')
+    server = logserver(logdir, "--trusted-proxies", "1", "--user-header", "X-Forwarded-User", "--scopes", str(scopes))
+    page = new_page(extra_http_headers={"X-Forwarded-User": "carol"})
+    Viewer(page, server).open("file=app.log")
+    page.wait_for_selector("#login-error:not([hidden])")
+    assert "carol may read no files here" in page.text_content("#login-error")
+    assert page.is_hidden("#whoami")

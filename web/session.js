@@ -86,8 +86,8 @@ export class Session {
   showLogin(message = this.refusal || "") {
     if (!$("login").hidden && !message) return;
     this.signedIn = false;
-    this.refusal = ""; // why the server refuses this user, if it said
     this.onSignOut();
+    clearIdentity(); // e.g. the token's cookie expired: nobody is signed in now
     $("login").hidden = false;
     $("login-error").hidden = !message;
     $("login-error").textContent = message;
