@@ -11,9 +11,12 @@
 
 function byName(a, b) { return a < b ? -1 : a > b ? 1 : 0; }
 
-function newDir(path, depth) {
-  // names: child folder name -> node; files: file name -> path.
-  return { path, depth, dirs: new Map(), files: new Map(), sorted: null };
+function newDir(path, depth, parent = null) {
+  // dirs: child folder name -> node; files: file name -> path; row: the
+  // folder's row under a filter (all folders open); up: the parent folder.
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  const row = { kind: "dir", path, name, depth: depth - 1, open: true };
+  return { path, depth, dirs: new Map(), files: new Map(), sorted: null, row, up: parent };
 }
 
 /** A node's folders and files in order, cached until the node changes. */
@@ -24,15 +27,16 @@ function sorted(node) {
       // Each file's row, as flatten() returns it, with its path in lower case.
       files: [...node.files.keys()].sort(byName).map((name) => {
         const path = node.files.get(name);
-        return { kind: "file", path, name, depth: node.depth, lower: path.toLowerCase() };
+        return { kind: "file", path, name, depth: node.depth, lower: path.toLowerCase(), folder: node };
       }),
     };
   }
   return node.sorted;
 }
 
-// Filters remembered with their matches (the reader types on, or erases).
-const REMEMBERED = 32;
+// Filters remembered with their matches (the reader types on, or erases), up
+// to this many matches in all (a reference each).
+const REMEMBERED_MATCHES = 400000;
 
 export class FileTree {
   constructor() {
@@ -44,6 +48,14 @@ export class FileTree {
     this.root = newDir("", 0);
     this.size = 0;
     this.found = new Map(); // filter -> its matching files' rows, in order
+    this.foundSize = 0;
+    this.all = null; // every file's row, in order (built when a filter needs it)
+  }
+
+  _changed() {
+    this.found.clear();
+    this.foundSize = 0;
+    this.all = null;
   }
 
   /** Add a file by its path ("a/b/c.log"); a path already there is left as it is. */
@@ -53,7 +65,7 @@ export class FileTree {
     for (let i = 0; i < parts.length - 1; i++) {
       let child = node.dirs.get(parts[i]);
       if (!child) {
-        child = newDir(parts.slice(0, i + 1).join("/"), i + 1);
+        child = newDir(parts.slice(0, i + 1).join("/"), i + 1, node);
         node.dirs.set(parts[i], child);
         node.sorted = null;
       }
@@ -64,7 +76,7 @@ export class FileTree {
     node.files.set(name, path);
     node.sorted = null;
     this.size++;
-    this.found.clear();
+    this._changed();
   }
 
   /** Remove a file by its path, and the folders it leaves empty. Returns whether it was there. */
@@ -80,7 +92,7 @@ export class FileTree {
     if (!node.files.delete(parts[parts.length - 1])) return false;
     node.sorted = null;
     this.size--;
-    this.found.clear();
+    this._changed();
     for (let i = trail.length - 1; i > 0 && !trail[i].dirs.size && !trail[i].files.size; i--) {
       trail[i - 1].dirs.delete(parts[i - 1]);
       trail[i - 1].sorted = null;
@@ -102,18 +114,18 @@ export class FileTree {
       return { rows, matches: null };
     }
     const files = this._matching(query);
-    let prev = [];
+    let prev = this.root;
     for (const f of files) {
-      // The folders of this file that the one before it was not in.
-      const dirs = f.path.split("/");
-      dirs.pop();
-      let same = 0;
-      while (same < dirs.length && same < prev.length && dirs[same] === prev[same]) same++;
-      for (let d = same; d < dirs.length; d++) {
-        rows.push({ kind: "dir", path: dirs.slice(0, d + 1).join("/"), name: dirs[d], depth: d, open: true });
+      if (f.folder !== prev) {
+        // The folders of this file that the one before it was not in, outermost first.
+        const inPrev = new Set();
+        for (let d = prev; d; d = d.up) inPrev.add(d);
+        const fresh = [];
+        for (let d = f.folder; !inPrev.has(d); d = d.up) fresh.push(d.row);
+        for (let i = fresh.length - 1; i >= 0; i--) rows.push(fresh[i]);
+        prev = f.folder;
       }
       rows.push(f);
-      prev = dirs;
     }
     return { rows, matches: files.length };
   }
@@ -127,13 +139,21 @@ export class FileTree {
     for (const [q, files] of this.found) {
       if (query.includes(q) && (!base || files.length < base.length)) base = files;
     }
-    if (base) found = base.filter((f) => f.lower.includes(query));
-    else {
-      found = [];
-      this._collect(this.root, query, found);
+    if (!base) {
+      if (!this.all) {
+        this.all = [];
+        this._collect(this.root, this.all);
+      }
+      base = this.all;
     }
-    if (this.found.size >= REMEMBERED) this.found.delete(this.found.keys().next().value);
+    found = base.filter((f) => f.lower.includes(query));
+    while (this.found.size && this.foundSize + found.length > REMEMBERED_MATCHES) {
+      const [oldest, files] = this.found.entries().next().value;
+      this.found.delete(oldest);
+      this.foundSize -= files.length;
+    }
     this.found.set(query, found);
+    this.foundSize += found.length;
     return found;
   }
 
@@ -147,9 +167,9 @@ export class FileTree {
     for (const f of files) rows.push(f);
   }
 
-  _collect(node, query, found) {
+  _collect(node, all) {
     const { dirs, files } = sorted(node);
-    for (const [, child] of dirs) this._collect(child, query, found);
-    for (const f of files) if (f.lower.includes(query)) found.push(f);
+    for (const [, child] of dirs) this._collect(child, all);
+    for (const f of files) all.push(f);
   }
 }

@@ -10,12 +10,12 @@
 
 import { lineElement } from "./render.js";
 
-// The shortest a row can be: `.ln` is at least 1.5em high, the smallest font 9 px.
-const MIN_ROW_PX = 13;
-
-/** How many rows a pane `height` px high can show at most (an upper bound). */
-export function rowsThatFit(height) {
-  return Math.ceil(height / MIN_ROW_PX) + 2;
+/**
+ * How many rows a pane `height` px high can show at most, with the lines'
+ * font `fontPx` px (a row, `.ln`, is at least 1.5em high): an upper bound.
+ */
+export function rowsThatFit(height, fontPx) {
+  return Math.ceil(height / (1.5 * Math.max(1, fontPx))) + 2;
 }
 
 /**

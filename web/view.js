@@ -43,13 +43,13 @@ export class LogView {
     this.lastScrollTop = 0;
     this.autoScrolling = false;
     this.frameStats = { frames: 0, maxMs: 0 };
-    this.screenRows = rowsThatFit(800); // corrected by the ResizeObserver below
+    this.paneHeight = 800; // px, corrected by the ResizeObserver below
     this.drawScheduled = false;
 
     scroller.addEventListener("scroll", () => this._onScroll(), { passive: true });
     scroller.addEventListener("wheel", (e) => { if (e.deltaY < 0) this._userScrolledUp(); }, { passive: true });
     new ResizeObserver(([entry]) => {
-      this.screenRows = rowsThatFit(entry.contentRect.height);
+      this.paneHeight = entry.contentRect.height;
       if (this.following && !this.paused) this._stick();
       this._drawInView();
     }).observe(scroller);
@@ -126,7 +126,8 @@ export class LogView {
     const elements = [];
     // Following, a frame's lines beyond the last screenful are scrolled past
     // unseen: they are drawn plain (lazyrows.js), and in full if they come into view.
-    const plainBefore = this.following ? Math.min(room, this.pendingCount) - this.screenRows : 0;
+    const onScreen = this.following ? rowsThatFit(this.paneHeight, parseFloat(getComputedStyle(this.list).fontSize)) : 0;
+    const plainBefore = this.following ? Math.min(room, this.pendingCount) - onScreen : 0;
     if (this.skipped && room > 0) {
       this.sepCount++;
       elements.push(separatorElement("skipped", `${this.skipped.toLocaleString()} older lines are not shown: they arrived while the view was held and fell outside the ${this.max.toLocaleString()}-line window (download the file to see everything)`));
