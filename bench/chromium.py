@@ -135,3 +135,27 @@ def press_while_writing(page: Page, path: Path, rate: int, seconds: float, line:
         most = max(most, page.evaluate(measure))
     writer.join()
     return written[0], most
+
+
+class MainThreadCpu:
+    """The page's main-thread CPU time (Chrome's Performance.getMetrics
+    ThreadTime, s) and its task, script, style and layout durations between
+    start() and stop(): a figure that CPU contention from other processes
+    moves far less than round trips do."""
+
+    NAMES = ("ThreadTime", "TaskDuration", "ScriptDuration", "RecalcStyleDuration", "LayoutDuration")
+
+    def __init__(self, page: Page) -> None:
+        self.cdp = page.context.new_cdp_session(page)
+        self.cdp.send("Performance.enable")
+        self.before: dict[str, float] = {}
+
+    def _read(self) -> dict[str, float]:
+        return {m["name"]: m["value"] for m in self.cdp.send("Performance.getMetrics")["metrics"]}
+
+    def start(self) -> None:
+        self.before = self._read()
+
+    def stop(self) -> str:
+        after = self._read()
+        return ", ".join(f"{n} {after[n] - self.before[n]:.2f} s" for n in self.NAMES)
