@@ -17,14 +17,14 @@ import time
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("path")
+    ap.add_argument("path", nargs="+", help="one file, or several: line N goes to file N mod their number")
     ap.add_argument("--count", type=int, required=True)
     ap.add_argument("--rate", type=float, default=0, help="lines/s; 0 = as fast as possible")
     ap.add_argument("--group", type=int, default=1, help="lines per write (same timestamp)")
     ap.add_argument("--payload", type=int, default=64, help="bytes of filler per line")
     args = ap.parse_args()
     filler = ("x" * args.payload).encode()
-    fd = os.open(args.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fds = [os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644) for path in args.path]
     interval = args.group / args.rate if args.rate else 0.0
     start = time.perf_counter()
     first_ns = time.time_ns()
@@ -40,10 +40,12 @@ def main() -> None:
                 late += 1
         n = min(args.group, args.count - seq)
         t = b" t=%d " % time.time_ns()
-        os.write(fd, b"".join([b"seq=%d%s%s\n" % (s, t, filler) for s in range(seq, seq + n)]))
+        lines = b"".join([b"seq=%d%s%s\n" % (s, t, filler) for s in range(seq, seq + n)])
+        os.write(fds[(seq // args.group) % len(fds)], lines)
         seq += n
     last_ns = time.time_ns()
-    os.close(fd)
+    for fd in fds:
+        os.close(fd)
     print(json.dumps({"written": seq, "first_ns": first_ns, "last_ns": last_ns,
                       "seconds": (last_ns - first_ns) / 1e9, "late_writes": late}), flush=True)
 

@@ -14,7 +14,7 @@ import logging
 import os
 from collections.abc import Iterator
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, request
 from werkzeug.utils import send_file
 from werkzeug.wsgi import FileWrapper
 
@@ -22,6 +22,7 @@ from .. import sse
 from ..runtime import Runtime
 from ..watcher import FileListener
 from . import runtime, sse_response
+from .params import FileListParams
 
 bp = Blueprint("files", __name__)
 log = logging.getLogger(__name__)
@@ -34,7 +35,12 @@ COMPRESSED = {".gz": "application/gzip", ".bz2": "application/x-bzip2", ".xz": "
 @bp.get("/api/files")
 def files():
     source = runtime().source
-    return jsonify(root=source.name, files=source.list_files())
+    wanted = FileListParams.parse(request.args)
+    found = source.list_files(wanted.prefix, wanted.q, wanted.limit)
+    # The list is JSON text already (file_index caches it): put it in place, not re-encode it.
+    body = (f'{{"root":{json.dumps(source.name, ensure_ascii=False)},"files":{found.files},'
+            f'"total":{found.total},"truncated":{"true" if found.truncated else "false"}}}')
+    return Response(body, mimetype="application/json")
 
 
 @bp.get("/api/files/events")
@@ -127,8 +133,8 @@ class FileEvents:
                 return
             if listener.needs_snapshot:
                 listener.needs_snapshot = False
-                files = rt.source.list_files()
-                yield sse.event(json.dumps({"files": files}, ensure_ascii=False), event="snapshot")
+                found = rt.source.list_files()
+                yield sse.event('{"files":' + found.files + "}", event="snapshot")
                 continue
             if not listener.queue:
                 listener.wakeup.clear()  # may still be set by a resync; nothing can run in between

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from .. import paths
+from ..file_index import Listing
 from ..tailer import Tailer
 from ..topic import Topic, Topics
 from ..watcher import WakeIndex, Watcher
@@ -95,8 +96,11 @@ class LocalSource:
         self.topics.close()
         self.watcher.stop()
 
-    def list_files(self) -> list[dict]:
-        return [f.as_json() for f in paths.list_files(self.config.root)]
+    def list_files(self, prefix: str = "", q: str = "", limit: int | None = None) -> Listing:
+        """From the watcher's index (the first call waits for its first walk)."""
+        index = self.watcher.index
+        index.ready.wait()
+        return index.listing(prefix, q, limit)
 
     def add_listener(self, listener) -> None:
         self.watcher.listeners.add(listener)
