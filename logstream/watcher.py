@@ -116,30 +116,39 @@ class FileListener:
 
 
 class WakeIndex:
-    """Directory → the tailers of the followed files in it. A file-system event
-    wakes the tailers of its directory (and only those): one lookup per event,
-    however many files are followed. A file is indexed under the directory of its
-    path and that of its real path (a symlink inside the root)."""
+    """Directory → the tailers of the followed files in it, and file → its tailers.
+    A file-system event wakes the tailers of its directory (a rename or a creation
+    beside a file may be its rotation); an append wakes the tailers of that file
+    only (10 followed files in one directory: one check per line, not 10). One
+    lookup per event, however many files are followed. A file is indexed under
+    its path and its real path (a symlink inside the root), and their directories."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._by_dir: dict[str, set] = {}
+        self._by_file: dict[str, set] = {}
 
-    def _dirs(self, rel: str) -> set[str]:
+    def _keys(self, rel: str) -> list[tuple[dict, str]]:
         full = os.path.join(self.root, paths.fs_name(rel))
-        return {os.path.dirname(full), os.path.dirname(os.path.realpath(full))}
+        files = {full, os.path.realpath(full)}
+        return [(self._by_file, f) for f in files] + [(self._by_dir, d) for d in {os.path.dirname(f) for f in files}]
 
     def add(self, rel: str, tailer) -> None:
-        for d in self._dirs(rel):
-            self._by_dir.setdefault(d, set()).add(tailer)
+        for table, key in self._keys(rel):
+            table.setdefault(key, set()).add(tailer)
 
     def discard(self, rel: str, tailer) -> None:
-        for d in self._dirs(rel):
-            group = self._by_dir.get(d)
+        for table, key in self._keys(rel):
+            group = table.get(key)
             if group is not None:
                 group.discard(tailer)
                 if not group:
-                    del self._by_dir[d]
+                    del table[key]
+
+    def appended(self, path: str) -> None:
+        """The file at the absolute ``path`` was written to: wake its tailers."""
+        for tailer in self._by_file.get(path, ()):
+            tailer.wake()
 
     def touched(self, path: str) -> None:
         """A file-system event at the absolute ``path``: wake its directory's tailers."""
@@ -155,11 +164,12 @@ class WakeIndex:
 
 class Watcher(FileSystemEventHandler):
     """The observer of ``root``. ``target.touched(path)`` is called for every
-    event's path (a local source's topics, or the agent), from watchdog's greenlet
-    (or, for appends, from the ``AppendWatch``'s), and ``target.wake_all()`` when
-    events were lost. Keeps ``index`` (``file_index.FileIndex``) current from the
-    same events, walks the tree again after an overflow and every ``RESCAN_EVERY``
-    seconds, and tells file-list clients what changed."""
+    event's path (a local source's topics, or the agent), from watchdog's greenlet,
+    ``target.appended(path)`` for every file written to, from the
+    ``AppendWatch``'s, and ``target.wake_all()`` when events were lost. Keeps
+    ``index`` (``file_index.FileIndex``) current from the same events, walks the
+    tree again after an overflow and every ``RESCAN_EVERY`` seconds, and tells
+    file-list clients what changed."""
 
     def __init__(self, root: Path, target) -> None:
         self.root = root
@@ -268,7 +278,7 @@ class Watcher(FileSystemEventHandler):
     # -- appends (runs in the AppendWatch's greenlet) --------------------------------------------
     def _appended(self, touched: set[str]) -> None:
         for path in touched:
-            self.target.touched(path)
+            self.target.appended(path)
             self._changed[path] = None
 
     # -- the index's walks and the file list's clients -------------------------------------------

@@ -19,9 +19,9 @@ def test_files_lists_every_regular_file_recursively(server, logdir):
     append(logdir / "nested" / "deeper" / "worker.log", "yy")
     os.mkfifo(logdir / "a.fifo")
     # The list is an index kept from the watcher's events: what was just created
-    # is listed as soon as its event has been read.
-    body = wait_for(lambda: (lambda b: len(b["files"]) == 2 and b)(server.json("/api/files")[1]),
-                    message="both files listed")
+    # is listed as soon as its event has been read, its size within a second.
+    body = wait_for(lambda: (lambda b: [f["size"] for f in b["files"]] == [2, 3] and b)(server.json("/api/files")[1]),
+                    message="both files listed with their sizes")
     assert [f["path"] for f in body["files"]] == ["app.log", "nested/deeper/worker.log"]
     assert body["files"][1]["size"] == 3 and body["files"][1]["mtime"] > 0
     assert body["total"] == 2 and body["truncated"] is False

@@ -83,6 +83,10 @@ class FileTopics(Topics):
         """A file-system event at ``path`` (the watcher calls this)."""
         self.index.touched(path)
 
+    def appended(self, path: str) -> None:
+        """The file at ``path`` was written to (the watcher calls this)."""
+        self.index.appended(path)
+
     def wake_all(self) -> None:
         """File-system events were lost (the watcher calls this)."""
         self.index.wake_all()
