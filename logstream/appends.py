@@ -67,7 +67,7 @@ class AppendWatch:
 
     def stop(self) -> None:
         if self._greenlet is not None:
-            self._greenlet.kill(block=False)
+            self._greenlet.kill()  # its libev watcher is closed before the descriptor
             self._greenlet = None
         if self._inotify is not None:
             self._inotify.close()
