@@ -74,7 +74,9 @@ class Events:
         self.buf = b""
 
     def until(self, needle: bytes, deadline: float) -> float:
-        """Read until ``needle`` is in what came; returns when (perf_counter)."""
+        """Read until ``needle`` is in what came (the stream is chunked: a needle must
+        not span a chunk's framing; ``}\n\n`` ends the snapshot, whose JSON holds no
+        line break); returns when (perf_counter)."""
         while needle not in self.buf:
             self.sock.settimeout(max(0.01, deadline - time.perf_counter()))
             data = self.sock.recv(1 << 20)
@@ -128,7 +130,7 @@ def main() -> None:
                 ev = Events(server.port)
                 t = time.perf_counter()
                 try:
-                    snaps.append(ev.until(b"}]}\n\n", t + 30) - t)
+                    snaps.append(ev.until(b"}\n\n", t + 30) - t)
                 finally:
                     ev.close()
             out["snapshot"] = {"median_ms": round(statistics.median(snaps) * 1000, 2),
@@ -139,7 +141,7 @@ def main() -> None:
             for i in range(3):
                 ev = Events(server.port)
                 try:
-                    ev.until(b"}]}\n\n", time.perf_counter() + 30)  # the snapshot
+                    ev.until(b"}\n\n", time.perf_counter() + 30)  # the snapshot
                     deep = os.path.join(root, "svc-05", "host-0512", f"deep-{i}", "a", "b")
                     os.makedirs(deep)
                     t = time.perf_counter()
