@@ -331,6 +331,13 @@ class Watcher(FileSystemEventHandler):
         for listener in self.listeners:
             listener.resync()
 
+    def settle(self) -> None:
+        """Bring the index's sizes and times up to date with the writes noticed
+        since the last tick (one ``stat`` per file written meanwhile), so a list
+        asked for now is exact; the tick still sends their ``changed`` events."""
+        for path in self._changed:
+            self.index.update(path)
+
     def _tick(self) -> None:
         while True:
             gevent.sleep(CHANGED_EVERY)

@@ -159,3 +159,17 @@ def test_a_served_directory_with_a_bad_name_is_named_the_same_way(logserver, tmp
     srv = logserver(root)
     assert srv.json("/api/files")[1]["root"] == "logs%E9"
     assert srv.json("/healthz")[1]["root"] == "logs%E9"
+
+
+def test_a_size_asked_for_right_after_a_write_is_the_size_on_disk(server, logdir):
+    """The list comes from the index, whose ``changed`` events are coalesced per
+    second; a list asked for meanwhile still has the size of now (the viewer
+    says "searched all of app.log (N B)" from it)."""
+    log = logdir / "app.log"
+    append(log, "first")
+    wait_for(lambda: "app.log" in {f["path"] for f in server.json("/api/files")[1]["files"]}, message="listed")
+    for n in range(5):
+        append(log, f"more {n}" * 20)
+        size = log.stat().st_size
+        wait_for(lambda size=size: {f["path"]: f["size"] for f in server.json("/api/files")[1]["files"]}["app.log"]
+                 == size, timeout=0.25, message=f"the size after write {n}")

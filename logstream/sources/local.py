@@ -119,6 +119,7 @@ class LocalSource:
         """From the watcher's index (the first call waits for its first walk)."""
         index = self.watcher.index
         index.ready.wait()
+        self.watcher.settle()  # sizes as they are now, not as of the last second's tick
         return index.listing(prefix, q, limit)
 
     def add_listener(self, listener) -> None:
