@@ -36,6 +36,7 @@ function streamUrl(paths, lastId, settings) {
   if (pattern) q.set("filter", pattern);
   if (pattern && state.filter.invert) q.set("invert", "1");
   for (const clause of whereClauses()) q.append("where", clause);
+  if (state.group) q.set("group", "1");
   if (lastId) q.set("last_event_id", lastId);
   return `${base}?${q}`;
 }

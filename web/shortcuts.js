@@ -19,6 +19,7 @@ export function bindShortcuts({ toolbar, view }) {
     End: () => view.follow(),
     c: () => view.clear(true),
     w: () => toolbar.toggleWrap(),
+    j: () => toolbar.toggleGroup(),
     t: () => $("theme").click(),
     l: () => toolbar.copyLink(),
     b: () => $("sidebar-toggle").click(),

@@ -20,7 +20,17 @@ export const state = {
   where: "", // field filter clauses as typed, `;`-separated (the server's where=)
   rules: [], // highlight rules {re, colour} (also kept in local storage)
   pinned: [], // fields of JSON/logfmt lines shown as columns (also kept in local storage)
+  group: false, // stack traces as one entry: the server's group=1 (also kept in local storage)
 };
+
+const GROUP_KEY = "logstream.group";
+
+/** Join stack traces into one entry (group=1), or not; remembered here and in the permalink. */
+export function setGroup(on) {
+  state.group = on;
+  localStorage.setItem(GROUP_KEY, on ? "1" : "0");
+  writeHash();
+}
 
 const PINNED_KEY = "logstream.pinned";
 const MAX_PINNED = 8;
@@ -124,6 +134,7 @@ function hashParams() {
   if (state.where.trim()) q.set("where", state.where);
   if (state.hidden.size) q.set("hide", [...state.hidden].join(","));
   if (state.wrap !== DEFAULT_WRAP) q.set("wrap", state.wrap ? "1" : "0");
+  if (state.group) q.set("group", "1");
   if (state.max !== DEFAULT_MAX) q.set("max", String(state.max));
   for (const p of state.pinned) q.append("col", p);
   for (const r of state.rules) q.append("hl", `${r.colour}:${r.re}`);
@@ -146,7 +157,7 @@ export function hashIsCurrent() {
 /** Read the view from the URL hash; returns true if the stream must restart. */
 export function readHash() {
   const q = new URLSearchParams(location.hash.slice(1));
-  const before = JSON.stringify([state.files, state.filter, state.where, state.max]);
+  const before = JSON.stringify([state.files, state.filter, state.where, state.max, state.group]);
   state.files = q.getAll("file").filter(Boolean).slice(0, MAX_FILES);
   state.filter = {
     text: q.get("q") || "",
@@ -157,6 +168,7 @@ export function readHash() {
   state.where = q.get("where") || "";
   state.hidden = new Set((q.get("hide") || "").split(",").filter((l) => LEVELS.includes(l)));
   state.wrap = q.has("wrap") ? q.get("wrap") === "1" : DEFAULT_WRAP;
+  state.group = q.has("group") ? q.get("group") === "1" : localStorage.getItem(GROUP_KEY) === "1";
   const max = Number(q.get("max"));
   state.max = max >= 100 && max <= 100000 ? max : DEFAULT_MAX;
   // A link's columns win; without any, the ones this browser remembers.
@@ -166,5 +178,5 @@ export function readHash() {
       .filter((r) => COLOURS.includes(r.colour)))
     : storedRules();
   lastHash = location.hash.slice(1);
-  return JSON.stringify([state.files, state.filter, state.where, state.max]) !== before;
+  return JSON.stringify([state.files, state.filter, state.where, state.max, state.group]) !== before;
 }

@@ -9,7 +9,7 @@
 // holds more than `max` entries; a frame never spends more than ~8 ms on lines.
 
 import { lineElement, prepareLine, separatorElement } from "./render.js";
-import { toggleTree } from "./structured.js";
+import { setExpanded, toggleTree } from "./structured.js";
 
 const FRAME_BUDGET_MS = 8;
 // Lines live in chunks of CHUNK entries, each `content-visibility: auto`: the
@@ -60,13 +60,57 @@ export class LogView {
   /** Log lines in the view (separators are not lines). */
   get lineCount() { return this.domCount - this.sepCount; }
 
-  /** Queue line events ({data, source}) for the next frame. */
+  /**
+   * Queue line events ({data, source, continuation}) for the next frame. A
+   * continuation (group=1) goes to the entry before it of the same file.
+   */
   addLines(items) {
-    for (const item of items) this._push({ kind: "line", data: item.data, source: item.source });
-    this.received += items.length;
-    if (this.paused) this.heldSincePause += items.length;
-    if (!this.following) this.newSinceFollow += items.length;
+    let added = 0;
+    for (const item of items) {
+      if (item.continuation && this._attach(item)) continue;
+      this._push({ kind: "line", data: item.data, source: item.source });
+      added++;
+    }
+    this.received += added;
+    if (this.paused) this.heldSincePause += added;
+    if (!this.following) this.newSinceFollow += added;
     this._schedule();
+  }
+
+  /**
+   * Append a continuation's lines to the last entry of its file: still waiting,
+   * or on screen (drawn again, expanded if it was). False if that entry is not
+   * in the window any more: the lines then show as an entry of their own.
+   */
+  _attach(item) {
+    const key = item.source ? item.source.index : -1;
+    for (let i = this.pending.length - 1; i >= this.pendingHead; i--) {
+      const p = this.pending[i];
+      if (p.kind !== "line" || (p.source ? p.source.index : -1) !== key) continue;
+      p.data += `\n${item.data}`;
+      return true;
+    }
+    const lines = this.list.getElementsByClassName("ln");
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const line = lines[i];
+      if ((line.source ? line.source.index : -1) !== key) continue;
+      if (line.raw === undefined) return false;
+      const rec = prepareLine(`${line.raw}\n${item.data}`, line.before);
+      const fresh = this._drawn(rec, line.source, `${line.raw}\n${item.data}`, line.before);
+      const more = fresh.querySelector(".more");
+      if (more && line.classList.contains("expanded")) setExpanded(fresh, more, true);
+      line.replaceWith(fresh);
+      this.records.set(key, rec.record);
+      return true;
+    }
+    return false;
+  }
+
+  _drawn(rec, source, raw, before) {
+    const el = lineElement(rec, source, this.highlight, this.look);
+    el.raw = raw; // what came, to draw it again with a continuation
+    el.before = before; // the record its level was read after
+    return el;
   }
 
   addSeparator(kind, message) {
@@ -142,9 +186,10 @@ export class LogView {
   _element(item) {
     if (item.kind === "sep") return separatorElement(item.sepKind, item.message);
     const key = item.source ? item.source.index : -1;
-    const rec = prepareLine(item.data, this.records.get(key));
+    const before = this.records.get(key);
+    const rec = prepareLine(item.data, before);
     this.records.set(key, rec.record);
-    return lineElement(rec, item.source, this.highlight, this.look);
+    return this._drawn(rec, item.source, item.data, before);
   }
 
   _append(elements) {
@@ -244,7 +289,7 @@ export class LogView {
     Object.assign(this.look, look);
     for (const line of this.list.querySelectorAll(".ln")) {
       if (!line.rec) continue;
-      const fresh = lineElement(line.rec, line.source, this.highlight, this.look);
+      const fresh = this._drawn(line.rec, line.source, line.raw, line.before);
       if (line.getAttribute("aria-expanded") === "true") toggleTree(fresh, this.look.pinned);
       line.replaceWith(fresh);
     }
