@@ -25,8 +25,6 @@ path gate opened.
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import lzma
 import os
 import time
@@ -35,6 +33,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from .archive import OPENERS
 from .lines import BOM, LineSplitter, backlog_start, read_lines, split_complete
 from .query import Query
 
@@ -42,7 +41,6 @@ MIN_BLOCK = 64 * 1024  # bytes: the first block, so the first hits come at once
 MAX_BLOCK = 4 * 1024 * 1024  # bytes: RE2 over 4 MiB costs ~1-4 ms; bigger gained nothing (docs/benchmarks.md)
 STEP_SECONDS = 0.025  # a block should take about this long: progress and hang-up checks stay frequent
 MAX_CONTEXT = 20  # lines each side of a hit
-DECOMPRESS = {"gz": lambda f: gzip.GzipFile(fileobj=f, mode="rb"), "bz2": bz2.BZ2File, "xz": lzma.LZMAFile}
 UNREADABLE = (OSError, EOFError, zlib.error, lzma.LZMAError)  # a corrupt or cut compressed file, a vanished disk
 
 
@@ -96,6 +94,7 @@ class Region:
     final: bool = False
     compressed: str | None = None
     lines_end: int = 0
+    rotated: bool = False
 
     @property
     def total(self) -> int:
@@ -242,7 +241,7 @@ class Search:
         for hit in hits:
             first = backlog_start(region.fd, hit.start, c, max_line)
             hit.before = _lines(region, first, hit.start, max_line)[-c:]
-            hit.after = _lines(region, hit.end, region.lines_end, max_line, final=region.final, count=c)
+            hit.after = _lines(region, hit.end, region.lines_end, max_line, final=region.rotated, count=c)
 
 
 def _lines(region: Region, start: int, end: int, max_line: int, final: bool = False, count: int | None = None):
@@ -356,7 +355,7 @@ def _compressed(search: Search, region: Region) -> Iterator[list[Hit]]:
     Newest first, its hits wait in a bounded queue of the last ``remaining`` and
     go out, newest first, once the whole file is read."""
     raw = os.fdopen(os.dup(region.fd), "rb")
-    reader = DECOMPRESS[region.compressed](raw)
+    reader = OPENERS[region.compressed](raw)
     newest_first = not search.oldest_first
     try:
         kept: deque[Hit] = deque(maxlen=max(1, search.remaining))
@@ -383,8 +382,8 @@ def _compressed(search: Search, region: Region) -> Iterator[list[Hit]]:
             # Only the lines in [low, high): offsets of the decompressed content.
             lo = min(cut, max(0, low - base))
             hi = cut
-            if high is not None and high - base <= cut:  # only lines that end before ``high``
-                hi = max(lo, data.rfind(b"\n", 0, max(0, high - base - 1)) + 1)
+            if high is not None and high - base <= cut:  # only lines that end by ``high``, a line boundary
+                hi = max(lo, high - base)
             if data[hi - 1:hi] != b"\n" and hi == len(data) and not ahead:
                 hits = _flushed(search, data[lo:hi], base + lo)  # the last line has no LF
                 if newest_first:

@@ -128,10 +128,10 @@ def test_bad_parameters_get_a_json_400(server, history, query, words):
 
 def test_ids_that_name_no_line_of_the_history(server, history):
     ino = os.stat(history / "app.log").st_ino
-    status, body = server.json(f"/api/search/app.log?q=a&before={ino:x}-3")
-    assert status == 400 and "line boundary" in body["error"]
-    status, body = server.json(f"/api/search/app.log?q=a&before={ino:x}-999999")
-    assert status == 400 and "past the end" in body["error"]
+    for bad, words in ((f"{ino:x}-3", "line boundary"), (f"{ino:x}-999999", "past the end")):
+        status, body = server.json(f"/api/search/app.log?q=a&before={bad}")
+        assert (status, body) == server.json(f"/api/lines/app.log?before={bad}")
+        assert status == 404 and words in body["error"]
     append(history / "other.log", "x")
     other = os.stat(history / "other.log").st_ino
     status, body = server.json(f"/api/search/app.log?q=a&after={other:x}-2")
@@ -165,3 +165,24 @@ def test_closing_the_connection_stops_the_scan(server, logdir):
     scanned = metrics(server)["logstream_search_scanned_bytes_total"]
     assert 0 < scanned < total
     assert metrics(server)["logstream_search_scanned_bytes_total"] == scanned  # and it stays stopped
+
+
+def test_since_and_until_bound_the_history_by_time(server, logdir):
+    append(logdir / "app.log.1", "2026-11-30T04:00:00Z ERROR a", "2026-11-30T04:10:00Z ERROR b")
+    append(logdir / "app.log", "2026-11-30T04:20:00Z ERROR c", "  continued ERROR c2",
+           "2026-11-30T04:30:00Z ERROR d")
+    hits, _, _ = search(server, "q=ERROR&since=2026-11-30T04:05:00Z&until=2026-11-30T04:25:00Z&order=oldest")
+    assert [h["text"][-2:].strip() for h in hits] == ["b", "c", "c2"]
+    hits, _, _ = search(server, "q=ERROR&since=2026-11-30T04:20:00Z")
+    assert [h["text"][-2:].strip() for h in hits] == ["d", "c2", "c"]
+
+
+@pytest.mark.parametrize("query, status, words", [
+    ("q=a&since=yesterday-ish", 400, "since:"),
+    ("q=a&until=2026-13-40", 400, "until:"),
+    ("q=a&since=2h", 400, "no timestamp found"),
+])
+def test_bad_times_get_a_json_400(server, logdir, query, status, words):
+    append(logdir / "app.log", "a line without a time")
+    got, body = server.json(f"/api/search/app.log?{query}")
+    assert got == status and words in body["error"], body

@@ -10,7 +10,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
-import os
 import tempfile
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from hypothesis import strategies as st
 
 from logstream import paths
 from logstream.api.search import SearchParams, open_history
+from logstream.history import History
 from logstream.lines import last_line_end, read_lines
 from logstream.query import Query
 from logstream.search import Search
@@ -29,16 +29,6 @@ PIECES = [b"a", b"b", b"ab", b"ERROR", b"error", b" ", b"\r", b"\r\n", b"\n", b"
 PATTERNS = ["a", "ERROR", "(?i)error", "^a", "b$", "a.b", "[^b]b", "^$", "x*", r"\x{FFFD}", "cut", "é",
             r"\s", "^ab$", "bytes]$", r"\Aa", r"a\z", r"\bab\b", "(?i-m)^a"]
 COMPRESS = {"gz": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}
-
-
-class Gate:
-    """What the route hands ``open_history``: the source's gate on the root."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def open_file(self, rel: str):
-        return paths.open_file(self.root, rel)
 
 
 def content(draw) -> bytes:
@@ -95,15 +85,12 @@ def test_search_agrees_with_brute_force(data):
         oldest_first = data.draw(st.booleans())
         block = data.draw(st.sampled_from([1, 7, 64, 4096]))
         params = SearchParams(query, limit, context, oldest_first, None, None)
-        regions, _ = open_history(Gate(root), root, "app.log", params)
-        try:
+        with History(root, "app.log", MAX_LINE) as history:
+            regions = open_history(history, params)
             scan = Search(regions, query, max_line=MAX_LINE, limit=limit, context=context,
                           oldest_first=oldest_first, min_block=block, max_block=block)
             got = [hit.as_json() for step in scan.steps() for hit in step.hits]
             total = scan.total
-        finally:
-            for region in regions:
-                os.close(region.fd)
         want, complete = reference(root, query, limit, context, oldest_first)
         assert got == want
         assert scan.complete == complete

@@ -22,14 +22,15 @@ from dataclasses import dataclass
 import gevent
 from flask import Blueprint, request
 
-from .. import paths, sse
-from ..errors import BadRequest, LogstreamError, NotFound
-from ..lines import is_line_boundary, last_line_end
-from ..position import Position, parse_id
+from .. import sse
+from ..errors import BadRequest
+from ..history import History, Place
+from ..lines import last_line_end
 from ..query import Query
-from ..search import DECOMPRESS, MAX_CONTEXT, Region, Search, prev_lf
+from ..search import MAX_CONTEXT, Region, Search
+from ..timeline import seek_time
 from . import runtime, sse_response
-from .params import bool_arg, int_arg
+from .params import bool_arg, int_arg, time_arg
 
 bp = Blueprint("search", __name__)
 log = logging.getLogger(__name__)
@@ -49,8 +50,10 @@ class SearchParams:
     limit: int
     context: int
     oldest_first: bool
-    before: Position | None
-    after: Position | None
+    before: str | None
+    after: str | None
+    since: float | None = None
+    until: float | None = None
 
     @classmethod
     def parse(cls, args) -> SearchParams:
@@ -68,9 +71,9 @@ class SearchParams:
             raise BadRequest("order: expected newest or oldest")
         limit = int_arg(args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         context = int_arg(args, "context", 0, 0, MAX_CONTEXT)
-        before = parse_id(args["before"])[0] if args.get("before") else None
-        after = parse_id(args["after"])[0] if args.get("after") else None
-        return cls(query, limit, context, order == "oldest", before, after)
+        before, after = args.get("before") or None, args.get("after") or None  # checked by History.locate
+        return cls(query, limit, context, order == "oldest", before, after, time_arg(args, "since"),
+                   time_arg(args, "until"))
 
 
 @bp.get("/api/search/<path:path>")
@@ -79,102 +82,57 @@ def search(path: str):
     params = SearchParams.parse(request.args)
     if rt.source.kind != "inotify":
         raise BadRequest("search is served by a node with a local directory, not a Redis-backed one")
-    regions, skipped = open_history(rt.source, rt.config.root, path, params)
-    ip = request.remote_addr or "?"
+    history = rt.source.history(path)
     try:
+        regions = open_history(history, params)
+        ip = request.remote_addr or "?"
         rt.admit(ip)
     except BaseException:
-        _close(regions)
+        history.close()
         raise
     scan = Search(regions, params.query, max_line=rt.config.max_line, limit=params.limit,
                   context=params.context, oldest_first=params.oldest_first)
-    scan.skipped.extend(skipped)
-    return sse_response(SearchBody(rt, scan, ip, request.environ.get("logstream.handler")))
+    scan.skipped.extend(history.skipped)
+    return sse_response(SearchBody(rt, scan, history, ip, request.environ.get("logstream.handler")))
 
 
-def open_history(source, root, rel: str, params: SearchParams) -> tuple[list[Region], list[str]]:
-    """The regions of ``rel``'s rotation chain to scan, each opened through the
-    gate, bounded by ``params.before``/``after``; and the links that cannot be
-    read (``.zst``: no decompressor in the standard library). Raises what opening ``rel``
-    raises (the stream's errors: ``NotFound``, ``PathRejected``), ``BadEventId``
-    or ``NotFound`` for an id that names no line of the history."""
-    os.close(source.open_file(rel)[0])  # the path itself: a FIFO, a path outside, a missing file
-    chain = paths.rotation_chain(root, rel)
-    if rel.endswith(paths.COMPRESSED) and chain:  # a compressed file searched by its own name
-        only = chain[-1]
-        chain = [paths.Link(only.rel, only.ino, only.size, only.mtime, rel.rsplit(".", 1)[1])]
-    regions: list[Region] = []
-    skipped: list[str] = []
-    try:
-        for n, link in enumerate(chain):
-            region = _open_link(source, link, n == len(chain) - 1 and not link.compressed, skipped)
-            if region is not None:
-                regions.append(region)
-        for bound, side in ((params.after, "after"), (params.before, "before")):
-            if bound is not None:
-                regions = _bounded(root, rel, regions, bound, side)
-    except BaseException:
-        _close(regions)
-        raise
-    return regions, skipped
-
-
-def _open_link(source, link: paths.Link, current: bool, skipped: list[str]) -> Region | None:
-    if link.compressed is not None and link.compressed not in DECOMPRESS:
-        skipped.append(link.rel)  # .zst: no decompressor in the standard library
-        return None
-    try:
-        fd, st = source.open_file(link.rel)
-    except LogstreamError:
-        return None  # rotated away or removed since the directory was listed
-    if st.st_ino != link.ino:
-        os.close(fd)
-        return None
-    if link.compressed:
-        return Region(link.rel, link.ino, fd, st.st_size, compressed=link.compressed)
-    end = last_line_end(fd, st.st_size)
-    # The current file's unfinished last line is not a line yet (its LF may come);
-    # a rotated file's is: nothing will finish it.
-    return Region(link.rel, link.ino, fd, st.st_size, 0, end, final=not current, lines_end=end)
-
-
-def _bounded(root, rel: str, regions: list[Region], bound: Position, side: str) -> list[Region]:
-    """``regions`` cut at ``bound``: the lines ``after`` it or ``before`` it."""
-    at = next((i for i, r in enumerate(regions) if r.ino == bound.ino), None)
-    if at is None:
-        other = paths.sibling_named_by(root, rel, bound.ino)
-        if other is not None:
-            raise BadRequest(f"{side}: the id is not this file's: it names {other}, not {rel} or one of its rotations")
-        raise NotFound(f"{side}: the file this id names is gone (rotated away and removed, or another file)")
-    region = regions[at]
-    offset = bound.offset
-    if not region.compressed:
-        if offset > region.size:
-            raise BadRequest(f"{side}: the id points past the end of the file (it was truncated or rewritten)")
-        if not is_line_boundary(region.fd, offset):
-            raise BadRequest(f"{side}: the id does not point at a line boundary (the file was rewritten)")
-    keep = regions[at:] if side == "after" else regions[:at + 1]
-    for dropped in regions:
-        if dropped not in keep:
-            os.close(dropped.fd)
-    if side == "after":
-        region.start = max(region.start, offset if region.end is None else min(offset, region.end))
-    elif region.compressed:
-        region.end = offset  # lines that end before it (search._compressed)
-    else:  # the lines before the one the id names: those that end where it begins
-        line_start = prev_lf(region.fd, offset - 1, 0) if offset else 0
-        region.end = min(region.end, line_start)
+def open_history(history: History, params: SearchParams) -> list[Region]:
+    """The regions of ``history`` to scan, bounded by ``params`` (ids through
+    ``History.locate``, times through ``timeline.seek_time``: the errors
+    ``/api/lines`` gives). Links that cannot be read are in ``history.skipped``."""
+    start, stop = Place(0, 0), None
+    if params.after:
+        start = max(start, history.locate(params.after))
+    if params.since is not None:
+        start = max(start, seek_time(history, params.since))
+    if params.before:
+        stop = history.line_start(history.locate(params.before))
+    if params.until is not None:
+        until = seek_time(history, params.until, strict=True)
+        stop = until if stop is None else min(stop, until)
+    last = len(history.chain) - 1 if stop is None else stop.link
+    regions = []
+    for index in range(start.link, last + 1):
+        reader = history.reader(index)
+        if reader is None:
+            continue
+        link = history.chain[index]
+        size = os.fstat(reader.fd).st_size
+        low = start.offset if index == start.link else 0
+        high = stop.offset if stop is not None and index == stop.link else None
+        if link.compressed:
+            regions.append(Region(link.rel, link.ino, reader.fd, size, low, high, compressed=link.compressed))
+            continue
+        rotated = index != history.current
+        # The current file's unfinished last line is not a line yet (its LF may
+        # come); a rotated file's is: nothing will finish it.
+        end = last_line_end(reader.fd, size) if rotated else reader.size
+        region = Region(link.rel, link.ino, reader.fd, size, low, end, final=rotated, lines_end=end, rotated=rotated)
+        if high is not None and high < region.end + region.final * (size - end):
+            region.end, region.final = min(end, high), False
         region.start = min(region.start, region.end)
-        region.final = False
-    return keep
-
-
-def _close(regions: list[Region]) -> None:
-    for region in regions:
-        try:
-            os.close(region.fd)
-        except OSError:
-            pass
+        regions.append(region)
+    return regions
 
 
 class SearchBody:
@@ -182,9 +140,10 @@ class SearchBody:
     ``progress`` when 100 ms have passed, then ``done``. ``close()`` (the client
     went away, or the body ended) stops the scan and releases everything."""
 
-    def __init__(self, rt, scan: Search, ip: str, handler=None) -> None:
+    def __init__(self, rt, scan: Search, history: History, ip: str, handler=None) -> None:
         self.runtime = rt
         self.scan = scan
+        self.history = history  # owns the descriptors the scan reads
         self.ip = ip
         self.handler = handler  # the server's, for hang-up checks (none under gunicorn)
         self.started = time.monotonic()
@@ -257,4 +216,4 @@ class SearchBody:
             self._steps.close()
         except ValueError:  # still running: cannot happen after the thread is done
             pass
-        _close(self.scan.regions)
+        self.history.close()
