@@ -105,14 +105,14 @@ class Region:
 
 
 def block_hits(query: Query, data: bytes, n: int, base: int, max_line: int, newest_first: bool = False,
-               want: int | None = None) -> list[Hit]:
-    """The lines of ``data[:n]`` (whole lines, starting at file offset ``base``)
-    that ``query`` keeps, as hits without context, in file order (newest first
-    with ``newest_first``); at most ``want`` (None: all)."""
+               want: int | None = None, lo: int = 0) -> list[Hit]:
+    """The lines of ``data[lo:n]`` (whole lines; ``data[lo]`` is at file offset
+    ``base``) that ``query`` keeps, as hits without context, in file order
+    (newest first with ``newest_first``); at most ``want`` (None: all)."""
     lf = query.line_filter
     regex = lf.block_regex() if lf is not None else None
-    if regex is None or not _one_pass_finds_all(data, n, base, max_line, lf.uses_line_end):
-        lines = split_complete(bytes(data[:n]), base, max_line)
+    if regex is None or not _one_pass_finds_all(data, lo, n, base, max_line, lf.uses_line_end):
+        lines = split_complete(bytes(data[lo:n]), base, max_line)
         keep = query.select(lines.texts)
         starts = [base, *lines.ends[:-1]]
         hits = [Hit(0, starts[i], lines.ends[i], lines.texts[i]) for i in keep]
@@ -120,13 +120,13 @@ def block_hits(query: Query, data: bytes, n: int, base: int, max_line: int, newe
             hits.reverse()
         return hits[:want] if want is not None else hits
     spans = []
-    pos = 0
+    pos = lo
     search, find, rfind = regex.search, data.find, data.rfind
     while pos < n:
         m = search(data, pos, n)
         if m is None:
             break
-        begin = rfind(b"\n", 0, m.start()) + 1
+        begin = rfind(b"\n", lo, m.start()) + 1 or lo
         pos = find(b"\n", m.end(), n) + 1  # no match spans an LF, and data[n-1] is one
         spans.append((begin, pos))
     if newest_first:
@@ -134,10 +134,14 @@ def block_hits(query: Query, data: bytes, n: int, base: int, max_line: int, newe
     # A line's text is its bytes here (checked above), but for the CR of a CRLF:
     # only then, or with where= clauses, can a line with a match be one the
     # query refuses.
-    check = query.clauses or data.find(b"\r", 0, n) >= 0
+    check = spans and (query.clauses or data.find(b"\r", lo, n) >= 0)
+    base -= lo
     hits = []
     for begin, end in spans:
-        text = split_complete(bytes(data[begin:end]), base + begin, max_line).texts[0]
+        if check:
+            text = split_complete(bytes(data[begin:end]), base + begin, max_line).texts[0]
+        else:  # valid UTF-8, no CR, hole or mark, within max_line: the bytes are the text
+            text = str(data[begin:end - 1], "utf-8")
         if not check or query.match(text):
             hits.append(Hit(0, base + begin, base + end, text))
             if want is not None and len(hits) >= want:
@@ -145,26 +149,26 @@ def block_hits(query: Query, data: bytes, n: int, base: int, max_line: int, newe
     return hits
 
 
-def _one_pass_finds_all(data: bytes, n: int, base: int, max_line: int, line_end: bool) -> bool:
-    """Whether one RE2 pass over ``data[:n]`` finds a match in every line whose
+def _one_pass_finds_all(data: bytes, lo: int, n: int, base: int, max_line: int, line_end: bool) -> bool:
+    """Whether one RE2 pass over ``data[lo:n]`` finds a match in every line whose
     text the filter matches (see ``block_hits``)."""
-    if data.find(b"\0", 0, n) >= 0 and (data[:1] == b"\0" or data.find(b"\n\0", 0, n) >= 0):  # memchr first
-        return False  # a line starts with a hole: its text starts after the NULs
-    if base == 0 and data.startswith(BOM):
+    if data.find(b"\0", lo, n) >= 0 and (data[lo:lo + 1] == b"\0" or data.find(b"\n\0", lo, n) >= 0):
+        return False  # a line starts with a hole: its text starts after the NULs (memchr first: \n\0 is slow)
+    if base == 0 and data.startswith(BOM, lo):
         return False  # the first line's text starts after the byte-order mark
-    if line_end and data.find(b"\r", 0, n) >= 0:
+    if line_end and data.find(b"\r", lo, n) >= 0:
         return False  # a CRLF line's text ends before its CR: `$` would miss it
     # A line longer than max_line is cut: its text is not its bytes. Such a line
     # holds a whole aligned window of max_line // 2 bytes without an LF: a few
     # dozen finds a block, each stopping at the window's first LF.
     window = max(1, max_line // 2)
-    if n > window:
-        for at in range(0, n - window + 1, window):
+    if n - lo > window:
+        for at in range(lo, n - window + 1, window):
             if data.find(b"\n", at, at + window) < 0:
                 return False
     if not data.isascii():
         try:
-            str(memoryview(data)[:n], "utf-8")
+            str(memoryview(data)[lo:n], "utf-8")
         except UnicodeDecodeError:
             return False  # U+FFFD in the text, a byte RE2's `.` skips in the block
     return True
@@ -231,8 +235,8 @@ class Search:
         elif took > STEP_SECONDS * 2:
             self.block = max(self.min_block, self.block // 2)
 
-    def _hits(self, data: bytes, n: int, base: int, newest_first: bool) -> list[Hit]:
-        return block_hits(self.query, data, n, base, self.max_line, newest_first, self.remaining)
+    def _hits(self, data: bytes, n: int, base: int, newest_first: bool, lo: int = 0) -> list[Hit]:
+        return block_hits(self.query, data, n, base, self.max_line, newest_first, self.remaining, lo)
 
     def _add_context(self, region: Region, hits: list[Hit]) -> None:
         if region.compressed:
@@ -318,9 +322,8 @@ def _backward(search: Search, region: Region) -> Iterator[list[Hit]]:
                 pos = begin
                 yield hits
                 continue
-        body = data[skip:] if skip else data
-        hits = search._hits(body, len(body), at + skip, True)
-        search.scanned += len(body)
+        hits = search._hits(data, len(data), at + skip, True, skip)
+        search.scanned += len(data) - skip
         pos = at + skip
         search._timed(started)
         yield hits

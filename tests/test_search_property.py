@@ -13,15 +13,16 @@ import lzma
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from logstream import paths
 from logstream.api.search import SearchParams, open_history
 from logstream.history import History
-from logstream.lines import last_line_end, read_lines
+from logstream.lines import BOM, last_line_end, read_lines, split_complete
 from logstream.query import Query
-from logstream.search import Search
+from logstream.search import Search, block_hits
 
 MAX_LINE = 24
 PIECES = [b"a", b"b", b"ab", b"ERROR", b"error", b" ", b"\r", b"\r\n", b"\n", b"\n", b"\n", b"\0", b"\xff",
@@ -95,3 +96,20 @@ def test_search_agrees_with_brute_force(data):
         assert got == want
         assert scan.complete == complete
         assert scan.scanned == total or not complete
+
+
+@pytest.mark.parametrize("data, pattern", [
+    (b"xb\r\nb\n", "b$"),  # the CR of a CRLF is not text: b$ holds
+    (BOM + b"ab\nab\n", "^a"),  # nor the byte-order mark: ^a holds on the first line
+    (b"\0\0ab\nab\n", "^a"),  # nor a hole where a line starts
+    (b"a" * 40 + b"\n", r"cut \d+ bytes\]$"),  # a line over max_line is its cut text and the marker
+    (b"a\xffb\n", "a.b"),  # a byte that is not UTF-8 is U+FFFD, which . matches
+    (b"a\xffb\n", r"\x{FFFD}"),
+    (b"ab\r\n", r"b\r"),  # a CR only before LF is not text
+])
+def test_block_hits_find_exactly_the_lines_the_filter_keeps(data, pattern):
+    query = Query.build(pattern, False, [])
+    lines = split_complete(data, 0, MAX_LINE)
+    want = [(text, end) for text, end in zip(lines.texts, lines.ends, strict=True) if query.match(text)]
+    got = [(hit.text, hit.end) for hit in block_hits(query, data, len(data), 0, MAX_LINE)]
+    assert got == want
