@@ -170,17 +170,19 @@ class SearchBody:
             if self.handler is not None and self.handler.peer_gone():
                 return  # the client hung up: stop before the next block (close() follows)
             if self.runtime.shutdown.is_set():
+                yield sse.comment("server shutting down")
                 return
             before = scan.scanned
             self._inflight = pool.spawn(next, self._steps, None)
             try:
                 step = self._inflight.get()
             except Exception:
+                self._inflight = None
                 log.exception("search of %s failed", first)
                 failed = "the search failed (see the server log)"
                 break
-            finally:
-                self._inflight = None
+            # Killed while waiting (GreenletExit), _inflight stays: close() waits for the thread.
+            self._inflight = None
             metrics.search_scanned.inc(scan.scanned - before)
             if step is None:
                 break
