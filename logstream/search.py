@@ -41,6 +41,7 @@ MIN_BLOCK = 64 * 1024  # bytes: the first block, so the first hits come at once
 MAX_BLOCK = 4 * 1024 * 1024  # bytes: RE2 over 4 MiB costs ~1-4 ms; bigger gained nothing (docs/benchmarks.md)
 STEP_SECONDS = 0.025  # a block should take about this long: progress and hang-up checks stay frequent
 MAX_CONTEXT = 20  # lines each side of a hit
+MAX_HELD = 64 * 1024 * 1024  # bytes of text a compressed file's hits may hold until it is read to its end
 UNREADABLE = (OSError, EOFError, zlib.error, lzma.LZMAError)  # a corrupt or cut compressed file, a vanished disk
 
 
@@ -193,6 +194,7 @@ class Search:
         self.block = self.min_block = min_block
         self.max_block = max_block
         self.complete = True  # False once the limit stopped the scan
+        self.found = 0  # hits handed out
         self.skipped: list[str] = []
 
     @property
@@ -221,6 +223,7 @@ class Search:
                     self.skipped.append(region.rel)  # never silent: done says which file was not read to its end
                     break
                 self.remaining -= len(hits)
+                self.found += len(hits)
                 yield Step(hits, self.scanned, region.rel)
                 if self.remaining <= 0:
                     break
@@ -361,7 +364,8 @@ def _compressed(search: Search, region: Region) -> Iterator[list[Hit]]:
     reader = OPENERS[region.compressed](raw)
     newest_first = not search.oldest_first
     try:
-        kept: deque[Hit] = deque(maxlen=max(1, search.remaining))
+        kept: deque[Hit] = deque()
+        held, dropped = 0, False
         low, high = region.start, region.end
         base = 0  # decompressed offset of ``data``
         data = b""
@@ -419,15 +423,30 @@ def _compressed(search: Search, region: Region) -> Iterator[list[Hit]]:
                     return
             else:
                 kept.extend(hits)
+                held += sum(_held(hit) for hit in hits)
+                while len(kept) > search.remaining:  # the newest ``remaining`` are all it may send
+                    held -= _held(kept.popleft())
+                while held > MAX_HELD and len(kept) > 1:
+                    # Bounded memory: the oldest held hits go, and the search must stop
+                    # after this file (what comes next is older than what was dropped).
+                    held -= _held(kept.popleft())
+                    dropped = True
                 yield []
             if high is not None and base >= high:
                 break
         search.scanned += region.size - seen  # read to its end
         if newest_first:
             yield list(reversed(kept))
+            if dropped:
+                search.remaining = 0
     finally:
         reader.close()
         raw.close()
+
+
+def _held(hit: Hit) -> int:
+    """Bytes of text a hit holds, its context included (roughly)."""
+    return len(hit.text) + sum(len(line["text"]) for line in (*hit.before, *hit.after)) + 100
 
 
 def _flushed(search: Search, data: bytes, base: int) -> list[Hit]:

@@ -148,7 +148,6 @@ class SearchBody:
         self.handler = handler  # the server's, for hang-up checks (none under gunicorn)
         self.started = time.monotonic()
         self.total = scan.total
-        self.limit = scan.remaining
         self._steps = scan.steps()
         self._inflight = None  # the block being scanned in a thread
         self._closed = False
@@ -192,7 +191,7 @@ class SearchBody:
                 out.append(self._progress(step.file))
                 told = now
                 yield b"".join(out)
-        done = {"hits": self.limit - scan.remaining, "scanned_bytes": scan.scanned,
+        done = {"hits": scan.found, "scanned_bytes": scan.scanned,
                 "elapsed_ms": round((time.monotonic() - self.started) * 1000),
                 "complete": scan.complete and not scan.skipped and failed is None}
         if scan.skipped:
