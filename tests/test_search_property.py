@@ -20,10 +20,11 @@ from hypothesis import strategies as st
 from logstream import paths
 from logstream import search as search_module
 from logstream.api.search import SearchParams, open_history
+from logstream.block_search import block_hits
 from logstream.history import History
 from logstream.lines import BOM, last_line_end, read_lines, split_complete
 from logstream.query import Query
-from logstream.search import Search, block_hits
+from logstream.search import Search
 
 MAX_LINE = 24
 PIECES = [b"a", b"b", b"ab", b"ERROR", b"error", b" ", b"\r", b"\r\n", b"\n", b"\n", b"\n", b"\0", b"\xff",
