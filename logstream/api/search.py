@@ -2,8 +2,9 @@
 sent as Server-Sent Events: ``hit`` per matching line (with context),
 ``progress`` at least every 250 ms, and ``done`` last.
 
-Owns the request's parameters, the bounds an id puts on the history, opening the
-rotation chain through the path gate, and the response's loop: each block is
+Owns the request's parameters, the regions of the history the bounds leave (ids
+and times resolved by ``history.History``, which opens every link through the
+path gate, as for ``/api/lines``), and the response's loop: each block is
 scanned in a thread of gevent's pool (RE2 and ``pread`` release the GIL, so the
 hub serves live streams meanwhile: docs/benchmarks.md), and a client that hangs
 up stops the scan before the next block. Never reads lines itself
