@@ -35,7 +35,7 @@ from .query import Query
 
 MIN_BLOCK = 64 * 1024  # bytes: the first block, so the first hits come at once
 MAX_BLOCK = 4 * 1024 * 1024  # bytes: RE2 over 4 MiB costs ~1-4 ms; bigger gained nothing (docs/benchmarks.md)
-STEP_SECONDS = 0.025  # a block should take about this long: progress and hang-up checks stay frequent
+STEP_SECONDS = 0.025  # CPU a block should take: progress and hang-up checks stay frequent
 MAX_CONTEXT = 20  # lines each side of a hit
 MAX_HELD = 64 * 1024 * 1024  # bytes of text a compressed file's hits may hold until it is read to its end
 UNREADABLE = (OSError, EOFError, zlib.error, lzma.LZMAError)  # a corrupt or cut compressed file, a vanished disk
@@ -136,8 +136,11 @@ class Search:
             self.complete = False  # the limit ended it: older (newer) lines were not looked at
 
     def _timed(self, started: float) -> None:
-        """Size the next block so that one takes about ``STEP_SECONDS``."""
-        took = time.perf_counter() - started
+        """Size the next block so that one takes about ``STEP_SECONDS`` of this
+        thread's CPU: on a busy machine, wall time would shrink blocks to the
+        minimum for waits that are not the search's, and multiply the per-block
+        costs."""
+        took = time.thread_time() - started
         if took < STEP_SECONDS / 2:
             self.block = min(self.max_block, self.block * 2)
         elif took > STEP_SECONDS * 2:
@@ -189,7 +192,7 @@ def _forward(search: Search, region: Region) -> Iterator[list[Hit]]:
     """A plain file's region, oldest line first."""
     fd, pos, end = region.fd, region.start, region.end
     while pos < end:
-        started = time.perf_counter()
+        started = time.thread_time()
         data = os.pread(fd, min(search.block, end - pos), pos)
         if not data:
             break  # the file shrank under us
@@ -214,7 +217,7 @@ def _backward(search: Search, region: Region) -> Iterator[list[Hit]]:
         yield _tail_line(search, region)
     fd, low, pos = region.fd, region.start, region.end
     while pos > low and search.remaining > 0:
-        started = time.perf_counter()
+        started = time.thread_time()
         at = max(low, pos - search.block)
         data = os.pread(fd, pos - at, at)
         if len(data) < pos - at:
@@ -285,7 +288,7 @@ def _compressed(search: Search, region: Region) -> Iterator[list[Hit]]:
         ahead = read()
         before = b""  # the complete lines just before ``data``, for context
         while data or ahead:
-            started = time.perf_counter()
+            started = time.thread_time()
             chunk, ahead = ahead, read() if ahead else b""
             data += chunk
             cut = data.rfind(b"\n") + 1 if ahead else len(data)
