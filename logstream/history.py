@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import paths
-from .archive import OPENERS, Archive, ArchiveError
+from .archive import DECOMPRESSORS, Archive, ArchiveError
 from .errors import BadRequest, LogstreamError, NotFound, Unsupported
-from .lines import BLOCK, FIRST_BLOCK, Lines, hole_start, is_line_boundary, last_line_end, read_lines
+from .lines import BLOCK, Lines, last_line_end
+from .plain_link import PlainLink
 from .position import malformed, parse_position, split_id
 
 MAX_SCAN = 64 * 1024 * 1024  # bytes one page reads at most, whatever its filter (README "History")
@@ -59,6 +60,11 @@ class Chunk:
     def end(self) -> int:
         return self.lines.ends[-1] if self.lines.ends else self.start
 
+    @property
+    def prefix(self) -> str:
+        """What goes before a line's end offset in its id."""
+        return f"{self.ino:x}-"
+
 
 @dataclass
 class Page:
@@ -80,73 +86,6 @@ class Page:
     begin: Place | None = None
 
 
-class PlainLink:
-    """A plain (uncompressed) link on descriptor ``fd`` (owned), read up to
-    ``end``: the end of the file's last complete line for the file followed
-    now (its last line may be unfinished), the file's size for a rotated one
-    (its last line without LF is a line, as the stream sent it)."""
-
-    def __init__(self, fd: int, end: int, max_line: int, block: int = BLOCK) -> None:
-        self.fd = fd
-        self.size = end
-        self.max_line = max_line
-        self.block = block
-
-    def end(self) -> int:
-        return self.size
-
-    def forward(self, start: int = 0, stop: int | None = None) -> Iterator[Lines]:
-        """``Lines`` from the boundary ``start`` up to ``stop`` (default: the end)."""
-        yield from read_lines(self.fd, start, self.size if stop is None else min(stop, self.size), self.max_line,
-                              final=True, block=self.block)
-
-    def ranges_back(self, stop: int) -> Iterator[tuple[int, int]]:
-        """``(start, end)`` spans of whole lines before ``stop``, newest first,
-        growing from ``FIRST_BLOCK`` to ``block`` bytes: one seek and block reads
-        backwards to the previous newline (a hole is jumped, not read)."""
-        end, size = min(stop, self.size), min(FIRST_BLOCK, self.block)
-        while end > 0:
-            low = max(0, end - size)
-            size = min(size * 2, self.block)
-            if low == 0:
-                yield 0, end
-                return
-            data = os.pread(self.fd, end - low, low)
-            nl = data.find(b"\n", 0, max(0, len(data) - 1))  # an LF before the last byte starts a line
-            start = low + nl + 1 if nl >= 0 else self._line_start(low)
-            yield start, end
-            end = start
-
-    def _line_start(self, pos: int) -> int:
-        """The start of the line holding byte ``pos - 1`` (a line longer than a block)."""
-        while pos > 0:
-            low = max(0, pos - self.block)
-            data = os.pread(self.fd, pos - low, low)
-            nl = data.rfind(b"\n")
-            if nl >= 0:
-                return low + nl + 1
-            pos = hole_start(self.fd, low) if data.count(0) == len(data) else low
-        return 0
-
-    def backward(self, stop: int | None = None) -> Iterator[tuple[int, Lines]]:
-        """``(start, lines)``: lines ending at most at ``stop``, newest chunk first,
-        each beginning at the line boundary ``start``."""
-        for start, end in self.ranges_back(self.size if stop is None else stop):
-            out = Lines()
-            for lines in read_lines(self.fd, start, end, self.max_line, final=True, block=self.block):
-                out.extend(lines)
-            if out:
-                yield start, out
-
-    def is_boundary(self, offset: int) -> bool:
-        return offset == self.size or is_line_boundary(self.fd, offset)
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-
 Reader = PlainLink | Archive
 
 
@@ -163,6 +102,7 @@ class History:
 
     def __init__(self, root: Path, rel: str, max_line: int, block: int = BLOCK,
                  pause: Callable[[], object] | None = None) -> None:
+        paths.resolve(root, rel)  # outside the root: the gate's 403 before anything else
         if rel.endswith(paths.COMPRESSED):
             raise Unsupported(f"{rel} is compressed: ask for the path it was rotated from (its history holds it)")
         self.root, self.rel, self.max_line, self.block = root, rel, max_line, block
@@ -205,7 +145,7 @@ class History:
             return self._readers[index]
         link = self.chain[index]
         reader: Reader | None = None
-        if link.compressed is None or link.compressed in OPENERS:
+        if link.compressed is None or link.compressed in DECOMPRESSORS:
             try:
                 fd, st = paths.open_file(self.root, link.rel)
             except LogstreamError:
@@ -215,7 +155,7 @@ class History:
                 fd = None
             if fd is not None:
                 reader = (PlainLink(fd, st.st_size, self.max_line, self.block) if link.compressed is None
-                          else Archive(fd, link.compressed, self.max_line))
+                          else Archive(fd, link.compressed, self.max_line, self.block, self.pause))
         if reader is None:
             self.skipped.append(link.rel)
         self._readers[index] = reader
@@ -271,6 +211,13 @@ class History:
         except ArchiveError as exc:
             raise NotFound(f"the file this id names ({self.chain[index].rel}) is corrupt: {exc}") from None
         return Place(index, pos.offset)
+
+    def seek(self, when: float, strict: bool = False) -> Place:
+        """The place before the first line stamped at or after ``when`` (``strict``:
+        after it): ``timeline.seek_time``. Raises ``BadRequest`` without timestamps."""
+        from .timeline import seek_time  # timeline reads a History: imported when first asked
+
+        return seek_time(self, when, strict)
 
     # -- raw walks ---------------------------------------------------------------------------------
     def forward(self, place: Place, stop: Place | None = None) -> Iterator[Chunk]:
@@ -357,11 +304,13 @@ class History:
         """Up to ``count`` lines (that ``match``) after ``place``, oldest first, up
         to ``stop``; stops after ``budget`` bytes."""
         picked: list[tuple[str, str]] = []
-        end = place
+        begin = start = end = place
         scanned = 0
         for chunk in self.forward(place, stop) if count > 0 else ():
             prefix = f"{chunk.ino:x}-"
             texts, ends = chunk.lines.texts, chunk.lines.ends
+            if start == place:  # the first line scanned
+                begin, start = Place(chunk.link, chunk.start), Place(chunk.link, ends[0])
             idx = range(len(texts)) if match is None else [i for i, t in enumerate(texts) if match(t)]
             take = list(idx)[: count - len(picked)]
             picked.extend((prefix + str(ends[i]), texts[i]) for i in take)
@@ -374,7 +323,7 @@ class History:
                 break
         bound = stop if stop is not None else self.last()
         more_after = self._more_after(end) if stop is None else self._norm(end) < self._norm(bound)
-        return Page(picked, place, end, self._more_before(place), more_after, list(self.skipped), place)
+        return Page(picked, start, end, self._more_before(begin), more_after, list(self.skipped), begin)
 
     def around(self, place: Place, count: int, match: Callable[[str], bool] | None = None,
                budget: int = MAX_SCAN) -> Page:
@@ -400,7 +349,17 @@ class History:
     def _more_before(self, place: Place) -> bool:
         if place.offset > 0:
             return True
-        return any(self._safe_end(i) > 0 for i in range(place.link))
+        return any(self._has_lines(i) for i in range(place.link - 1, -1, -1))  # newest first: plain ones first
+
+    def _has_lines(self, index: int) -> bool:
+        """Whether link ``index`` holds a line (an archive: its first block decompressed, not all of it)."""
+        reader = self.reader(index)
+        if reader is None:
+            return False
+        try:
+            return any(True for _ in reader.forward(0))
+        except ArchiveError:
+            return False
 
     def _more_after(self, place: Place) -> bool:
         return self._norm(place) < self._norm(self.last())

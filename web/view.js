@@ -38,6 +38,8 @@ export class LogView {
     this.look = { pinned: [], rules: null, timeMode: "written" }; // how lines show (render.js)
     this.sources = null; // merged view: index -> {label, colour, title}
     this.records = new Map(); // per source: the record a continuation line inherits its level from
+    this.seq = 0; // numbers every entry pushed
+    this.lastOf = new Map(); // per source: the number of its latest entry (what a continuation continues)
     this.scheduled = false;
     this.lastScrollTop = 0;
     this.autoScrolling = false;
@@ -68,7 +70,9 @@ export class LogView {
     let added = 0;
     for (const item of items) {
       if (item.continuation && this._attach(item)) continue;
-      this._push({ kind: "line", data: item.data, source: item.source });
+      const seq = ++this.seq;
+      this.lastOf.set(item.source ? item.source.index : -1, seq);
+      this._push({ kind: "line", data: item.data, source: item.source, seq });
       added++;
     }
     this.received += added;
@@ -84,19 +88,22 @@ export class LogView {
    */
   _attach(item) {
     const key = item.source ? item.source.index : -1;
+    const last = this.lastOf.get(key); // undefined: a separator (or a clear) came after it
+    if (last === undefined) return false;
     for (let i = this.pending.length - 1; i >= this.pendingHead; i--) {
       const p = this.pending[i];
-      if (p.kind !== "line" || (p.source ? p.source.index : -1) !== key) continue;
+      if (p.kind !== "line" || p.seq !== last) continue;
       p.data += `\n${item.data}`;
       return true;
     }
+    if (this.paused) return false; // never redraw the screen of a held view (simplest; could queue)
     const lines = this.list.getElementsByClassName("ln");
     for (let i = lines.length - 1; i >= 0; i--) {
       const line = lines[i];
-      if ((line.source ? line.source.index : -1) !== key) continue;
+      if (line.seq !== last) continue;
       if (line.raw === undefined) return false;
       const rec = prepareLine(`${line.raw}\n${item.data}`, line.before);
-      const fresh = this._drawn(rec, line.source, `${line.raw}\n${item.data}`, line.before);
+      const fresh = this._drawn(rec, line.source, `${line.raw}\n${item.data}`, line.before, line.seq);
       const more = fresh.querySelector(".more");
       if (more && line.classList.contains("expanded")) setExpanded(fresh, more, true);
       line.replaceWith(fresh);
@@ -106,14 +113,16 @@ export class LogView {
     return false;
   }
 
-  _drawn(rec, source, raw, before) {
+  _drawn(rec, source, raw, before, seq) {
     const el = lineElement(rec, source, this.highlight, this.look);
+    el.seq = seq; // which entry this is (view.lastOf)
     el.raw = raw; // what came, to draw it again with a continuation
     el.before = before; // the record its level was read after
     return el;
   }
 
   addSeparator(kind, message) {
+    this.lastOf.clear(); // nothing continues across a separator (a rotation, a reset, an error)
     this._push({ kind: "sep", sepKind: kind, message });
     this._schedule();
   }
@@ -189,7 +198,7 @@ export class LogView {
     const before = this.records.get(key);
     const rec = prepareLine(item.data, before);
     this.records.set(key, rec.record);
-    return this._drawn(rec, item.source, item.data, before);
+    return this._drawn(rec, item.source, item.data, before, item.seq);
   }
 
   _append(elements) {
@@ -289,8 +298,10 @@ export class LogView {
     Object.assign(this.look, look);
     for (const line of this.list.querySelectorAll(".ln")) {
       if (!line.rec) continue;
-      const fresh = this._drawn(line.rec, line.source, line.raw, line.before);
+      const fresh = this._drawn(line.rec, line.source, line.raw, line.before, line.seq);
       if (line.getAttribute("aria-expanded") === "true") toggleTree(fresh, this.look.pinned);
+      const more = fresh.querySelector(".more");
+      if (more) setExpanded(fresh, more, line.classList.contains("expanded"));
       line.replaceWith(fresh);
     }
   }
@@ -314,6 +325,7 @@ export class LogView {
     this.heldSincePause = 0;
     this.newSinceFollow = 0;
     this.records.clear();
+    this.lastOf.clear();
     this.following = true;
     this.onChange();
   }

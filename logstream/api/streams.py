@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from ..errors import BadRequest, Unsupported
+from ..errors import Unsupported
 from ..paths import COMPRESSED
 from ..stream import Stream
 from . import ndjson_response, runtime, sse_response, text_response
@@ -34,8 +34,6 @@ def _stream(paths: list[str]):
     for path in params.paths:
         if path.endswith(COMPRESSED):  # it cannot grow, and its bytes are no lines: say so, never stream noise
             raise Unsupported(f"{path} is compressed: download it (api/download/{path}); a stream carries text lines")
-    if params.since is not None and rt.source.kind != "inotify":
-        raise BadRequest("since= is for files of a local directory, not a Redis-backed node")
     ip = request.remote_addr or "?"
     rt.admit(ip)
     try:
