@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import scopes
-from .api import files, lines, ops, session, streams
+from .api import files, lines, ops, search, session, streams
 from .config import Config
 from .errors import LogstreamError
 from .runtime import Runtime
@@ -75,7 +75,7 @@ def create_app(config: Config) -> Flask:
             # Who this is (identity.py); what they may read goes with the request to the path gate.
             scopes.bind(runtime.auth.check(request.headers, request.cookies, request.args, path).scope)
 
-    for blueprint in (session.bp, ops.bp, files.bp, streams.bp, lines.bp):
+    for blueprint in (session.bp, ops.bp, files.bp, streams.bp, lines.bp, search.bp):
         app.register_blueprint(blueprint)
     if config.trusted_proxies:
         # Behind N proxies, believe the last N values of X-Forwarded-For and
