@@ -21,6 +21,8 @@ export function bindShortcuts({ toolbar, view }) {
     w: () => toolbar.toggleWrap(),
     t: () => $("theme").click(),
     l: () => toolbar.copyLink(),
+    s: () => $("search-open").click(),
+    j: () => $("time-open").click(),
     b: () => $("sidebar-toggle").click(),
     "+": () => toolbar.stepFontSize(1),
     "=": () => toolbar.stepFontSize(1),

@@ -42,6 +42,8 @@ export class LogView {
     this.lastScrollTop = 0;
     this.autoScrolling = false;
     this.frameStats = { frames: 0, maxMs: 0 };
+    this.detached = false; // the window's far end is not the live end (history.js owns this)
+    this.onReachEnd = null; // detached: the reader reached the bottom (scroll) or asked to follow
 
     scroller.addEventListener("scroll", () => this._onScroll(), { passive: true });
     scroller.addEventListener("wheel", (e) => { if (e.deltaY < 0) this._userScrolledUp(); }, { passive: true });
@@ -62,7 +64,7 @@ export class LogView {
 
   /** Queue line events ({data, source}) for the next frame. */
   addLines(items) {
-    for (const item of items) this._push({ kind: "line", data: item.data, source: item.source });
+    for (const item of items) this._push({ kind: "line", data: item.data, source: item.source, id: item.id });
     this.received += items.length;
     if (this.paused) this.heldSincePause += items.length;
     if (!this.following) this.newSinceFollow += items.length;
@@ -101,7 +103,8 @@ export class LogView {
     this.scheduled = false;
     if (this.paused) { this.onChange(); return; }
     const started = performance.now();
-    let room = this.following ? Infinity : Math.max(0, this.max - this.domCount);
+    // Detached from the live end (history.js): lines come only from paging forward, so the top gives way.
+    let room = this.following || this.detached ? Infinity : Math.max(0, this.max - this.domCount);
     if (this.following && this.pendingCount > this.max) {
       // More than a window waiting: the older part would be trimmed at once.
       while (this.pendingCount > this.max) {
@@ -144,7 +147,9 @@ export class LogView {
     const key = item.source ? item.source.index : -1;
     const rec = prepareLine(item.data, this.records.get(key));
     this.records.set(key, rec.record);
-    return lineElement(rec, item.source, this.highlight, this.look);
+    const el = lineElement(rec, item.source, this.highlight, this.look);
+    if (item.id) el.dataset.id = item.id; // its place in the history (history.js, linelinks.js)
+    return el;
   }
 
   _append(elements) {
@@ -200,7 +205,8 @@ export class LogView {
     const wentUp = top < this.lastScrollTop - 1;
     this.lastScrollTop = top;
     if (this._atBottom()) {
-      if (!this.following) this.follow();
+      if (this.detached) this.onReachEnd?.("scroll");
+      else if (!this.following) this.follow();
     } else if (this.following && wentUp) {
       this._userScrolledUp();
     }
@@ -215,6 +221,7 @@ export class LogView {
 
   /** Follow the bottom again (the "jump to bottom" bar, End, f). */
   follow() {
+    if (this.detached) { this.onReachEnd?.("follow"); return; }
     this.following = true;
     this.newSinceFollow = 0;
     this._stick();
@@ -254,6 +261,62 @@ export class LogView {
     this.max = max;
     this._trim();
     this._schedule();
+  }
+
+  /**
+   * History paging (history.js): put older entries above the window at once,
+   * line items `{data, id}` or separators `{kind: "sep", sepKind, message}`,
+   * oldest first. The caller keeps the scroll position and the bound.
+   */
+  prependEntries(items) {
+    const elements = [];
+    let record;
+    for (const item of items) {
+      if (item.kind === "sep") { elements.push(separatorElement(item.sepKind, item.message)); this.sepCount++; continue; }
+      const rec = prepareLine(item.data, record);
+      record = rec.record;
+      const el = lineElement(rec, null, this.highlight, this.look);
+      if (item.id) el.dataset.id = item.id;
+      elements.push(el);
+    }
+    for (let end = elements.length; end > 0; end -= CHUNK) {
+      const chunk = document.createElement("div");
+      chunk.className = "chunk";
+      chunk.append(...elements.slice(Math.max(0, end - CHUNK), end));
+      this.list.prepend(chunk);
+    }
+    this.domCount += elements.length;
+    this.onChange();
+  }
+
+  /** Drop `n` entries from the bottom (scrolled back: the far end) and what waits to be shown below them. */
+  dropNewest(n) {
+    this.pending = [];
+    this.pendingHead = 0;
+    this.skipped = 0;
+    while (n > 0 && this.list.lastElementChild) {
+      const chunk = this.list.lastElementChild;
+      const entry = chunk.lastElementChild;
+      if (!entry) { chunk.remove(); continue; }
+      if (entry.classList.contains("sep")) this.sepCount--;
+      entry.remove();
+      this.domCount--;
+      n--;
+    }
+    if (this.list.lastElementChild && !this.list.lastElementChild.childElementCount) this.list.lastElementChild.remove();
+    this.onChange();
+  }
+
+  /** Put entries (context blocks, counted as separators) beside a line of the window. */
+  insertBeside(line, before, after) {
+    for (const el of [before, after]) {
+      if (!el) continue;
+      if (el === before) line.before(el);
+      else line.after(el);
+      this.domCount++;
+      this.sepCount++;
+    }
+    this.onChange();
   }
 
   /** Empty the view; `byReader`: the reader asked (the pane then says "Cleared"). */
