@@ -163,7 +163,6 @@ const past = new History({
   path: () => (streamedFiles().length === 1 && state.files.length === 1 ? state.files[0] : null),
   openLive: (lastId) => openLive(lastId),
   closeLive: () => { connections.closeStream(); status.render(); },
-  onChange: () => empty.schedule(),
   restart: () => restartStream(),
 });
 let openLive = () => {};

@@ -106,16 +106,15 @@ export class History {
   /**
    * view: the LogView; path(): the one file shown (null for a merged view or
    * none: no history then); openLive(lastId): follow the live stream from
-   * after that id; closeLive(): stop it; onChange(): the pane's message may
-   * have changed (empty.js reads `error`); restart(): show the live end
-   * afresh (the bar's button, after the anchor was dropped).
+   * after that id; closeLive(): stop it; restart(): show the live end
+   * afresh (the bar's button, after the anchor was dropped). The pane's
+   * message (empty.js reads `error`) is told through the view's onChange.
    */
-  constructor({ view, path, openLive, closeLive, onChange, restart }) {
+  constructor({ view, path, openLive, closeLive, restart }) {
     this.view = view;
     this.path = path;
     this.openLive = openLive;
     this.closeLive = closeLive;
-    this.onChange = onChange;
     this.generation = 0; // a restart makes every fetch under way stale
     this.loading = false;
     this.olderBlocked = false; // loading older lines failed: not again until the next restart
@@ -284,8 +283,10 @@ export class History {
         title: anchor.since ? `${path} cannot be opened at ${anchor.since}` : "This line is not available any more",
         reason: err.reason,
       };
+      this.view.detached = false;
+      this.view.following = true; // nothing to jump to: no "jump to bottom" over the message
       this._bar(anchor);
-      this.onChange();
+      this.view.onChange();
       return;
     }
     if (gen !== this.generation) return;
@@ -303,7 +304,7 @@ export class History {
     }
     first?.scrollIntoView({ block: anchor.since ? "start" : "center" });
     if (!page.more_after) this._attach(this.edgeId(true));
-    this.onChange();
+    this.view.onChange();
   }
 
   /**
