@@ -164,6 +164,7 @@ const past = new History({
   openLive: (lastId) => openLive(lastId),
   closeLive: () => { connections.closeStream(); status.render(); },
   restart: () => restartStream(),
+  maxPage: () => settings.maxBacklog,
 });
 let openLive = () => {};
 /** Open the view at a place in the history (a search hit, a time): it becomes the page's link too. */

@@ -20,7 +20,7 @@ import { encodePath, filterParams } from "./connection.js";
 import { lineElement, prepareLine } from "./render.js";
 import { setAnchor, state } from "./state.js";
 
-export const PAGE = 200; // lines per page, the server's default
+export const PAGE = 200; // lines per page, the server's default (fewer if its --max-backlog is lower)
 const CONTEXT = 5; // unfiltered lines each side of a line whose context is shown
 const RANGE_PAGES = 25; // a linked range is read at most this many pages past its start
 const TOP_PX = 48; // this close to the top loads the page before
@@ -107,11 +107,13 @@ export class History {
    * view: the LogView; path(): the one file shown (null for a merged view or
    * none: no history then); openLive(lastId): follow the live stream from
    * after that id; closeLive(): stop it; restart(): show the live end
-   * afresh (the bar's button, after the anchor was dropped). The pane's
+   * afresh (the bar's button, after the anchor was dropped); maxPage(): the
+   * most lines the server serves at once (--max-backlog), or null. The pane's
    * message (empty.js reads `error`) is told through the view's onChange.
    */
-  constructor({ view, path, openLive, closeLive, restart }) {
+  constructor({ view, path, openLive, closeLive, restart, maxPage }) {
     this.view = view;
+    this.page = () => Math.max(1, Math.min(PAGE, maxPage() ?? PAGE));
     this.path = path;
     this.openLive = openLive;
     this.closeLive = closeLive;
@@ -177,7 +179,7 @@ export class History {
     this.loading = true;
     let page;
     try {
-      page = await fetchPage(path, { before: first, limit: PAGE });
+      page = await fetchPage(path, { before: first, limit: this.page() });
     } catch (err) {
       if (gen !== this.generation) return;
       this.olderBlocked = true;
@@ -217,7 +219,7 @@ export class History {
     this.loading = true;
     let page;
     try {
-      page = await fetchPage(path, { after: last, limit: PAGE });
+      page = await fetchPage(path, { after: last, limit: this.page() });
     } catch (err) {
       if (gen === this.generation) this.view.addSeparator("error", `Newer lines cannot be loaded: ${err.reason}`);
       return;
@@ -270,10 +272,10 @@ export class History {
     try {
       // A time opens the view as filtered; a linked line shows its surroundings as they are (links carry no filter).
       const filtered = Boolean(anchor.since);
-      page = await fetchPage(path, anchor.since ? { since: anchor.since, limit: PAGE } : { around: anchor.at || anchor.from, limit: PAGE }, filtered);
+      page = await fetchPage(path, anchor.since ? { since: anchor.since, limit: this.page() } : { around: anchor.at || anchor.from, limit: this.page() }, filtered);
       items.push(...unseen(page.lines, () => false));
       for (let n = 0; anchor.to && page.more_after && !items.some((l) => l.id === anchor.to) && n < RANGE_PAGES; n++) {
-        page = { ...(await fetchPage(path, { after: items[items.length - 1].id, limit: PAGE }, false)), more_before: page.more_before };
+        page = { ...(await fetchPage(path, { after: items[items.length - 1].id, limit: this.page() }, false)), more_before: page.more_before };
         items.push(...unseen(page.lines, () => false));
         if (gen !== this.generation) return;
       }
@@ -300,7 +302,7 @@ export class History {
       first ??= el;
     }
     if (anchor.to && !span.size) {
-      this.view.addSeparator("error", `The end of this range is more than ${(RANGE_PAGES * PAGE).toLocaleString()} lines past its start: showing its start`);
+      this.view.addSeparator("error", `The end of this range is more than ${(RANGE_PAGES * this.page()).toLocaleString()} lines past its start: showing its start`);
     }
     first?.scrollIntoView({ block: anchor.since ? "start" : "center" });
     if (!page.more_after) this._attach(this.edgeId(true));
