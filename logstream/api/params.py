@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from ..encode import FORMATS
 from ..errors import BadRequest
 from ..query import Query
+from ..timestamps import parse_time
 
 MAX_MERGED = 32  # files in one merged stream
 
@@ -69,3 +70,50 @@ class StreamParams:
         if group and len(paths) > 1:
             raise BadRequest("group=1 is for one file, not a merged stream")
         return cls(tuple(paths), lines, fmt, query, last_id, group)
+
+
+def time_arg(args, name: str) -> float | None:
+    """Query parameter ``name`` as a time (``timestamps.parse_time``: RFC 3339 or
+    relative, ``90s``, ``15m``, ``2h``, ``3d``), epoch seconds; None if absent or
+    empty. Raises ``BadRequest``."""
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return parse_time(raw)
+    except ValueError as exc:
+        raise BadRequest(f"{name}: {exc}") from None
+
+
+DEFAULT_PAGE = 200  # lines of a /api/lines page when no limit= is given
+
+
+@dataclass(frozen=True)
+class LinesParams:
+    """What a client asks of a path's history (``/api/lines``): at most one
+    anchor, ``before``/``after``/``around`` (an id) or ``since`` (epoch seconds);
+    ``until`` (epoch seconds) bounds the page; ``limit`` lines (default 200, at
+    most ``--max-backlog``); the stream's ``query`` (``filter``, ``invert``,
+    ``where``)."""
+
+    before: str | None
+    after: str | None
+    around: str | None
+    since: float | None
+    until: float | None
+    limit: int
+    query: Query | None
+
+    @classmethod
+    def parse(cls, args, config) -> LinesParams:
+        """From the request's query ``args``. Raises ``BadRequest``."""
+        anchors = [name for name in ("before", "after", "around", "since") if args.get(name)]
+        if len(anchors) > 1:
+            raise BadRequest(f"give at most one of before, after, around and since (got {', '.join(anchors)})")
+        limit = int_arg(args, "limit", min(DEFAULT_PAGE, config.max_backlog), 1, config.max_backlog)
+        query = Query.build(args.get("filter", ""), bool_arg(args, "invert"), args.getlist("where"))
+        until = time_arg(args, "until")
+        if until is not None and args.get("around"):
+            raise BadRequest("until: not with around (a page around a line is not bounded by time)")
+        return cls(args.get("before") or None, args.get("after") or None, args.get("around") or None,
+                   time_arg(args, "since"), until, limit, query)

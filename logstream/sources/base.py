@@ -44,6 +44,10 @@ class Source(Protocol):
       ``index`` of ``stream``; raises ``NotFound``, ``PathRejected``, ``Unavailable``.
     - ``open_file(rel)``: ``(descriptor, stat)`` for a download; ``NotFound`` where
       the files do not live on this machine.
+    - ``history(rel)``: ``rel``'s history for ``/api/lines`` (``history.History``: a
+      context manager with ``locate``/``first``/``last``/``before``/``after``/
+      ``around``/``forward``/``backward``/``id_of``); raises ``NotFound``,
+      ``PathRejected``, ``Unsupported``.
     - ``topics``: the ``topic.Topics`` registry (``/metrics`` and ``/healthz`` read it).
     """
 
@@ -66,6 +70,8 @@ class Source(Protocol):
     def follower(self, stream, rel: str, index: int) -> Follower: ...
 
     def open_file(self, rel: str) -> tuple[int, os.stat_result]: ...
+
+    def history(self, rel: str): ...
 
 
 class Follower:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 
+import gevent
+
 from .. import paths
+from ..history import History
 from ..tailer import Tailer
 from ..topic import Topic, Topics
 from ..watcher import WakeIndex, Watcher
@@ -111,6 +114,11 @@ class LocalSource:
 
     def open_file(self, rel: str) -> tuple[int, os.stat_result]:
         return paths.open_file(self.config.root, rel)
+
+    def history(self, rel: str) -> History:
+        """``rel``'s history (its rotated siblings, then the file), read lazily;
+        a context manager. Raises ``NotFound``, ``PathRejected``, ``Unsupported``."""
+        return History(self.config.root, rel, self.config.max_line, pause=gevent.sleep)
 
     def end_of_input(self, rel: str, ino: int, size: int) -> None:
         """The writer of ``rel`` is done (standard input ended): see ``FileTopics``."""

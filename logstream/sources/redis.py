@@ -25,7 +25,7 @@ import gevent.event
 import redis
 
 from .. import redis_schema as schema
-from ..errors import NotFound, PathRejected, Unavailable
+from ..errors import NotFound, PathRejected, Unavailable, Unsupported
 from ..redis_schema import ZERO, EntryId, format_entry_id, parse_entry_id
 from ..topic import Topic, Topics
 
@@ -227,6 +227,9 @@ class RedisSource:
 
     def open_file(self, rel: str):
         raise NotFound("downloads are not available on a Redis web node (the files live on the agents' hosts)")
+
+    def history(self, rel: str):
+        raise Unsupported("the history (/api/lines) is not served by a Redis web node yet: ask a local server")
 
     def _list_forever(self) -> None:
         while True:

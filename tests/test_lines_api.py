@@ -1,0 +1,169 @@
+"""``GET /api/lines/<path>`` over real HTTP: pages of a path's whole history
+(rotated by rename, compressed) before, after and around an id, from a time,
+bounded by a time, filtered as the stream filters; ids equal the live
+stream's; every bad input is a JSON error with the stream's reasons."""
+
+import gzip
+import json
+import os
+import urllib.parse
+
+import pytest
+
+from conftest import Server, append
+
+STAMP = "2026-11-30T04:{:02d}:{:02d}Z"
+
+
+def stamped(minute: int, n: int, word: str = "info") -> str:
+    return f"{STAMP.format(minute, n)} {word} line {minute}.{n}"
+
+
+@pytest.fixture(scope="module")
+def history_server(tmp_path_factory):
+    """app.log.2.gz (minute 1), app.log.1 (minute 2), app.log (minute 3), each
+    10 lines, every third one an ``error``; plus plain.log without timestamps,
+    other.log, a FIFO and a file outside the root."""
+    base = tmp_path_factory.mktemp("history")
+    root = base / "logs"
+    root.mkdir()
+    log = root / "app.log"
+    texts = {m: [stamped(m, n, "error" if n % 3 == 0 else "info") for n in range(10)] for m in (1, 2, 3)}
+    (root / "app.log.2.gz").write_bytes(gzip.compress("".join(t + "\n" for t in texts[1]).encode()))
+    append(root / "app.log.1", *texts[2])
+    append(log, *texts[3])
+    append(root / "plain.log", "no", "time", "here")
+    append(root / "app.json", *(json.dumps({"time": STAMP.format(5, n), "level": ["info", "error"][n % 2], "n": n})
+                                for n in range(10)))
+    append(root / "other.log", "x")
+    os.mkfifo(root / "pipe.log")
+    (base / "secret.log").write_text("secret\n")
+    server = Server(root, ("--max-backlog", "500"))
+    server.texts = [t for m in (1, 2, 3) for t in texts[m]]
+    server.root_dir = root
+    yield server
+    server.stop()
+
+
+def get(server, path: str, **params):
+    query = urllib.parse.urlencode(params, doseq=True)
+    status, body = server.json(f"/api/lines/{path}" + (f"?{query}" if query else ""))
+    return status, body
+
+
+def texts(body) -> list[str]:
+    return [line["text"] for line in body["lines"]]
+
+
+def test_the_last_page_is_the_end_of_the_file_and_ids_are_the_live_streams(history_server):
+    status, body = get(history_server, "app.log", limit=4)
+    assert status == 200
+    assert texts(body) == history_server.texts[-4:]
+    assert body["path"] == "app.log" and body["more_before"] and not body["more_after"]
+    stream = history_server.stream("/api/stream/app.log?lines=4")
+    events = stream.wait_lines(4) and [e for e in stream.events if e.type == "message"]
+    assert [line["id"] for line in body["lines"]] == [e.last_event_id for e in events]
+    stream.close()
+
+
+def test_paging_back_crosses_every_rotation_and_the_compressed_sibling_down_to_the_first_line(history_server):
+    got, params = [], {"limit": 7}
+    while True:
+        status, body = get(history_server, "app.log", **params)
+        assert status == 200
+        got[:0] = texts(body)
+        if not body["more_before"]:
+            break
+        params = {"limit": 7, "before": body["start"]}
+    assert got == history_server.texts
+
+
+def test_paging_forward_from_the_first_line_reaches_the_end(history_server):
+    status, first = get(history_server, "app.log", limit=1, since="2000-01-01T00:00:00Z")
+    assert texts(first) == history_server.texts[:1] and not first["more_before"]
+    got, params = texts(first), {"limit": 8, "after": first["end"]}
+    while True:
+        status, body = get(history_server, "app.log", **params)
+        got.extend(texts(body))
+        if not body["more_after"]:
+            break
+        params = {"limit": 8, "after": body["end"]}
+    assert got == history_server.texts
+
+
+def test_around_an_id_gives_the_line_and_its_neighbours(history_server):
+    _, body = get(history_server, "app.log", limit=30)
+    target = body["lines"][14]  # 2026-11-30T04:02:04Z, in app.log.1
+    status, around = get(history_server, "app.log", around=target["id"], limit=5)
+    assert status == 200
+    i = history_server.texts.index(target["text"])
+    assert texts(around) == history_server.texts[i - 2:i + 3]
+
+
+def test_since_and_until_select_by_time_across_files(history_server):
+    status, body = get(history_server, "app.log", since=STAMP.format(1, 8), until=STAMP.format(2, 1), limit=50)
+    assert status == 200
+    assert texts(body) == [stamped(1, 8, "info"), stamped(1, 9, "error"), stamped(2, 0, "error"),
+                           stamped(2, 1, "info")]
+    assert body["more_before"] and not body["more_after"]  # nothing more up to until
+    _, last = get(history_server, "app.log", until=STAMP.format(2, 1), limit=2)
+    assert texts(last) == [stamped(2, 0, "error"), stamped(2, 1, "info")]
+
+
+def test_filter_invert_and_where_give_n_matching_lines_however_far_apart(history_server):
+    errors = [t for t in history_server.texts if " error " in t]
+    _, body = get(history_server, "app.log", filter="error", limit=6)
+    assert texts(body) == errors[-6:]
+    _, inverted = get(history_server, "app.log", filter="error", invert="1", limit=3)
+    assert texts(inverted) == [t for t in history_server.texts if " error " not in t][-3:]
+    _, after = get(history_server, "app.log", filter="error", after=body["lines"][0]["id"], limit=2)
+    assert texts(after) == errors[-5:-3]
+    _, where = get(history_server, "app.json", where="level>=error", since=STAMP.format(5, 4), limit=2)
+    assert [json.loads(t)["n"] for t in texts(where)] == [5, 7]
+
+
+@pytest.mark.parametrize(("params", "status", "reason"), [
+    ({"before": "nope"}, 400, "malformed event id"),
+    ({"after": "12-x"}, 400, "malformed event id"),
+    ({"around": "1,2"}, 400, "event id names 2 file(s)"),
+    ({"before": "OTHER-2"}, 400, "it names other.log"),
+    ({"before": "fffffffff-2"}, 404, "the file this id names is gone"),
+    ({"before": "APP-9999"}, 404, "past the end of the file"),
+    ({"before": "APP-3"}, 404, "line boundary"),
+    ({"around": "APP-0"}, 404, "names no line"),
+    ({"since": "yesterday"}, 400, "since: expected an RFC 3339 time"),
+    ({"until": "2026-13-40T00:00:00Z"}, 400, "until: expected"),
+    ({"since": "1h", "before": "APP-0"}, 400, "at most one of"),
+    ({"until": "1h", "around": "APP-0"}, 400, "until: not with around"),
+    ({"limit": "0"}, 400, "limit: must be between 1 and 500"),
+    ({"limit": "501"}, 400, "limit: must be between 1 and 500"),
+    ({"limit": "ten"}, 400, "limit: expected a whole number"),
+    ({"filter": "("}, 400, "filter: invalid regular expression"),
+    ({"where": "level>>"}, 400, "where"),
+])
+def test_bad_parameters_get_the_streams_reasons(history_server, params, status, reason):
+    ino = {"APP": os.stat(history_server.root_dir / "app.log").st_ino,
+           "OTHER": os.stat(history_server.root_dir / "other.log").st_ino}
+    params = {k: v.replace("APP", f"{ino['APP']:x}").replace("OTHER", f"{ino['OTHER']:x}") for k, v in params.items()}
+    got, body = get(history_server, "app.log", **params)
+    assert (got, reason in body["error"]) == (status, True), body
+
+
+@pytest.mark.parametrize(("path", "params", "status", "reason"), [
+    ("plain.log", {"since": "1h"}, 400, "no timestamp found in plain.log"),
+    ("plain.log", {"until": "1h"}, 400, "no timestamp found"),
+    ("pipe.log", {}, 403, "not a regular file"),
+    ("..%2Fsecret.log", {}, 403, "outside"),
+    ("missing.log", {}, 404, "no such file"),
+    ("app.log.2.gz", {}, 415, "compressed"),
+])
+def test_bad_paths_and_untimed_files_are_refused_as_the_stream_refuses_them(history_server, path, params, status,
+                                                                           reason):
+    got, body = get(history_server, path, **params)
+    assert (got, reason in body["error"]) == (status, True), body
+
+
+def test_a_page_without_filter_match_still_says_where_to_page_on(history_server):
+    status, body = get(history_server, "app.log", filter="never-there", limit=5)
+    assert status == 200 and body["lines"] == [] and not body["more_before"]
+    assert json.dumps(body)  # plain JSON, no surprises
