@@ -282,7 +282,9 @@ export class History {
     } catch (err) {
       if (gen !== this.generation) return;
       this.error = {
-        title: anchor.since ? `${path} cannot be opened at ${anchor.since}` : "This line is not available any more",
+        // 404/400: the id names bytes that are gone (or never were); anything else may pass.
+        title: anchor.since ? `${path} cannot be opened at ${anchor.since}`
+          : [400, 404].includes(err.status) ? "This line is not available any more" : "This line cannot be shown right now",
         reason: err.reason,
       };
       this.view.detached = false;
@@ -324,7 +326,7 @@ export class History {
     const id = line.dataset.id;
     let page;
     try {
-      page = await fetchPage(path, { around: id, limit: 2 * CONTEXT }, false);
+      page = await fetchPage(path, { around: id, limit: 2 * CONTEXT + 1 }, false);
     } catch (err) {
       this.view.insertBeside(line, null, this._contextBlock(id, [], `No context: ${err.reason}`));
       return;
