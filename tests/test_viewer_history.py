@@ -147,8 +147,8 @@ def test_a_link_whose_bytes_are_gone_says_so(viewer, logdir):
     rotate(logdir, "c 0")
     os.remove(logdir / "app.log.2")  # the linked line's file is gone from the disk
     page.goto(link)
-    page.wait_for_selector("#empty:not([hidden])")
-    assert page.inner_text("#empty .empty-title") == "This line is not available any more"
+    page.wait_for_function("() => document.querySelector('#empty:not([hidden]) .empty-title')?.textContent"
+                           " === 'This line is not available any more'")
     assert "The server said:" in page.inner_text("#empty")
     assert page.is_visible("#history-bar.failed")
     save_screenshot(page, "history-link-gone-light")

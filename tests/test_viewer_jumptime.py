@@ -65,8 +65,8 @@ def test_a_time_that_is_not_one_is_told_at_the_box_and_a_file_without_times_in_t
     assert "is not a time" in page.inner_text("#time-error")
     page.fill("#time-input", "15m")
     page.press("#time-input", "Enter")
-    page.wait_for_selector("#empty:not([hidden])")
-    assert page.inner_text("#empty .empty-title") == "app.log cannot be opened at 15m"
+    page.wait_for_function("() => document.querySelector('#empty:not([hidden]) .empty-title')?.textContent"
+                           " === 'app.log cannot be opened at 15m'")
     assert "timestamp" in page.inner_text("#empty")
     assert page.is_visible("#history-bar.failed")
 
