@@ -23,7 +23,7 @@ import lzma
 import os
 from collections.abc import Iterator
 
-from .lines import Lines, LineSplitter
+from .lines import FIRST_BLOCK, Lines, LineSplitter
 
 OPENERS = {  # over a file object; .zst: no decompressor in the standard library
     "gz": lambda f: gzip.GzipFile(fileobj=f, mode="rb"),
@@ -57,9 +57,11 @@ class Archive:
         total = 0
         try:
             with OPENERS[self.kind](raw) as z:
+                size = FIRST_BLOCK  # small first: the first lines (a first timestamp) come at once
                 while True:
                     try:
-                        data = z.read(CHUNK)
+                        data = z.read(size)
+                        size = CHUNK
                     except (OSError, EOFError, lzma.LZMAError) as exc:
                         raise ArchiveError(str(exc)) from None
                     if not data:

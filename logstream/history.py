@@ -63,10 +63,13 @@ class Chunk:
 @dataclass
 class Page:
     """What ``before``/``after``/``around`` found: ``lines`` as ``(id, text)``
-    oldest first; ``start``/``end`` the places bounding what was scanned (page on
-    with ``before=start``/``after=end``, even when no line matched); whether the
-    history goes on ``more_before``/``more_after`` them; ``skipped``: links that
-    could not be read (a ``.zst``, a corrupt archive, a file gone meanwhile)."""
+    oldest first; ``start``/``end`` the places after the earliest and the latest
+    line scanned, i.e. their ids (page on with the lines strictly before
+    ``start`` or after ``end``, even when no line matched; ``start`` is the
+    anchor itself when nothing was scanned); whether the history goes on
+    ``more_before``/``more_after`` what was scanned; ``skipped``: links that could
+    not be read (a ``.zst``, a corrupt archive, a file gone meanwhile);
+    ``begin``: the place before the earliest line scanned."""
 
     lines: list[tuple[str, str]]
     start: Place
@@ -74,6 +77,7 @@ class Page:
     more_before: bool
     more_after: bool
     skipped: list[str] = field(default_factory=list)
+    begin: Place | None = None
 
 
 class PlainLink:
@@ -103,7 +107,7 @@ class PlainLink:
         end, size = min(stop, self.size), min(FIRST_BLOCK, self.block)
         while end > 0:
             low = max(0, end - size)
-            size = min(size * 4, self.block)
+            size = min(size * 2, self.block)
             if low == 0:
                 yield 0, end
                 return
@@ -316,7 +320,7 @@ class History:
         """Up to ``count`` lines (that ``match``) ending at or before ``place``,
         oldest first; stops after ``budget`` bytes."""
         picked: list[tuple[str, str]] = []
-        start = place
+        begin = start = place
         scanned = 0
         for chunk in self.backward(place) if count > 0 else ():
             prefix = f"{chunk.ino:x}-"
@@ -328,13 +332,25 @@ class History:
             scanned += chunk.end - chunk.start
             if len(picked) >= count:
                 first = take[0]
-                start = Place(chunk.link, ends[first - 1] if first > 0 else chunk.start)
+                begin = Place(chunk.link, ends[first - 1] if first > 0 else chunk.start)
+                start = Place(chunk.link, ends[first])
                 break
-            start = Place(chunk.link, chunk.start)
+            begin, start = Place(chunk.link, chunk.start), Place(chunk.link, ends[0])
             if scanned >= budget:
                 break
         picked.reverse()
-        return Page(picked, start, place, self._more_before(start), self._more_after(place), list(self.skipped))
+        return Page(picked, start, place, self._more_before(begin), self._more_after(place), list(self.skipped),
+                    begin)
+
+    def line_start(self, place: Place) -> Place:
+        """The place before the line whose id names ``place`` (``place`` itself at
+        the start of a file). Raises ``NotFound`` if no line ends there."""
+        if place.offset == 0:
+            return place
+        page = self.before(place, 1)
+        if not page.lines or page.lines[-1][0] != self.id_of(place):
+            raise NotFound("the id names no line (it is the start of a file)")
+        return page.begin
 
     def after(self, place: Place, count: int, match: Callable[[str], bool] | None = None,
               budget: int = MAX_SCAN, stop: Place | None = None) -> Page:
@@ -358,7 +374,7 @@ class History:
                 break
         bound = stop if stop is not None else self.last()
         more_after = self._more_after(end) if stop is None else self._norm(end) < self._norm(bound)
-        return Page(picked, place, end, self._more_before(place), more_after, list(self.skipped))
+        return Page(picked, place, end, self._more_before(place), more_after, list(self.skipped), place)
 
     def around(self, place: Place, count: int, match: Callable[[str], bool] | None = None,
                budget: int = MAX_SCAN) -> Page:
@@ -368,11 +384,11 @@ class History:
         target = self.before(place, 1)
         if not target.lines or target.lines[-1][0] != self.id_of(place):
             raise NotFound("the id names no line (it is the start of a file)")
-        head = self.before(target.start, count // 2, match, budget) if count > 1 else None
+        head = self.before(target.begin, count // 2, match, budget) if count > 1 else None
         tail = self.after(place, max(0, count - count // 2 - 1), match, budget)
         lines = [*(head.lines if head else []), *target.lines, *tail.lines]
-        start = head.start if head else target.start
-        return Page(lines, start, tail.end, self._more_before(start), tail.more_after, list(self.skipped))
+        start, begin = (head.start, head.begin) if head and head.lines else (place, target.begin)
+        return Page(lines, start, tail.end, self._more_before(begin), tail.more_after, list(self.skipped), begin)
 
     # -- ends of the history -------------------------------------------------------------------
     def _norm(self, place: Place) -> Place:

@@ -39,6 +39,7 @@ class Stream:
                  on_close=None, pinger=None) -> None:
         self.config = config
         self.lines: int = params.lines
+        self.since: float | None = getattr(params, "since", None)
         self.last_id: str | None = params.last_id
         self.merged = len(params.paths) > 1
         self.encoder = Encoder(format=params.format, query=params.query, merged=self.merged,

@@ -20,22 +20,24 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from datetime import tzinfo
 
 from .archive import ArchiveError
 from .errors import BadRequest
 from .fields import parse as parse_fields
 from .history import History, Place, PlainLink
 from .lines import read_lines
-from .timestamps import detect
+from .timestamps import detect, local_zone
 
 PROBE_BLOCK = 16 * 1024  # bytes a probe reads at a time looking for a stamped line
 LINEAR_BELOW = 64 * 1024  # a span this small is scanned line by line instead of halved
 FIRST_STAMP_SCAN = 1024 * 1024  # bytes read from a link's start to find its first stamped line
 
 
-def line_time(text: str, year: int | None = None) -> float | None:
-    """When the line ``text`` says it was written (epoch seconds), or None."""
-    stamp = detect(text, year=year)
+def line_time(text: str, year: int | None = None, tz: tzinfo | None = None) -> float | None:
+    """When the line ``text`` says it was written (epoch seconds), or None; ``year``
+    and ``tz`` as ``timestamps.detect`` takes them."""
+    stamp = detect(text, year=year, tz=tz)
     if stamp is None and text.startswith("{"):
         parsed = parse_fields(text)
         stamp = parsed.time if parsed is not None else None
@@ -80,7 +82,7 @@ def _first_stamp(history: History, index: int, start: int, limit: int | None = N
     reader = history.reader(index)
     if reader is None:
         return None
-    year = _year(history, index)
+    year, tz = _year(history, index), local_zone()
     begin = start
     try:
         lines_iter = (read_lines(reader.fd, start, reader.end() if stop is None else stop, history.max_line,
@@ -88,7 +90,7 @@ def _first_stamp(history: History, index: int, start: int, limit: int | None = N
                       if isinstance(reader, PlainLink) else reader.forward(start, stop))
         for lines in lines_iter:
             for text, end in zip(lines.texts, lines.ends, strict=True):
-                stamp = line_time(text, year)
+                stamp = line_time(text, year, tz)
                 if stamp is not None:
                     return begin, stamp
                 begin = end
@@ -104,7 +106,7 @@ def _crossing(history: History, index: int, lo: int, late: Callable[[float], boo
     first late stamped line after the crossing the search lands on, or None if
     the link's stamps after ``lo`` are all early."""
     reader = history.reader(index)
-    year = _year(history, index)
+    year, tz = _year(history, index), local_zone()
     if isinstance(reader, PlainLink):
         hi = reader.end()
         # Invariants: a stamped line starts at lo and is early; the first stamped
@@ -121,9 +123,11 @@ def _crossing(history: History, index: int, lo: int, late: Callable[[float], boo
             else:
                 lo = found[0]
     begin = lo
-    for lines in reader.forward(lo):
+    scan = (read_lines(reader.fd, lo, reader.end(), history.max_line, final=True, block=PROBE_BLOCK)
+            if isinstance(reader, PlainLink) else reader.forward(lo))
+    for lines in scan:
         for text, end in zip(lines.texts, lines.ends, strict=True):
-            stamp = line_time(text, year)
+            stamp = line_time(text, year, tz)
             if stamp is not None and late(stamp):
                 return begin
             begin = end

@@ -98,8 +98,8 @@ def page_back(history: History, count: int, match=None, budget=None):
         assert pages < 10_000
         if not page.more_before:
             return got
-        assert page.start < place or page.lines
-        place = page.start
+        assert page.begin < place or page.lines
+        place = history.line_start(page.start)
 
 
 def page_forward(history: History, count: int, match=None, budget=None):

@@ -22,6 +22,7 @@ from .. import sse
 from ..runtime import Runtime
 from ..watcher import FileListener
 from . import runtime, sse_response
+from .range_download import RangeParams, is_range_request, range_response
 
 bp = Blueprint("files", __name__)
 log = logging.getLogger(__name__)
@@ -50,6 +51,9 @@ def file_events():
 
 @bp.get("/api/download/<path:path>")
 def download(path: str):
+    if is_range_request(request.args):  # lines of the history, not the file's bytes
+        params = RangeParams.parse(request.args)
+        return range_response(runtime().source.history(path), path, params)
     fd, st = runtime().source.open_file(path)
     f = os.fdopen(fd, "rb")  # the response closes it
     name = os.path.basename(path)

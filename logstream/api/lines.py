@@ -48,7 +48,7 @@ def read_page(history: History, params: LinesParams) -> Page:
     if params.after or params.since is not None:
         start = history.locate(params.after) if params.after else seek_time(history, params.since)
         return history.after(start, params.limit, match, stop=stop)
-    end = history.locate(params.before) if params.before else history.last()
+    end = history.line_start(history.locate(params.before)) if params.before else history.last()
     if stop is not None and stop < end:
         end = stop
     return history.before(end, params.limit, match)

@@ -41,7 +41,9 @@ class StreamParams:
     """What a client asks of a stream: ``paths`` (one, or several merged, in its
     order), ``lines`` of backlog, ``format`` (``sse``, ``text`` or ``ndjson``),
     its ``query`` (``filter``, ``invert``, ``where``; None for every line), the
-    ``last_id`` to resume after (or None) and ``group`` (multi-line events)."""
+    ``last_id`` to resume after (or None), ``group`` (multi-line events) and
+    ``since`` (epoch seconds: start at the first line stamped then or later,
+    instead of the backlog; a resume by id wins)."""
 
     paths: tuple[str, ...]
     lines: int
@@ -49,6 +51,7 @@ class StreamParams:
     query: Query | None
     last_id: str | None
     group: bool = False
+    since: float | None = None
 
     @classmethod
     def parse(cls, paths: list[str], args, headers, config) -> StreamParams:
@@ -69,7 +72,7 @@ class StreamParams:
         group = bool_arg(args, "group")
         if group and len(paths) > 1:
             raise BadRequest("group=1 is for one file, not a merged stream")
-        return cls(tuple(paths), lines, fmt, query, last_id, group)
+        return cls(tuple(paths), lines, fmt, query, last_id, group, time_arg(args, "since"))
 
 
 def time_arg(args, name: str) -> float | None:

@@ -21,10 +21,12 @@ import gevent
 from .. import paths
 from ..errors import LogstreamError
 from ..grouping import Grouper
+from ..history import History, Place
 from ..lines import backlog_scan, is_line_boundary, read_lines, split_complete
 from ..position import Position, parse_position
 from ..segments import Batch, Change, Cursor, Segment
 from ..tailer import Tailer
+from ..timeline import seek_time
 from .base import GAP, Follower, backlog_bound
 
 if TYPE_CHECKING:
@@ -125,6 +127,8 @@ class FileFollower(Follower):
         return None
 
     def backlog(self) -> None:
+        if self.stream.since is not None and self._start_since(self.stream.since):
+            return
         tailer = self.tailer
         seg = tailer.current
         if seg is None:
@@ -141,6 +145,31 @@ class FileFollower(Follower):
             # Never silent: an empty or short backlog must not read as "nothing there".
             self.notice(self.event("backlog", backlog_bound(scan.found, self.stream.lines, query is not None,
                                                             scanned_bytes=scan.scanned)))
+
+    def _start_since(self, since: float) -> bool:
+        """``since=``: place the cursor before the first line stamped at or after
+        ``since`` in the path's history (``timeline``), walking the rotation chain
+        from there as a resume does. A compressed sibling's lines are not streamed
+        (a ``backlog`` event names it: ``/api/lines`` reads it). Raises
+        ``BadRequest`` when no timestamp can be found; False if the place cannot
+        be resumed (the file changed meanwhile): the backlog then."""
+        with History(self.topics.root, self.rel, self.stream.config.max_line) as history:
+            place = seek_time(history, since)
+            skipped = []
+            while history.chain[place.link].compressed is not None and place.link + 1 < len(history.chain):
+                skipped.append(history.chain[place.link].rel)
+                place = Place(place.link + 1, 0)
+            pos = Position(history.chain[place.link].ino, place.offset)
+        current = self.tailer.current
+        if current is not None and pos.ino == current.ino:
+            pos = Position(pos.ino, min(pos.offset, self.tailer.offset))  # the tailer reads the rest live
+        if self.resume(pos) is not None:
+            return False
+        if skipped:
+            self.notice(self.event("backlog", {"complete": False, "skipped": skipped, "reason": (
+                f"lines since the time asked for are in {', '.join(skipped)} (compressed): a stream carries "
+                "no archive; /api/lines reads it")}))
+        return True
 
     # -- live items ------------------------------------------------------------------------------
     def apply(self, item: Batch | Change):

@@ -1,0 +1,143 @@
+"""api.range_download: ``/api/download/<path>`` with a range (``since``/``until``
+or ``from``/``to``) or a filter: exactly those lines of the path's history, as
+text or NDJSON, with headers naming the first id served and the range asked
+for, so a receiver can check it got what it asked (README "History").
+
+Owns turning range parameters into places of the history and streaming its
+lines through the one ``Encoder``. The whole-file download (no range, no
+filter) stays ``api.files``'s. Never opens a file itself: the source's history
+does, through the gate.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from flask import Response
+
+from ..encode import Encoder
+from ..errors import BadRequest
+from ..history import Chunk, History, Place
+from ..query import Query
+from ..timeline import seek_time
+from ..timestamps import utc
+from . import SSE_HEADERS
+from .params import bool_arg, time_arg
+
+RANGE_PARAMS = ("from", "to", "since", "until", "filter", "invert", "where", "format")
+FIRST_ID_HEADER = "Logstream-First-Id"  # the id of the first line in the body ("" if none)
+RANGE_HEADER = "Logstream-Range"  # the range asked for, times resolved to RFC 3339 UTC
+
+
+def is_range_request(args) -> bool:
+    """Whether a download asks for lines (a range, a filter, a format), not the file's bytes."""
+    return any(name in args for name in RANGE_PARAMS)
+
+
+@dataclass(frozen=True)
+class RangeParams:
+    """A range download's request: ``start``/``stop`` as ids (``from``/``to``,
+    both inclusive) or times (``since``/``until``, epoch seconds), the stream's
+    ``query`` and ``format`` (``text`` or ``ndjson``)."""
+
+    first: str | None
+    last: str | None
+    since: float | None
+    until: float | None
+    query: Query | None
+    format: str
+
+    @classmethod
+    def parse(cls, args) -> RangeParams:
+        """Raises ``BadRequest``."""
+        fmt = args.get("format", "text")
+        if fmt not in ("text", "ndjson"):
+            raise BadRequest("format: expected text or ndjson")
+        first, last = args.get("from") or None, args.get("to") or None
+        since, until = time_arg(args, "since"), time_arg(args, "until")
+        if (first or last) and (since is not None or until is not None):
+            raise BadRequest("give a range by ids (from, to) or by times (since, until), not both")
+        query = Query.build(args.get("filter", ""), bool_arg(args, "invert"), args.getlist("where"))
+        return cls(first, last, since, until, query, fmt)
+
+    def describe(self) -> str:
+        """The range asked for, for ``RANGE_HEADER``: ``from=ID; to=ID`` or
+        ``since=TIME; until=TIME`` (each part only when given; ``all`` for none)."""
+        parts = [f"from={self.first}" if self.first else "", f"to={self.last}" if self.last else "",
+                 f"since={utc(self.since)}" if self.since is not None else "",
+                 f"until={utc(self.until)}" if self.until is not None else ""]
+        return "; ".join(p for p in parts if p) or "all"
+
+
+def range_response(history: History, path: str, params: RangeParams) -> Response:
+    """The response for a range download of ``history`` (which it closes when the
+    body is done). Raises ``BadRequest``/``NotFound`` for bad ids or times."""
+    try:
+        start, stop = _bounds(history, params)
+        body = RangeBody(history, start, stop, Encoder(format=params.format, query=params.query, merged=False))
+        first_id = body.first_id()
+    except BaseException:
+        history.close()
+        raise
+    mimetype = "application/x-ndjson" if params.format == "ndjson" else "text/plain"
+    response = Response(body, content_type=f"{mimetype}; charset=utf-8", direct_passthrough=True)
+    name = os.path.basename(path) + (".ndjson" if params.format == "ndjson" else ".txt")
+    ascii_name = name.encode("ascii", "replace").decode().replace('"', "_").replace("\\", "_")
+    response.headers["Content-Disposition"] = (f"attachment; filename=\"{ascii_name}\"; "
+                                               f"filename*=UTF-8''{quote(name, safe='')}")
+    response.headers[FIRST_ID_HEADER] = first_id
+    response.headers[RANGE_HEADER] = params.describe()
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers.update(SSE_HEADERS)
+    return response
+
+
+def _bounds(history: History, params: RangeParams) -> tuple[Place, Place | None]:
+    if params.first:
+        start = history.line_start(history.locate(params.first))
+    elif params.since is not None:
+        start = seek_time(history, params.since)
+    else:
+        start = history.first()
+    if params.last:
+        stop = history.locate(params.last)
+    elif params.until is not None:
+        stop = seek_time(history, params.until, strict=True)
+    else:
+        stop = None
+    return start, stop
+
+
+class RangeBody:
+    """The body: the lines between ``start`` and ``stop`` (None: the end) that
+    the encoder's query keeps, encoded; ``close()`` closes the history."""
+
+    def __init__(self, history: History, start: Place, stop: Place | None, encoder: Encoder) -> None:
+        self.history = history
+        self.encoder = encoder
+        self.chunks = history.forward(start, stop)
+        self.held: list[Chunk] = []
+
+    def first_id(self) -> str:
+        """The id of the first line the body will send ("" if none); reads ahead
+        to it, holding what it read."""
+        query = self.encoder.query
+        for chunk in self.chunks:
+            self.held.append(chunk)
+            keep = query.select(chunk.lines.texts) if query is not None else range(len(chunk.lines))
+            if keep:
+                return f"{chunk.ino:x}-{chunk.lines.ends[keep[0]]}"
+        return ""
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in [*self.held, *self.chunks]:
+            data = self.encoder.lines(chunk.lines.texts, chunk.lines.ends, prefix=f"{chunk.ino:x}-")
+            if data:
+                yield data
+        self.held = []
+
+    def close(self) -> None:
+        self.history.close()

@@ -1,0 +1,71 @@
+"""``/api/download/<path>`` with a range: exactly the lines of the history asked
+for (by ids or by times, across rotations and a compressed sibling), filtered,
+as text or NDJSON, with headers naming the first id served and the range asked;
+without range parameters the whole file's bytes as before."""
+
+import gzip
+import json
+import os
+
+import pytest
+
+from conftest import append
+
+STAMP = "2026-11-30T04:{:02d}:{:02d}Z"
+
+
+@pytest.fixture
+def rotated(logdir):
+    old = [f"{STAMP.format(1, n)} old {n}" for n in range(5)]
+    mid = [f"{STAMP.format(2, n)} mid {n}" for n in range(5)]
+    new = [f"{STAMP.format(3, n)} new {n}" for n in range(5)]
+    (logdir / "app.log.2.gz").write_bytes(gzip.compress("".join(t + "\n" for t in old).encode()))
+    append(logdir / "app.log.1", *mid)
+    append(logdir / "app.log", *new)
+    return old + mid + new
+
+
+def test_since_until_gives_exactly_that_range_across_rotations_with_checkable_headers(server, rotated):
+    status, headers, body = server.get(f"/api/download/app.log?since={STAMP.format(1, 3)}&until={STAMP.format(2, 1)}")
+    assert status == 200 and headers["content-type"] == "text/plain; charset=utf-8"
+    assert body.decode().splitlines() == rotated[3:7]
+    assert headers["logstream-range"] == f"since={STAMP.format(1, 3)[:-1]}.000Z; until={STAMP.format(2, 1)[:-1]}.000Z"
+    gz_ino = os.stat(server.root / "app.log.2.gz").st_ino
+    assert headers["logstream-first-id"] == f"{gz_ino:x}-{len(''.join(t + chr(10) for t in rotated[:4]).encode())}"
+    assert "attachment" in headers["content-disposition"]
+
+
+def test_from_to_ids_are_inclusive_and_ndjson_carries_each_lines_id(server, rotated):
+    _, page = server.json("/api/lines/app.log?limit=15")
+    ids = [line["id"] for line in page["lines"]]
+    status, headers, body = server.get(f"/api/download/app.log?from={ids[4]}&to={ids[11]}&format=ndjson")
+    assert status == 200 and headers["content-type"].startswith("application/x-ndjson")
+    records = [json.loads(line) for line in body.decode().splitlines()]
+    assert [(r["id"], r["text"]) for r in records] == list(zip(ids[4:12], rotated[4:12], strict=True))
+    assert headers["logstream-first-id"] == ids[4]
+    assert headers["logstream-range"] == f"from={ids[4]}; to={ids[11]}"
+
+
+def test_a_filter_alone_downloads_the_matching_lines_of_the_whole_history(server, rotated):
+    status, headers, body = server.get("/api/download/app.log?filter=%20[13]$")
+    assert body.decode().splitlines() == [t for t in rotated if t.endswith((" 1", " 3"))]
+    assert headers["logstream-range"] == "all"
+
+
+def test_without_range_parameters_the_download_is_the_files_bytes(server, rotated):
+    status, headers, body = server.get("/api/download/app.log")
+    assert status == 200 and body == (server.root / "app.log").read_bytes()
+    assert "logstream-first-id" not in headers
+
+
+@pytest.mark.parametrize(("query", "status", "reason"), [
+    ("from=nope", 400, "malformed event id"),
+    ("to=fffffffff-1", 404, "gone"),
+    ("since=later", 400, "since: expected"),
+    ("from=1-0&since=1h", 400, "not both"),
+    ("format=xml&since=1h", 400, "format: expected text or ndjson"),
+    ("filter=(", 400, "filter: invalid regular expression"),
+])
+def test_bad_range_parameters_are_json_errors(server, rotated, query, status, reason):
+    got, body = server.json(f"/api/download/app.log?{query}")
+    assert got == status and reason in body["error"], body
