@@ -38,6 +38,18 @@ def rotate(logdir, *lines: str) -> None:
     append(log, *lines)
 
 
+def scroll_back_to_start(page, pages: int = 10) -> None:
+    """Scroll to the top until the history's start is shown (a page may end just short of it)."""
+    for _ in range(pages):
+        first = page.evaluate(FIRST_TEXT)
+        page.evaluate(TO_TOP)
+        page.wait_for_function(f"(was) => ({FIRST_TEXT})() !== was || document.querySelector('#lines .sep-start')",
+                               arg=first)
+        if page.query_selector("#lines .sep-start"):
+            return
+    page.wait_for_selector("#lines .sep-start")
+
+
 def copied_link(page, line_text: str) -> str:
     """Hover the line showing ``line_text``, click its "copy link"; the link copied."""
     line = page.locator("#lines .ln", has=page.locator(".tx", has_text=line_text)).first
@@ -62,14 +74,7 @@ def test_scrolling_back_crosses_the_rotation_and_follows_on_with_no_gap_and_no_d
     assert not page.is_visible("#history-bar"), "500 lines fit: still the live end"
     save_screenshot(page, "history-scrolled-back-light")
 
-    for _ in range(3):  # the rest of app.log.1, up to its start; the far end gives way
-        first = page.evaluate(FIRST_TEXT)
-        page.evaluate(TO_TOP)
-        page.wait_for_function(f"(was) => ({FIRST_TEXT})() !== was || document.querySelector('#lines .sep-start')",
-                               arg=first)
-        if page.query_selector("#lines .sep-start"):
-            break
-    page.wait_for_selector("#lines .sep-start")
+    scroll_back_to_start(page)  # the rest of app.log.1; the far end gives way
     texts = viewer.texts()
     assert len(texts) == 499  # 500 entries: the start's separator and 499 lines
     assert texts == (rotated + current)[:499], "one contiguous stretch of the history from its start, each line once"
@@ -83,6 +88,17 @@ def test_scrolling_back_crosses_the_rotation_and_follows_on_with_no_gap_and_no_d
     assert not page.is_visible("#history-bar")
     append(logdir / "app.log", "a line 00310")
     viewer.wait_texts((history + ["a line 00310"])[-500:])
+
+
+def test_scrolling_back_a_filtered_view_pages_through_matching_lines_only(viewer, logdir):
+    lines = [f"{'ERROR' if i % 10 == 3 else 'INFO'} event {i:04d}" for i in range(3000)]
+    matches = [t for t in lines if t.startswith("ERROR")]
+    append(logdir / "app.log", *lines)
+    page = viewer.open("file=app.log&q=ERROR&max=100").page
+    viewer.wait_texts(matches[-100:])
+    scroll_back_to_start(page)  # 200 older matches, 2,000 lines back; the window keeps 100 entries
+    assert viewer.texts() == matches[:99]
+    assert page.is_visible("#history-bar")
 
 
 def test_a_line_link_opens_its_line_after_rotation_and_after_a_restart(new_page, logserver, logdir):

@@ -113,7 +113,8 @@ export class History {
    */
   constructor({ view, path, openLive, closeLive, restart, maxPage }) {
     this.view = view;
-    this.page = () => Math.max(1, Math.min(PAGE, maxPage() ?? PAGE));
+    // Half a window at most: the lines the reader looks at stay when the far end gives way.
+    this.page = () => Math.max(1, Math.min(PAGE, maxPage() ?? PAGE, Math.floor(view.max / 2)));
     this.path = path;
     this.openLive = openLive;
     this.closeLive = closeLive;
@@ -122,10 +123,18 @@ export class History {
     this.olderBlocked = false; // loading older lines failed: not again until the next restart
     this.error = null; // {title, reason}: the place asked for cannot be shown
     this.list = view.list;
-    view.onReachEnd = (how) => (how === "follow" ? this.followOn() : this.loadNewer());
     const scroller = view.scroller;
+    this.lastTop = 0;
+    view.onReachEnd = (how) => {
+      if (how === "follow") this.followOn();
+      // Only the reader going down asks: the far end given way also puts the pane at its bottom, going up.
+      else if (scroller.scrollTop > this.lastTop) this.loadNewer();
+    };
     // Only the reader's scrolling asks (following, the view sits at the bottom; a short window is at the top).
-    scroller.addEventListener("scroll", () => { if (scroller.scrollTop <= TOP_PX && !view.following) this.loadOlder(); }, { passive: true });
+    scroller.addEventListener("scroll", () => {
+      if (scroller.scrollTop <= TOP_PX && !view.following) this.loadOlder();
+      this.lastTop = scroller.scrollTop;
+    }, { passive: true });
     // A window shorter than the pane cannot scroll: a wheel up at the top asks too.
     scroller.addEventListener("wheel", (e) => { if (e.deltaY < 0 && scroller.scrollTop <= TOP_PX) this.loadOlder(); }, { passive: true });
     $("history-follow").addEventListener("click", () => this.followOn());
