@@ -154,11 +154,7 @@ export class History {
 
   /** The id of the first or last line in the window, or "". */
   edgeId(last = false) {
-    if (!last) return this.list.querySelector(".ln[data-id]")?.dataset.id || "";
-    for (let chunk = this.list.lastElementChild; chunk; chunk = chunk.previousElementSibling) {
-      for (let el = chunk.lastElementChild; el; el = el.previousElementSibling) if (el.dataset.id) return el.dataset.id;
-    }
-    return "";
+    return [...this._edgeIds(1, last)][0] || "";
   }
 
   /** The last line of the window; lines of the last page may still wait for their frame: then the last one queued. */
@@ -166,8 +162,20 @@ export class History {
     return (this.view.pendingCount && this.lastQueued) || this.edgeId(true);
   }
 
-  _shown(id) {
-    return this.list.querySelector(`.ln[data-id="${CSS.escape(id)}"]`) !== null;
+  /**
+   * The ids of the `n` lines at the top (or bottom) of the window: a page can
+   * only overlap the window at the edge it is put against (one walk, not a
+   * search of the window per line).
+   */
+  _edgeIds(n, last = false) {
+    const ids = new Set();
+    const step = last ? "previousElementSibling" : "nextElementSibling";
+    for (let chunk = last ? this.list.lastElementChild : this.list.firstElementChild; chunk && ids.size < n; chunk = chunk[step]) {
+      for (let el = last ? chunk.lastElementChild : chunk.firstElementChild; el && ids.size < n; el = el[step]) {
+        if (el.dataset.id) ids.add(el.dataset.id);
+      }
+    }
+    return ids;
   }
 
   _detach() {
@@ -198,7 +206,8 @@ export class History {
       if (gen === this.generation) this.loading = false;
     }
     if (gen !== this.generation || this.edgeId() !== first) return; // the window changed meanwhile
-    const items = unseen(page.lines, (id) => this._shown(id));
+    const top = this._edgeIds(page.lines.length);
+    const items = unseen(page.lines, (id) => top.has(id));
     if (!page.more_before) {
       items.unshift({ kind: "sep", sepKind: "start", message: `The start of ${path}'s history (its oldest rotation still on disk)` });
     }
@@ -236,7 +245,8 @@ export class History {
       if (gen === this.generation) this.loading = false;
     }
     if (gen !== this.generation || this._lastId() !== last) return;
-    const items = unseen(page.lines, (id) => this._shown(id));
+    const bottom = this._edgeIds(page.lines.length, true);
+    const items = unseen(page.lines, (id) => bottom.has(id));
     if (items.length) {
       this.lastQueued = items[items.length - 1].id;
       this.view.addLines(items);
