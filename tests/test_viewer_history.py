@@ -204,3 +204,19 @@ def test_the_line_actions_read_well_in_both_themes(new_page, server, logdir, sch
     assert line["y"] <= box["y"] and box["y"] + box["height"] <= line["y"] + line["height"] + 1, "inside its line"
     save_screenshot(page, f"history-line-actions-{scheme}")
 
+
+
+def test_clearing_a_pane_away_from_the_live_end_shows_what_is_written_from_then_on(viewer, logdir):
+    lines = numbered("a", 0, 300)
+    append(logdir / "app.log", *lines)
+    page = viewer.open("file=app.log").page
+    viewer.wait_texts(lines)
+    link = copied_link(page, "a line 00010")
+    page.goto(link)
+    page.wait_for_selector("#lines .ln.target")
+    assert page.is_visible("#history-bar")
+    page.click("#clear")
+    page.wait_for_selector("#history-bar", state="hidden")
+    append(logdir / "app.log", "written after the clear")
+    viewer.wait_texts(["written after the clear"])
+    assert "at=" not in page.url

@@ -137,6 +137,7 @@ export class History {
     }, { passive: true });
     // A window shorter than the pane cannot scroll: a wheel up at the top asks too.
     scroller.addEventListener("wheel", (e) => { if (e.deltaY < 0 && scroller.scrollTop <= TOP_PX) this.loadOlder(); }, { passive: true });
+    view.onCleared = () => this.clearedByReader();
     $("history-follow").addEventListener("click", () => this.followOn());
     $("history-live").addEventListener("click", () => { setAnchor(null); restart(); });
   }
@@ -264,6 +265,31 @@ export class History {
       this._attach(this._lastId());
     }
     this.view.follow();
+    this._bar();
+  }
+
+  /**
+   * The reader cleared the pane: it shows what is written from now on. Away
+   * from the live end, that is after the file's last line now.
+   */
+  async clearedByReader() {
+    if (!this.view.detached && !state.anchor && !this.error) return;
+    const path = this.path();
+    this.reset();
+    if (state.anchor) setAnchor(null);
+    const gen = this.generation;
+    this.view.detached = true; // until the stream is open: nothing is paged in meanwhile
+    let page;
+    try {
+      page = await fetchPage(path, { limit: 1 });
+    } catch (err) {
+      if (gen === this.generation) this.view.addSeparator("error", `Cannot follow ${path}: ${err.reason}`);
+      return;
+    }
+    if (gen !== this.generation) return;
+    const last = page.lines.length ? page.lines[page.lines.length - 1].id : "";
+    this.view.detached = false;
+    this.openLive(last); // only what comes after the file's last line ("": it has none, nothing to skip)
     this._bar();
   }
 

@@ -44,6 +44,7 @@ export class LogView {
     this.frameStats = { frames: 0, maxMs: 0 };
     this.detached = false; // the window's far end is not the live end (history.js owns this)
     this.onReachEnd = null; // detached: the reader reached the bottom (scroll) or asked to follow
+    this.onCleared = null; // the reader cleared the view
 
     scroller.addEventListener("scroll", () => this._onScroll(), { passive: true });
     scroller.addEventListener("wheel", (e) => { if (e.deltaY < 0) this._userScrolledUp(); }, { passive: true });
@@ -333,6 +334,7 @@ export class LogView {
     this.newSinceFollow = 0;
     this.records.clear();
     this.following = true;
+    if (byReader) this.onCleared?.(); // history.js: a pane detached from the live end goes back to it
     this.onChange();
   }
 }
