@@ -5,8 +5,8 @@ real server on loopback, in one run so the figures compare as ratios.
   10 MiB and a 1 GiB file (target: <= 10 ms to the full answer, independent of
   the file's size);
 - ``since=TIME`` at random times (binary search; target: first line <= 20 ms);
-- a page in the middle of a ``.gz`` sibling (decompressed from its start: the
-  rate is stated).
+- a page in the middle of a ``.gz`` sibling: the first decompresses the whole
+  archive (the rate is stated), the next pages back use the cached content.
 
 Files are generated under a temporary directory in /tmp and deleted after.
 
@@ -101,21 +101,25 @@ def summary(samples: list[float]) -> dict:
             "p95_ms": round(samples[int(len(samples) * 0.95) - 1], 2), "max_ms": round(samples[-1], 2)}
 
 
-def measure(client: Client, name: str, ids: list[str], lines: int) -> dict:
-    out = {}
-    client.get(f"/api/lines/{name}?limit=200")  # warm: the server's first request starts its watcher
-    out["before"] = summary([client.get(f"/api/lines/{name}?limit=200&before={i}")[0] for i in ids])
-    out["around"] = summary([client.get(f"/api/lines/{name}?limit=200&around={i}")[0] for i in ids])
+def measure(clients: dict[str, Client], ids: dict[str, list[str]], lines: dict[str, int], samples: int) -> dict:
+    """Each operation at ``samples`` random places of each file, the files taking
+    turns request by request, so that load from elsewhere on the machine falls
+    on both alike and the ratio between them holds."""
+    out = {name: {"before": [], "around": [], "since": []} for name in clients}
     rng = random.Random(7)
-    times = []
-    for _ in ids:
-        t = START + rng.randrange(lines) / 100
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + "Z"
-        ms, body = client.get(f"/api/lines/{name}?limit=1&since={quote(stamp)}")
-        assert body["lines"], body
-        times.append(ms)
-    out["since"] = summary(times)
-    return out
+    for client in clients.values():
+        client.get("/api/lines/app.log?limit=200")  # warm: the server's first request starts its watcher
+    for n in range(samples):
+        for name, client in clients.items():
+            i = ids[name][n]
+            out[name]["before"].append(client.get(f"/api/lines/app.log?limit=200&before={i}")[0])
+            out[name]["around"].append(client.get(f"/api/lines/app.log?limit=200&around={i}")[0])
+            t = START + rng.randrange(lines[name]) / 100
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + "Z"
+            ms, body = client.get(f"/api/lines/app.log?limit=1&since={quote(stamp)}")
+            assert body["lines"], body
+            out[name]["since"].append(ms)
+    return {name: {op: summary(v) for op, v in ops.items()} for name, ops in out.items()}
 
 
 def main() -> None:
@@ -126,7 +130,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=40)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="logstream-history-bench-", dir="/tmp"))
-    proc = None
+    procs: list[subprocess.Popen] = []
     try:
         small_dir, big_dir = tmp / "small", tmp / "big"
         small_dir.mkdir()
@@ -142,28 +146,40 @@ def main() -> None:
                                    "big_bytes": (big_dir / "app.log").stat().st_size,
                                    "gz_decompressed_bytes": plain.stat().st_size,
                                    "gz_compressed_bytes": (small_dir / "app.log.1.gz").stat().st_size}}
-        for name, root, lines in (("small", small_dir, small_lines), ("big", big_dir, big_lines)):
+        procs, clients = [], {}
+        for name, root in (("small", small_dir), ("big", big_dir)):
             proc, port = start_server(root)
-            client = Client(port)
+            procs.append(proc)
+            clients[name] = Client(port)
             # page-cache the file: the targets are for a warm cache (a cold disk adds its seeks)
             subprocess.run(["cat", str(root / "app.log")], stdout=subprocess.DEVNULL, check=True)
-            results[name] = measure(client, "app.log", random_ids(root / "app.log", args.samples, 5), lines)
-            if name == "small":
-                gz_ino = (small_dir / "app.log.1.gz").stat().st_ino
-                mid = random_ids(plain, 1, 9, gz_ino)[0]
-                offset = int(mid.split("-")[1])
-                gz_ms = [client.get(f"/api/lines/app.log?limit=200&before={mid}")[0] for _ in range(3)]
-                results["gz"] = {"offset": offset, **summary(gz_ms),
-                                 "rate_mb_s": round(offset / 1e6 / (statistics.median(gz_ms) / 1000), 1)}
-            proc.terminate()
-            proc.wait()
-            proc = None
+        results.update(measure(clients, {"small": random_ids(small_dir / "app.log", args.samples, 5),
+                                         "big": random_ids(big_dir / "app.log", args.samples, 5)},
+                               {"small": small_lines, "big": big_lines}, args.samples))
+        client = clients["small"]
+        gz_ino = (small_dir / "app.log.1.gz").stat().st_ino
+        mid = random_ids(plain, 1, 9, gz_ino)[0]
+        offset = int(mid.split("-")[1])
+        cold, body = client.get(f"/api/lines/app.log?limit=200&before={mid}")
+        warm = []
+        for _ in range(10):  # paging on back: the archive is decompressed once, then cached
+            ms, body = client.get(f"/api/lines/app.log?limit=200&before={body['start']}")
+            warm.append(ms)
+        results["gz"] = {"offset": offset, "first_page_ms": round(cold, 1),
+                         "first_page_rate_mb_s": round(results["files"]["gz_decompressed_bytes"] / 1e6
+                                                       / (cold / 1000), 1),
+                         "next_pages": summary(warm)}
+        t0 = time.perf_counter()
+        subprocess.run(f"zcat {small_dir / 'app.log.1.gz'} | wc -l", shell=True, check=True,
+                       stdout=subprocess.DEVNULL)
+        results["gz"]["zcat_rate_mb_s"] = round(results["files"]["gz_decompressed_bytes"] / 1e6
+                                                / (time.perf_counter() - t0), 1)
         for op in ("before", "around", "since"):
             results[f"ratio_{op}_p50_big_over_small"] = round(results["big"][op]["p50_ms"]
                                                               / results["small"][op]["p50_ms"], 2)
         print(json.dumps(results, indent=2))
     finally:
-        if proc is not None:
+        for proc in procs:
             proc.terminate()
             proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import paths
-from .archive import OPENERS, Archive, ArchiveError
+from .archive import DECOMPRESSORS, Archive, ArchiveError
 from .errors import BadRequest, LogstreamError, NotFound, Unsupported
 from .lines import BLOCK, FIRST_BLOCK, Lines, hole_start, is_line_boundary, last_line_end, read_lines
 from .position import malformed, parse_position, split_id
@@ -58,6 +58,11 @@ class Chunk:
     @property
     def end(self) -> int:
         return self.lines.ends[-1] if self.lines.ends else self.start
+
+    @property
+    def prefix(self) -> str:
+        """What goes before a line's end offset in its id."""
+        return f"{self.ino:x}-"
 
 
 @dataclass
@@ -205,7 +210,7 @@ class History:
             return self._readers[index]
         link = self.chain[index]
         reader: Reader | None = None
-        if link.compressed is None or link.compressed in OPENERS:
+        if link.compressed is None or link.compressed in DECOMPRESSORS:
             try:
                 fd, st = paths.open_file(self.root, link.rel)
             except LogstreamError:
@@ -215,7 +220,7 @@ class History:
                 fd = None
             if fd is not None:
                 reader = (PlainLink(fd, st.st_size, self.max_line, self.block) if link.compressed is None
-                          else Archive(fd, link.compressed, self.max_line))
+                          else Archive(fd, link.compressed, self.max_line, self.block))
         if reader is None:
             self.skipped.append(link.rel)
         self._readers[index] = reader
@@ -271,6 +276,13 @@ class History:
         except ArchiveError as exc:
             raise NotFound(f"the file this id names ({self.chain[index].rel}) is corrupt: {exc}") from None
         return Place(index, pos.offset)
+
+    def seek(self, when: float, strict: bool = False) -> Place:
+        """The place before the first line stamped at or after ``when`` (``strict``:
+        after it): ``timeline.seek_time``. Raises ``BadRequest`` without timestamps."""
+        from .timeline import seek_time  # timeline reads a History: imported when first asked
+
+        return seek_time(self, when, strict)
 
     # -- raw walks ---------------------------------------------------------------------------------
     def forward(self, place: Place, stop: Place | None = None) -> Iterator[Chunk]:
@@ -357,11 +369,13 @@ class History:
         """Up to ``count`` lines (that ``match``) after ``place``, oldest first, up
         to ``stop``; stops after ``budget`` bytes."""
         picked: list[tuple[str, str]] = []
-        end = place
+        begin = start = end = place
         scanned = 0
         for chunk in self.forward(place, stop) if count > 0 else ():
             prefix = f"{chunk.ino:x}-"
             texts, ends = chunk.lines.texts, chunk.lines.ends
+            if start == place:  # the first line scanned
+                begin, start = Place(chunk.link, chunk.start), Place(chunk.link, ends[0])
             idx = range(len(texts)) if match is None else [i for i, t in enumerate(texts) if match(t)]
             take = list(idx)[: count - len(picked)]
             picked.extend((prefix + str(ends[i]), texts[i]) for i in take)
@@ -374,7 +388,7 @@ class History:
                 break
         bound = stop if stop is not None else self.last()
         more_after = self._more_after(end) if stop is None else self._norm(end) < self._norm(bound)
-        return Page(picked, place, end, self._more_before(place), more_after, list(self.skipped), place)
+        return Page(picked, start, end, self._more_before(begin), more_after, list(self.skipped), begin)
 
     def around(self, place: Place, count: int, match: Callable[[str], bool] | None = None,
                budget: int = MAX_SCAN) -> Page:

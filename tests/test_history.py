@@ -239,3 +239,13 @@ def test_a_fifo_a_path_outside_the_root_and_an_archive_are_refused_as_the_stream
         History(root, "missing.log", 100)
     with pytest.raises(Unsupported):
         History(root, "a.log.1.gz", 100)
+
+
+def test_a_concatenated_gzip_reads_as_one_and_a_truncated_one_is_skipped_and_named(tmp_path):
+    (tmp_path / "app.log.2.gz").write_bytes(gzip.compress(b"a\nb") + gzip.compress(b"c\n") + b"\0" * 8)
+    (tmp_path / "app.log.1.gz").write_bytes(gzip.compress(b"lost\n" * 1000)[:-30])
+    (tmp_path / "app.log").write_bytes(b"d\n")
+    with History(tmp_path, "app.log", 100) as history:
+        page = history.after(history.first(), 10)
+        assert [text for _, text in page.lines] == ["a", "bc", "d"]
+        assert "app.log.1.gz" in page.skipped

@@ -106,6 +106,8 @@ def test_since_and_until_select_by_time_across_files(history_server):
     assert texts(body) == [stamped(1, 8, "info"), stamped(1, 9, "error"), stamped(2, 0, "error"),
                            stamped(2, 1, "info")]
     assert body["more_before"] and not body["more_after"]  # nothing more up to until
+    _, back = get(history_server, "app.log", before=body["start"], limit=2)  # paging back from a since page
+    assert texts(back) == [stamped(1, 6, "error"), stamped(1, 7, "info")]
     _, last = get(history_server, "app.log", until=STAMP.format(2, 1), limit=2)
     assert texts(last) == [stamped(2, 0, "error"), stamped(2, 1, "info")]
 
@@ -167,3 +169,22 @@ def test_a_page_without_filter_match_still_says_where_to_page_on(history_server)
     status, body = get(history_server, "app.log", filter="never-there", limit=5)
     assert status == 200 and body["lines"] == [] and not body["more_before"]
     assert json.dumps(body)  # plain JSON, no surprises
+
+
+def test_group_1_never_starts_a_page_inside_a_stack_trace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("group") / "logs"
+    root.mkdir()
+    trace = [f"{STAMP.format(1, 0)} ERROR boom", "java.lang.IllegalStateException: boom",
+             "    at a.b(C.java:1)", "    at d.e(F.java:2)"]
+    append(root / "app.log", f"{STAMP.format(0, 59)} INFO before", *trace, f"{STAMP.format(1, 1)} INFO after")
+    server = Server(root, ())
+    try:
+        _, plain = get(server, "app.log", limit=3)
+        assert texts(plain) == trace[-2:] + [f"{STAMP.format(1, 1)} INFO after"]
+        _, grouped = get(server, "app.log", limit=3, group="1")
+        assert texts(grouped) == [*trace, f"{STAMP.format(1, 1)} INFO after"]
+        assert grouped["more_before"]
+        _, before = get(server, "app.log", limit=5, before=grouped["start"])
+        assert texts(before) == [f"{STAMP.format(0, 59)} INFO before"]
+    finally:
+        server.stop()

@@ -97,7 +97,7 @@ class LinesParams:
     anchor, ``before``/``after``/``around`` (an id) or ``since`` (epoch seconds);
     ``until`` (epoch seconds) bounds the page; ``limit`` lines (default 200, at
     most ``--max-backlog``); the stream's ``query`` (``filter``, ``invert``,
-    ``where``)."""
+    ``where``); ``group``: never start a page inside a multi-line event."""
 
     before: str | None
     after: str | None
@@ -106,6 +106,7 @@ class LinesParams:
     until: float | None
     limit: int
     query: Query | None
+    group: bool = False
 
     @classmethod
     def parse(cls, args, config) -> LinesParams:
@@ -119,4 +120,4 @@ class LinesParams:
         if until is not None and args.get("around"):
             raise BadRequest("until: not with around (a page around a line is not bounded by time)")
         return cls(args.get("before") or None, args.get("after") or None, args.get("around") or None,
-                   time_arg(args, "since"), until, limit, query)
+                   time_arg(args, "since"), until, limit, query, bool_arg(args, "group"))

@@ -22,7 +22,6 @@ from ..encode import Encoder
 from ..errors import BadRequest
 from ..history import Chunk, History, Place
 from ..query import Query
-from ..timeline import seek_time
 from ..timestamps import utc
 from . import SSE_HEADERS
 from .params import bool_arg, time_arg
@@ -99,13 +98,13 @@ def _bounds(history: History, params: RangeParams) -> tuple[Place, Place | None]
     if params.first:
         start = history.line_start(history.locate(params.first))
     elif params.since is not None:
-        start = seek_time(history, params.since)
+        start = history.seek(params.since)
     else:
         start = history.first()
     if params.last:
         stop = history.locate(params.last)
     elif params.until is not None:
-        stop = seek_time(history, params.until, strict=True)
+        stop = history.seek(params.until, strict=True)
     else:
         stop = None
     return start, stop
@@ -129,12 +128,12 @@ class RangeBody:
             self.held.append(chunk)
             keep = query.select(chunk.lines.texts) if query is not None else range(len(chunk.lines))
             if keep:
-                return f"{chunk.ino:x}-{chunk.lines.ends[keep[0]]}"
+                return f"{chunk.prefix}{chunk.lines.ends[keep[0]]}"
         return ""
 
     def __iter__(self) -> Iterator[bytes]:
         for chunk in [*self.held, *self.chunks]:
-            data = self.encoder.lines(chunk.lines.texts, chunk.lines.ends, prefix=f"{chunk.ino:x}-")
+            data = self.encoder.lines(chunk.lines.texts, chunk.lines.ends, prefix=chunk.prefix)
             if data:
                 yield data
         self.held = []

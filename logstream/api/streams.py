@@ -36,8 +36,6 @@ def _stream(paths: list[str]):
             raise Unsupported(f"{path} is compressed: download it (api/download/{path}); a stream carries text lines")
     if params.group and rt.source.kind != "inotify":
         raise BadRequest("group=1 is for one file of a local directory, not a Redis-backed node")
-    if params.since is not None and rt.source.kind != "inotify":
-        raise BadRequest("since= is for files of a local directory, not a Redis-backed node")
     ip = request.remote_addr or "?"
     rt.admit(ip)
     try:

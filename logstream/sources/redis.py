@@ -25,7 +25,7 @@ import gevent.event
 import redis
 
 from .. import redis_schema as schema
-from ..errors import NotFound, PathRejected, Unavailable, Unsupported
+from ..errors import NotFound, PathRejected, Unavailable
 from ..redis_schema import ZERO, EntryId, format_entry_id, parse_entry_id
 from ..topic import Topic, Topics
 
@@ -229,7 +229,10 @@ class RedisSource:
         raise NotFound("downloads are not available on a Redis web node (the files live on the agents' hosts)")
 
     def history(self, rel: str):
-        raise Unsupported("the history (/api/lines) is not served by a Redis web node yet: ask a local server")
+        """``rel``'s history: the entries Redis retains (``redis_history``)."""
+        from .redis_history import RedisHistory
+
+        return RedisHistory(self.redis, self.stream_key(rel), rel)
 
     def _list_forever(self) -> None:
         while True:

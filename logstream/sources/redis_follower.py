@@ -19,6 +19,7 @@ entries beyond its bounded queue.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 
 import gevent
@@ -81,7 +82,14 @@ class RedisFollower(Follower):
         return None
 
     def backlog(self) -> None:
-        """The last ``lines`` entries up to the cursor (that match the filter)."""
+        """The last ``lines`` entries up to the cursor (that match the filter); with
+        ``since=``, every entry from the first received at or after it (by the
+        entries' ids: ``redis_history``), sent by catching up."""
+        if self.stream.since is not None:
+            ms = max(1, math.ceil(self.stream.since * 1000))
+            page = self._redis(lambda r: r.xrevrange(self._key, f"({ms}-0", "-", count=1))
+            self.cursor = min(parse_entry_id(page[0][0]) if page else ZERO, self.cursor)
+            return
         lines, line_filter = self.stream.lines, self.encoder.query
         if lines <= 0 or self.cursor == ZERO:
             return
