@@ -43,9 +43,10 @@ from logstream.sse import Parser  # noqa: E402
 
 BUCKET_NS = 10_000  # histogram resolution: 10 µs
 _bucket = BUCKET_NS.__rfloordiv__  # x -> x // BUCKET_NS, callable from C's map
-_FAST = re.compile(rb"(?:id: ([^\n\r]*)\n)?data: seq=(\d+) t=(\d+)[^\n\r]*\n\n")
+# A line as writer.py writes it, as text or in its --json form.
+_FAST = re.compile(rb"(?:id: ([^\n\r]*)\n)?data: (?:\{\"msg\":\")?seq=(\d+) t=(\d+)[^\n\r]*\n\n")
 _BORING = re.compile(rb"(?::[^\n\r]*\n|retry: \d+\n|\n)*")
-_LINE = re.compile(r"seq=(\d+) t=(\d+)")
+_LINE = re.compile(r"(?:\{\"msg\":\")?seq=(\d+) t=(\d+)")
 
 
 class Stats:
@@ -189,7 +190,7 @@ class SSEClient(asyncio.Protocol):
             if m:
                 seqs.append(m.group(1).encode())
                 ts.append(m.group(2).encode())
-            elif ev.data.startswith("warmup") and not self.is_ready:
+            elif ev.data.startswith(("warmup", '{"msg":"warmup')) and not self.is_ready:
                 self.is_ready = True
                 self.stats.ready += 1
                 self.stats.bump()

@@ -59,9 +59,9 @@ def markdown(doc: dict) -> str:
            f"{m['cpus']} cores ({m['cpu']}), Linux {m['kernel']}, Python {m['python']}, node {m['node']}; "
            f"RLIMIT_NOFILE {doc['nofile_limit']}; medians of {doc['runs']} run(s). Servers: "
            + ", ".join(f"{k}: {v}" for k, v in doc["servers"].items()), ""]
-    live_keys = [k for k in "ABCDG" if k in res]
+    live_keys = [k for k in "ABCDGHIJ" if k in res]
     if live_keys:
-        out += ["## Live fan-out (A, B, C, D, G)", "",
+        out += ["## Live fan-out (A, B, C, D, G; H, I, J: logstream's field filters and groups)", "",
                 "| scenario | server | clients | lines/s | p50 ms | p90 ms | p99 ms | max ms | lost | dup | "
                 "server CPU s (cores) | peak RSS MB | all received | clients, others (cores) |",
                 "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -209,5 +209,15 @@ def targets(res: dict) -> list[str]:
              f"G healthy p99 within 2× of B: {fmt(gp)} ms vs {fmt(bp)} ms; "
              f"server RSS max {fmt(med(g, 'server_rss_max_kb'))} KB, "
              f"end {fmt(med(g, 'server_rss_end_kb'))} KB")
+    h, i = _ok(res, "H", "logstream"), _ok(res, "I", "logstream")
+    if h and i:
+        hc, ic = med(h, "server_cpu_s"), med(i, "server_cpu_s")
+        line(hc and ic is not None and ic <= 1.3 * hc,
+             f"I (where=level>=warn) server CPU within 1.3× of H (no filter), issue 14: {fmt(ic)} s vs {fmt(hc)} s")
+    j, a = _ok(res, "J", "logstream"), _ok(res, "A", "logstream")
+    if j and a:
+        jp, ap = med(j, "p99_ms"), med(a, "p99_ms")
+        line(jp is not None and ap is not None and jp <= ap + 100,
+             f"J (group=1) p99 at most the 100 ms hold above A's, issue 14: {fmt(jp)} ms vs {fmt(ap)} ms")
     out.append("")
     return out

@@ -114,7 +114,7 @@ def wait_all(procs: list[ClientProc], word: str, timeout: float, tick=None) -> b
 
 
 def start_clients(server: Server, clients: int, expect: int, procs: int = 1, lines: int = 0,
-                  extra: list[str] = ()) -> list[ClientProc]:
+                  extra: list[str] = (), query: str = "") -> list[ClientProc]:
     out = []
     per = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)]
     for n in per:
@@ -125,22 +125,24 @@ def start_clients(server: Server, clients: int, expect: int, procs: int = 1, lin
                    "--ns", server.namespace, "--clients", str(n), "--expect", str(expect), *extra]
         else:
             cmd = [PY, os.path.join(BENCH, "client.py"), "--port", str(server.port),
-                   "--path", server.stream_target(lines), "--clients", str(n), "--expect", str(expect), *extra]
+                   "--path", server.stream_target(lines) + query, "--clients", str(n), "--expect", str(expect),
+                   *extra]
         out.append(ClientProc(cmd))
     return out
 
 
 class Warmup:
-    """Appends ``warmup N`` lines every 100 ms until every client has seen one."""
+    """Appends ``warmup N`` lines every 100 ms until every client has seen one
+    (``json``: as NDJSON ``warn`` lines, which ``where=level>=warn`` lets through)."""
 
-    def __init__(self, path: str) -> None:
-        self.path, self.n, self.last = path, 0, 0.0
+    def __init__(self, path: str, json: bool = False) -> None:
+        self.path, self.n, self.last, self.json = path, 0, 0.0, json
 
     def __call__(self) -> None:
         if time.monotonic() - self.last >= 0.1:
             self.last = time.monotonic()
             with open(self.path, "a") as f:
-                f.write(f"warmup {self.n}\n")
+                f.write(f'{{"msg":"warmup {self.n}","level":"warn"}}\n' if self.json else f"warmup {self.n}\n")
             self.n += 1
 
 
@@ -214,8 +216,11 @@ def make_dir() -> tuple[str, str]:
 
 
 def live(kind: type[Server], clients: int, rate: float, count: int, procs: int = 1, group: int = 1,
-         stalled: int = 0, drain: float = 10, observe: int | None = None) -> dict:
-    """Clients connect with lines=0, a writer appends ``count`` lines; who got what when."""
+         stalled: int = 0, drain: float = 10, observe: int | None = None, query: str = "",
+         json_lines: bool = False) -> dict:
+    """Clients connect with lines=0, a writer appends ``count`` lines; who got what when.
+    ``query`` goes after the stream's target (``&where=level>=warn``: then only
+    the writer's warn lines, every 10th, are expected); ``json_lines``: NDJSON lines."""
     root, path = make_dir()
     server = kind(root, path)
     cps: list[ClientProc] = []
@@ -229,19 +234,21 @@ def live(kind: type[Server], clients: int, rate: float, count: int, procs: int =
             cps.append(stall)
             if not wait_all([stall], "connected", 60):
                 raise RuntimeError("stalled clients did not connect")
-        healthy = start_clients(server, clients, count, procs,
+        expect = (count + 9) // 10 if "level" in query else count
+        healthy = start_clients(server, clients, expect, procs, query=query,
                                 extra=["--observe", str(observe // procs)] if observe else [])
         cps += healthy
         if not wait_all(healthy, "connected", 120):
             raise RuntimeError("clients did not connect: " + " | ".join(sum((c.stderr[-3:] for c in healthy), [])))
-        if not wait_all(healthy, "ready", 60, Warmup(path)):
+        if not wait_all(healthy, "ready", 60, Warmup(path, json=json_lines)):
             raise RuntimeError("clients never saw a warmup line")
         rss = RssSampler(server.pid)
         spy = start_profile(server, f"{clients}c-{rate:g}r-{stalled}s")
         cpu0, t0 = procstat.tree_cpu_seconds(server.pid), time.monotonic()
         busy0, clients0 = procstat.machine_busy_seconds(), clients_cpu(cps)
         writer = subprocess.run([PY, os.path.join(BENCH, "writer.py"), path, "--count", str(count),
-                                 "--rate", str(rate), "--group", str(group)], capture_output=True, text=True,
+                                 "--rate", str(rate), "--group", str(group), *(["--json"] if json_lines else [])],
+                                capture_output=True, text=True,
                                 timeout=120)
         wrote = json.loads(writer.stdout)
         all_done = wait_all(healthy, "done", drain)
@@ -470,12 +477,21 @@ def scenarios(quick: bool) -> dict:
               lambda k: resume(k, (100 if q else 1000) << 20, 1 << 20, 3 if q else 10)),
         "G": ("200 stalled + 50 healthy clients, 2,000 lines/s",
               lambda k: live(k, 10 if q else 50, 2000, 4000 if q else 40_000, stalled=20 if q else 200)),
+        # Issue 14 (logstream only): field filters and multi-line events cost.
+        "H": ("100 clients, 1,000 JSON lines/s, no filter",
+              lambda k: live(k, 100, 1000, 2000 if q else 20_000, json_lines=True)),
+        "I": ("100 clients, 1,000 JSON lines/s, where=level>=warn",
+              lambda k: live(k, 100, 1000, 2000 if q else 20_000, json_lines=True, query="&where=level%3E%3Dwarn")),
+        "J": ("1 client, 1,000 lines/s, group=1", lambda k: live(k, 1, 1000, 2000 if q else 20_000, query="&group=1")),
     }
+
+
+LOGSTREAM_ONLY = {"H", "I", "J"}  # parameters the peers do not have
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--scenarios", default="A,B,C,D,E,F,G")
+    ap.add_argument("--scenarios", default="A,B,C,D,E,F,G,H,I,J")
     ap.add_argument("--servers", default="logstream,floor,frontail")
     ap.add_argument("--quick", action="store_true", help="every scenario in a few seconds, small sizes, one run")
     ap.add_argument("--runs", type=int)
@@ -514,6 +530,8 @@ def main() -> None:
         title, fn = table[key]
         doc["results"][key] = {"title": title}
         for kind in servers:
+            if key in LOGSTREAM_ONLY and kind.name != "logstream":
+                continue
             runs_out = []
             for i in range(runs):
                 quiet = wait_quiet(patience=5 if args.quick else 20)

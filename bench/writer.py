@@ -22,6 +22,8 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=0, help="lines/s; 0 = as fast as possible")
     ap.add_argument("--group", type=int, default=1, help="lines per write (same timestamp)")
     ap.add_argument("--payload", type=int, default=64, help="bytes of filler per line")
+    ap.add_argument("--json", action="store_true",
+                    help='NDJSON lines {"msg": "seq=N t=T ...", "level": ...}: every 10th is "warn", the rest "info"')
     args = ap.parse_args()
     filler = ("x" * args.payload).encode()
     fd = os.open(args.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -40,7 +42,12 @@ def main() -> None:
                 late += 1
         n = min(args.group, args.count - seq)
         t = b" t=%d " % time.time_ns()
-        os.write(fd, b"".join([b"seq=%d%s%s\n" % (s, t, filler) for s in range(seq, seq + n)]))
+        if args.json:
+            os.write(fd, b"".join([b'{"msg":"seq=%d%s%s","level":"%s","service":"bench"}\n'
+                                   % (s, t, filler, b"warn" if s % 10 == 0 else b"info")
+                                   for s in range(seq, seq + n)]))
+        else:
+            os.write(fd, b"".join([b"seq=%d%s%s\n" % (s, t, filler) for s in range(seq, seq + n)]))
         seq += n
     last_ns = time.time_ns()
     os.close(fd)

@@ -1,10 +1,12 @@
 """demo: a built-in writer that makes a directory look like a busy service's logs:
 levels, ANSI colour, a multi-line stack trace now and then, an access log, a
-nested worker log, and a logrotate-style rotation every few minutes. For the
+JSON (NDJSON) service log and a logfmt worker log to try fields and ``where=``
+on, and a logrotate-style rotation every few minutes. For the
 ``./run.sh`` demo only; never imported by the server itself."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
@@ -54,6 +56,26 @@ def access_line(rng: random.Random) -> str:
             f'{status} {rng.randint(120, 50000)} "-" "{rng.choice(AGENTS)}"')
 
 
+def json_line(rng: random.Random) -> str:
+    """An NDJSON line as pino or a structlog JSON renderer writes it: time, level,
+    msg, then nested fields (``http.status``) to filter with ``where=``."""
+    status = rng.choices([200, 201, 404, 429, 500, 503], [70, 5, 10, 5, 5, 5])[0]
+    level = "error" if status >= 500 else "warn" if status >= 400 else rng.choice(["info", "info", "debug"])
+    record = {"time": _now(), "level": level, "msg": "request handled" if status < 400 else "request failed",
+              "service": "api", "http": {"method": rng.choice(["GET", "POST"]), "path": rng.choice(PATHS),
+                                         "status": status},
+              "ms": rng.randint(1, 2500), "user": f"u-{rng.randint(1000, 1100)}"}
+    if status >= 500:
+        record["err"] = {"type": "UpstreamTimeout", "after_ms": rng.choice([1000, 2000])}
+    return json.dumps(record)
+
+
+def logfmt_line(rng: random.Random) -> str:
+    level = rng.choices(["info", "warn", "error"], [85, 10, 5])[0]
+    return (f'ts={_now()} level={level} msg="job {"done" if level == "info" else "retried"}" '
+            f"job={rng.randint(1, 10**6)} queue={rng.choice(['mail', 'billing'])} took={rng.random() * 9:.2f}s")
+
+
 def write_forever(root: str, rate: float = 4.0, rotate_every: float = 180.0, seed: int | None = None) -> None:
     rng = random.Random(seed)
     os.makedirs(os.path.join(root, "worker"), exist_ok=True)
@@ -63,6 +85,8 @@ def write_forever(root: str, rate: float = 4.0, rotate_every: float = 180.0, see
         os.path.join(root, "access.log"): access_line,
         os.path.join(root, "worker", "jobs.log"): lambda r: f"{_now()} INFO  job {r.randint(1, 10**6)} done in "
                                                             f"{r.random() * 9:.2f} s",
+        os.path.join(root, "api.json"): json_line,
+        os.path.join(root, "worker", "queue.log"): logfmt_line,
     }
     for path, make in files.items():
         with open(path, "a") as f:

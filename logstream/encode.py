@@ -77,14 +77,16 @@ class Encoder:
             return out + sse.id_only(f"{left}{prefix}{last_end}{right}")
         return out
 
-    def groups(self, groups: Sequence[Group], *, prefix: str, shown: bool | None) -> tuple[bytes, bool | None]:
+    def groups(self, groups: Sequence[Group], *, prefix: str, shown: bool | None, left: str = "",
+               right: str = "", label: str | None = None) -> tuple[bytes, bool | None]:
         """Multi-line events (``grouping.Group``): one event per group, its data the
-        lines joined by LF, its id ``prefix + group.end``; a ``late`` group is an
-        ``event: continuation`` the client appends to the event before it. The query
-        applies to the whole event (the filter to the joined text, ``where`` to the
-        head line's fields); a late group is shown if the group it continues was
-        (``shown``; returned for the next call). If the last group is dropped, an
-        id-only event moves the client past it."""
+        lines joined by LF, its id ``left + prefix + group.end + right``; a ``late``
+        group is an ``event: continuation`` the client appends to the event before it
+        (of the same file, ``label``, in a merged stream). The query applies to the
+        whole event (the filter to the joined text, ``where`` to the head line's
+        fields); a late group is shown if the group it continues was (``shown``;
+        returned for the next call). If the last group is dropped, an id-only event
+        moves the client past it."""
         out: list[bytes] = []
         query = self.query
         dropped_last = False
@@ -101,9 +103,11 @@ class Encoder:
             dropped_last = not keep
             if not keep:
                 continue
-            event_id = f"{prefix}{group.end}"
+            event_id = f"{left}{prefix}{group.end}{right}"
             if self.format == "ndjson":
                 record = {"id": event_id, "text": text}
+                if label is not None:
+                    record["path"] = label
                 if group.late:
                     record["continuation"] = True
                 parsed = fields.parse(group.texts[0])
@@ -111,11 +115,13 @@ class Encoder:
                     record["fields"] = parsed.values
                 out.append((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape"))
             elif self.text:
-                out.append((text + "\n").encode("utf-8", "surrogateescape"))
+                head = label + ": " if label is not None else ""
+                out.append("".join([f"{head}{t}\n" for t in group.texts]).encode("utf-8", "surrogateescape"))
             else:
-                out.append(sse.event(text, event_id, "continuation" if group.late else None))
+                data = text if label is None else f"{label}\n{text}"
+                out.append(sse.event(data, event_id, "continuation" if group.late else None))
         if dropped_last and not self.text:
-            out.append(sse.id_only(f"{prefix}{groups[-1].end}"))
+            out.append(sse.id_only(f"{left}{prefix}{groups[-1].end}{right}"))
         return b"".join(out), shown
 
     def event(self, kind: str, path: str, info: dict, event_id: str | None = None) -> bytes:

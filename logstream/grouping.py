@@ -113,3 +113,15 @@ class Grouper:
         if self._open is None and not self.continuing:
             return False  # nothing to continue: a file's first line is a head
         return is_continuation(text, self.stamped)
+
+
+def group_start(texts: Sequence[str]) -> int:
+    """The index in ``texts`` (lines in file order) of the head of the group the
+    last line belongs to, grouping them as a stream from the first would: where a
+    backlog or a page must begin so that it never starts inside a trace. The
+    first line is taken as a head; 0 if the group reaches back that far."""
+    if not texts:
+        return 0
+    probe = Grouper()
+    last = [*probe.feed(texts, range(len(texts))), *probe.flush()][-1]
+    return len(texts) - len(last.texts)

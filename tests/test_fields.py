@@ -195,3 +195,16 @@ def test_numbers_compare_as_numbers_and_nan_is_not_a_number():
     q = Query.build("", False, ["ms>=1000"])
     assert q.select(['{"ms": 1203}', '{"ms": 999}', "ms=1500 msg=x", '{"ms": "fast"}']) == [0, 2]
     assert not math.isnan(timestamps.parse_value(1.0))
+
+
+def test_the_demos_structured_logs_parse_and_answer_where_clauses():
+    import random
+
+    from logstream import demo
+    rng = random.Random(7)
+    records = [parse(demo.json_line(rng)) for _ in range(200)]
+    assert all(r is not None and r.kind == "json" and r.level and r.message for r in records)
+    failed = Query.build("", False, ["http.status>=500", "level>=error"])
+    assert 0 < sum(all(c.holds(r) for c in failed.clauses) for r in records) < len(records)
+    queue = [parse(demo.logfmt_line(rng)) for _ in range(200)]
+    assert all(r is not None and r.kind == "logfmt" and r.time is not None for r in queue)

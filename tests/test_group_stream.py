@@ -5,6 +5,7 @@ gets the rest of it; a backlog never starts in the middle of a trace."""
 
 import json
 import time
+from collections import Counter
 
 from conftest import append
 from test_grouping import JAVA, PYTHON  # the traces the pure part groups
@@ -102,11 +103,56 @@ def test_a_filter_for_error_shows_the_whole_trace(server, logdir):
     assert attached(s) == ["\n".join(JAVA)]
 
 
-def test_group_is_refused_for_a_merged_stream(server, logdir):
-    append(logdir / "a.log", "a")
-    append(logdir / "b.log", "b")
-    status, _, body = server.get("/api/stream?path=a.log&path=b.log&group=1")
-    assert status == 400 and b"group=1 is for one file" in body
+def parts(event_id: str) -> list[int]:
+    return [int(part.split("-")[1]) for part in event_id.split(",")]
+
+
+def test_a_merged_stream_groups_each_file_and_labels_each_event(server, logdir):
+    append(logdir / "a.log", "a first")
+    append(logdir / "b.log", "b first")
+    s = server.stream("/api/stream?path=a.log&path=b.log&group=1")
+    s.wait_lines(2)
+    write_in_pieces(logdir / "a.log", ["INFO a", *JAVA, "INFO a done"])
+    append(logdir / "b.log", *PYTHON, "b done")
+    s.read_until(lambda c: sum(e.data.endswith("done") for e in messages(c)) == 2, message="both files' last lines")
+    by_file: dict[str, list[str]] = {}
+    for event in attached(s):
+        path, _, text = event.partition("\n")
+        by_file.setdefault(path, []).append(text)
+    assert by_file == {"a.log": ["a first", "INFO a", "\n".join(JAVA), "INFO a done"],
+                       "b.log": ["b first", "\n".join(PYTHON), "b done"]}
+
+
+def test_a_merged_id_never_passes_lines_a_file_still_holds(server, logdir):
+    """While a.log's trace is held (its group still open), b.log's events carry
+    a.log's part before the trace: a resume with any id received gets the rest,
+    each line once, whatever the timing."""
+    a, b = logdir / "a.log", logdir / "b.log"
+    append(a, "a0")
+    append(b, "b0")
+    s = server.stream("/api/stream?path=a.log&path=b.log&group=1")
+    s.wait_lines(2)
+    sent = {0: len("a0\n"), 1: len("b0\n")}  # each file's end of the last event of it received
+    for round_ in range(5):
+        append(a, f"INFO a{round_}", *JAVA[:3])  # a trace that may go on: its group stays open
+        append(b, f"b{round_ + 1}")
+        s.read_until(lambda c, n=round_: f"b.log\nb{n + 1}" in [e.data for e in messages(c)], message="b's line")
+    for event in s.events:
+        if event.type not in ("message", "continuation") or not event.data:
+            continue
+        index = 0 if event.data.startswith("a.log\n") else 1
+        ids = parts(event.last_event_id)
+        sent[index] = ids[index]
+        assert ids[1 - index] <= sent[1 - index], "an id passed lines of the other file not yet sent"
+    # A resume with the last id received gets what was held, once.
+    last = s.events[-1].last_event_id
+    s.close()
+    r = server.stream("/api/stream?path=a.log&path=b.log&group=1", headers={"Last-Event-ID": last})
+    append(a, "a end")
+    r.read_until(lambda c: "a.log\na end" in [e.data for e in messages(c)], message="a's last line")
+    got = [line for e in [*messages(s), *messages(r)] for line in e.data.split("\n")[1:]]
+    expected = [line for f in (a, b) for line in f.read_text().splitlines()]
+    assert Counter(got) == Counter(expected)  # every line once: none lost, none repeated
 
 
 def test_text_format_prints_a_group_as_its_lines(server, logdir):

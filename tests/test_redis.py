@@ -649,3 +649,27 @@ def test_scale_out_cli_errors_are_one_line(args, message):
                             timeout=30)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_group_joins_traces_on_a_web_node_and_a_backlog_starts_at_a_trace_head(scale):
+    from test_grouping import JAVA, PYTHON
+    agent = scale.agent("web-1")
+    log = agent.root / "app.log"
+    append(log, "INFO a", *JAVA, *PYTHON, "INFO b")
+    node = scale.node()
+    wait_for(lambda: len(stream_lines(scale.redis.client(), "web-1", "app.log")) == 2 + len(JAVA) + len(PYTHON),
+             message="every line shipped")
+    s = node.stream("/api/stream/web-1/app.log?group=1&lines=3")  # the last 3 lines: inside the traceback
+    assert s.wait_lines(2) == ["\n".join(PYTHON), "INFO b"]
+    append(log, *JAVA, "INFO c")
+    assert s.wait_lines(4)[2:] == ["\n".join(JAVA), "INFO c"]
+    append(agent.root / "b.log", "b first")
+    wait_for(lambda: stream_lines(scale.redis.client(), "web-1", "b.log"), message="b.log shipped")
+    m = node.stream("/api/stream?path=web-1/app.log&path=web-1/b.log&group=1&lines=0")
+    m.read_until(lambda c: b"caught up" in c.raw, message="caught up")
+    append(log, "INFO d", *JAVA)
+    append(agent.root / "b.log", "b next")
+    append(log, "INFO e")
+    got = m.wait_lines(4)
+    assert sorted(got) == sorted(["web-1/app.log\nINFO d", "web-1/app.log\n" + "\n".join(JAVA),
+                                  "web-1/app.log\nINFO e", "web-1/b.log\nb next"])

@@ -222,7 +222,7 @@ function restartStream() {
     view.addSeparator("skipped", `${path} is compressed (${compression(path)}): not shown here; download it from its tab`);
   }
   const show = (lines) => view.addLines(merged
-    ? lines.map((l) => ({ data: l.data, source: sources.get(l.path) || sourceFor(l.path, 7) }))
+    ? lines.map((l) => ({ data: l.data, source: sources.get(l.path) || sourceFor(l.path, 7), continuation: l.continuation }))
     : lines);
   // A merged backlog is held until it is all there, then shown in time order (interleave.js).
   let held = merged ? [] : null;

@@ -23,12 +23,13 @@ export function backlogLines(settings) {
   return Math.max(0, Math.min(BACKLOG, state.max, settings.maxBacklog ?? BACKLOG));
 }
 
-/** The query of a line filter as the server reads it (stream, lines, search): filter, invert, where. */
+/** The query of a line filter as the server reads it (stream, lines): filter, invert, where, and group=1 (stack traces as one entry). */
 export function filterParams(q = new URLSearchParams()) {
   const pattern = serverPattern();
   if (pattern) q.set("filter", pattern);
   if (pattern && state.filter.invert) q.set("invert", "1");
   for (const clause of whereClauses()) q.append("where", clause);
+  if (state.group) q.set("group", "1");
   return q;
 }
 

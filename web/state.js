@@ -20,9 +20,19 @@ export const state = {
   where: "", // field filter clauses as typed, `;`-separated (the server's where=)
   rules: [], // highlight rules {re, colour} (also kept in local storage)
   pinned: [], // fields of JSON/logfmt lines shown as columns (also kept in local storage)
+  group: false, // stack traces as one entry: the server's group=1 (also kept in local storage)
   // Where in the history the view opens (history.js): a line {at}, a range {from, to}, a time {since}; null: the live end.
   anchor: null,
 };
+
+const GROUP_KEY = "logstream.group";
+
+/** Join stack traces into one entry (group=1), or not; remembered here and in the permalink. */
+export function setGroup(on) {
+  state.group = on;
+  localStorage.setItem(GROUP_KEY, on ? "1" : "0");
+  writeHash();
+}
 
 /** Open the view at a place in the history (see state.anchor), or at the live end (null); says so in the hash. */
 export function setAnchor(anchor) {
@@ -136,6 +146,7 @@ function hashParams() {
   if (state.where.trim()) q.set("where", state.where);
   if (state.hidden.size) q.set("hide", [...state.hidden].join(","));
   if (state.wrap !== DEFAULT_WRAP) q.set("wrap", state.wrap ? "1" : "0");
+  if (state.group) q.set("group", "1");
   if (state.max !== DEFAULT_MAX) q.set("max", String(state.max));
   for (const p of state.pinned) q.append("col", p);
   for (const r of state.rules) q.append("hl", `${r.colour}:${r.re}`);
@@ -159,7 +170,7 @@ export function hashIsCurrent() {
 /** Read the view from the URL hash; returns true if the stream must restart. */
 export function readHash() {
   const q = new URLSearchParams(location.hash.slice(1));
-  const before = JSON.stringify([state.files, state.filter, state.where, state.max, state.anchor]);
+  const before = JSON.stringify([state.files, state.filter, state.where, state.max, state.group, state.anchor]);
   state.files = q.getAll("file").filter(Boolean).slice(0, MAX_FILES);
   state.filter = {
     text: q.get("q") || "",
@@ -170,6 +181,7 @@ export function readHash() {
   state.where = q.get("where") || "";
   state.hidden = new Set((q.get("hide") || "").split(",").filter((l) => LEVELS.includes(l)));
   state.wrap = q.has("wrap") ? q.get("wrap") === "1" : DEFAULT_WRAP;
+  state.group = q.has("group") ? q.get("group") === "1" : localStorage.getItem(GROUP_KEY) === "1";
   const max = Number(q.get("max"));
   state.max = max >= 100 && max <= 100000 ? max : DEFAULT_MAX;
   // A link's columns win; without any, the ones this browser remembers.
@@ -182,5 +194,5 @@ export function readHash() {
     : q.get("from") && q.get("to") ? { from: q.get("from"), to: q.get("to") }
       : q.get("since") ? { since: q.get("since") } : null;
   lastHash = location.hash.slice(1);
-  return JSON.stringify([state.files, state.filter, state.where, state.max, state.anchor]) !== before;
+  return JSON.stringify([state.files, state.filter, state.where, state.max, state.group, state.anchor]) !== before;
 }

@@ -28,7 +28,8 @@ export class ResumableStream {
   /**
    * url(lastId): the URL to open (lastId is "" on the first connect).
    * onLines(events): line events ({data, id}) not seen before, in order; with
-   *   merged, {path, data, id} with the path taken off the data.
+   *   merged, {path, data, id} with the path taken off the data; a
+   *   `continuation` (group=1) has continuation: true.
    * onControl(type, info, id): rotate / truncate / reset / deleted / error.
    * onState(state): {status, attempt, nextAt, message, lastActivity, caughtUp}.
    * lastId: start after this id (history.js: follow on from the last line shown).
@@ -98,10 +99,12 @@ export class ResumableStream {
         }
         const lines = [];
         for (const e of events) {
-          if (e.type === "message") {
+          if (e.type === "message" || e.type === "continuation") {
             // No duplicate on screen: a line whose id was delivered already is dropped.
             if (e.id && !this._remember(e.id)) continue;
-            lines.push(this.merged ? { ...decodeMerged(e.data), id: e.id } : e);
+            const line = this.merged ? { ...decodeMerged(e.data), id: e.id } : e;
+            // group=1: lines that continue the event before (of the same file).
+            lines.push(e.type === "continuation" ? { ...line, continuation: true } : line);
           } else if (CONTROL_EVENTS.includes(e.type)) {
             if (lines.length) { this.onLines(lines.splice(0)); }
             let info = {};

@@ -8,7 +8,7 @@
 
 import { downloadLink } from "./files.js";
 import { LEVELS, SOURCE_COLOURS } from "./render.js";
-import { DEFAULT_MAX, explainPatternError, state, writeHash } from "./state.js";
+import { DEFAULT_MAX, explainPatternError, setGroup, state, writeHash } from "./state.js";
 
 const $ = (id) => document.getElementById(id);
 const FONT_DEFAULT = 13;
@@ -85,6 +85,7 @@ export class Toolbar {
       btn.addEventListener("click", () => this.toggleLevel(btn.dataset.level));
     }
     $("wrap").addEventListener("click", () => this.toggleWrap());
+    $("group").addEventListener("click", () => this.toggleGroup());
     $("font-up").addEventListener("click", () => this.stepFontSize(1));
     $("font-down").addEventListener("click", () => this.stepFontSize(-1));
     $("theme").addEventListener("click", () => this.setTheme(THEMES[(THEMES.indexOf(theme()) + 1) % 3]));
@@ -238,6 +239,13 @@ export class Toolbar {
     writeHash();
   }
 
+  /** Stack traces as one entry (the server joins them: group=1), or line by line: a new stream. */
+  toggleGroup() {
+    setGroup(!state.group);
+    this.sync();
+    this.onFilter();
+  }
+
   setFontSize(px) {
     const v = Math.max(9, Math.min(24, px));
     localStorage.setItem("logstream.font", String(v));
@@ -284,6 +292,7 @@ export class Toolbar {
     for (const level of LEVELS) lines.classList.toggle(`hide-${level}`, state.hidden.has(level));
     lines.classList.toggle("wrap", state.wrap);
     $("wrap").setAttribute("aria-pressed", String(state.wrap));
+    $("group").setAttribute("aria-pressed", String(state.group));
     $("window-size").value = String(state.max);
     this.renderFilterState();
   }

@@ -9,7 +9,7 @@
 // holds more than `max` entries; a frame never spends more than ~8 ms on lines.
 
 import { lineElement, prepareLine, separatorElement } from "./render.js";
-import { toggleTree } from "./structured.js";
+import { setExpanded, toggleTree } from "./structured.js";
 
 const FRAME_BUDGET_MS = 8;
 // Lines live in chunks of CHUNK entries, each `content-visibility: auto`: the
@@ -63,13 +63,59 @@ export class LogView {
   /** Log lines in the view (separators are not lines). */
   get lineCount() { return this.domCount - this.sepCount; }
 
-  /** Queue line events ({data, source}) for the next frame. */
+  /**
+   * Queue line events ({data, source, continuation}) for the next frame. A
+   * continuation (group=1) goes to the entry before it of the same file.
+   */
   addLines(items) {
-    for (const item of items) this._push({ kind: "line", data: item.data, source: item.source, id: item.id });
-    this.received += items.length;
-    if (this.paused) this.heldSincePause += items.length;
-    if (!this.following) this.newSinceFollow += items.length;
+    let added = 0;
+    for (const item of items) {
+      if (item.continuation && this._attach(item)) continue;
+      this._push({ kind: "line", data: item.data, source: item.source, id: item.id });
+      added++;
+    }
+    this.received += added;
+    if (this.paused) this.heldSincePause += added;
+    if (!this.following) this.newSinceFollow += added;
     this._schedule();
+  }
+
+  /**
+   * Append a continuation's lines to the last entry of its file: still waiting,
+   * or on screen (drawn again, expanded if it was). False if that entry is not
+   * in the window any more: the lines then show as an entry of their own.
+   */
+  _attach(item) {
+    const key = item.source ? item.source.index : -1;
+    for (let i = this.pending.length - 1; i >= this.pendingHead; i--) {
+      const p = this.pending[i];
+      if (p.kind !== "line" || (p.source ? p.source.index : -1) !== key) continue;
+      p.data += `\n${item.data}`;
+      if (item.id) p.id = item.id; // an entry's id is the place past its last line
+      return true;
+    }
+    const lines = this.list.getElementsByClassName("ln");
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const line = lines[i];
+      if ((line.source ? line.source.index : -1) !== key) continue;
+      if (line.raw === undefined) return false;
+      const rec = prepareLine(`${line.raw}\n${item.data}`, line.before);
+      const fresh = this._drawn(rec, line.source, `${line.raw}\n${item.data}`, line.before, item.id || line.dataset.id);
+      const more = fresh.querySelector(".more");
+      if (more && line.classList.contains("expanded")) setExpanded(fresh, more, true);
+      line.replaceWith(fresh);
+      this.records.set(key, rec.record);
+      return true;
+    }
+    return false;
+  }
+
+  _drawn(rec, source, raw, before, id) {
+    const el = lineElement(rec, source, this.highlight, this.look);
+    el.raw = raw; // what came, to draw it again with a continuation
+    el.before = before; // the record its level was read after
+    if (id) el.dataset.id = id; // its place in the history (history.js, linelinks.js)
+    return el;
   }
 
   addSeparator(kind, message) {
@@ -146,11 +192,10 @@ export class LogView {
   _element(item) {
     if (item.kind === "sep") return separatorElement(item.sepKind, item.message);
     const key = item.source ? item.source.index : -1;
-    const rec = prepareLine(item.data, this.records.get(key));
+    const before = this.records.get(key);
+    const rec = prepareLine(item.data, before);
     this.records.set(key, rec.record);
-    const el = lineElement(rec, item.source, this.highlight, this.look);
-    if (item.id) el.dataset.id = item.id; // its place in the history (history.js, linelinks.js)
-    return el;
+    return this._drawn(rec, item.source, item.data, before, item.id);
   }
 
   _append(elements) {
@@ -252,7 +297,8 @@ export class LogView {
     Object.assign(this.look, look);
     for (const line of this.list.querySelectorAll(".ln")) {
       if (!line.rec) continue;
-      const fresh = lineElement(line.rec, line.source, this.highlight, this.look);
+      const fresh = this._drawn(line.rec, line.source, line.raw, line.before, line.dataset.id);
+      if (line.classList.contains("target")) fresh.classList.add("target"); // a link's line stays marked
       if (line.getAttribute("aria-expanded") === "true") toggleTree(fresh, this.look.pinned);
       line.replaceWith(fresh);
     }
@@ -274,11 +320,10 @@ export class LogView {
     let record;
     for (const item of items) {
       if (item.kind === "sep") { elements.push(separatorElement(item.sepKind, item.message)); this.sepCount++; continue; }
-      const rec = prepareLine(item.data, record);
+      const before = record;
+      const rec = prepareLine(item.data, before);
       record = rec.record;
-      const el = lineElement(rec, null, this.highlight, this.look);
-      if (item.id) el.dataset.id = item.id;
-      elements.push(el);
+      elements.push(this._drawn(rec, null, item.data, before, item.id));
     }
     for (let end = elements.length; end > 0; end -= CHUNK) {
       const chunk = document.createElement("div");
@@ -312,8 +357,8 @@ export class LogView {
   insertBeside(line, before, after) {
     for (const el of [before, after]) {
       if (!el) continue;
-      if (el === before) line.before(el);
-      else line.after(el);
+      // insertBefore, not line.before(): a line element's `before` is the record its level was read after.
+      line.parentNode.insertBefore(el, el === before ? line : line.nextSibling);
       this.domCount++;
       this.sepCount++;
     }

@@ -69,10 +69,7 @@ class StreamParams:
             raise BadRequest("format: expected " + " or ".join(FORMATS))
         query = Query.build(args.get("filter", ""), bool_arg(args, "invert"), args.getlist("where"))
         last_id = headers.get("Last-Event-ID") or args.get("last_event_id") or None
-        group = bool_arg(args, "group")
-        if group and len(paths) > 1:
-            raise BadRequest("group=1 is for one file, not a merged stream")
-        return cls(tuple(paths), lines, fmt, query, last_id, group, time_arg(args, "since"))
+        return cls(tuple(paths), lines, fmt, query, last_id, bool_arg(args, "group"), time_arg(args, "since"))
 
 
 def time_arg(args, name: str) -> float | None:

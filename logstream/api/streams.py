@@ -34,8 +34,6 @@ def _stream(paths: list[str]):
     for path in params.paths:
         if path.endswith(COMPRESSED):  # it cannot grow, and its bytes are no lines: say so, never stream noise
             raise Unsupported(f"{path} is compressed: download it (api/download/{path}); a stream carries text lines")
-    if params.group and rt.source.kind != "inotify":
-        raise BadRequest("group=1 is for one file of a local directory, not a Redis-backed node")
     ip = request.remote_addr or "?"
     rt.admit(ip)
     try:

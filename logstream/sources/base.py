@@ -13,10 +13,14 @@ Followers encode through the stream's one ``Encoder``. Never does socket work
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from typing import Protocol
 
+from ..grouping import Grouper
+
 GAP = object()  # Follower.apply: the item does not continue the cursor; catch up first
+GROUP_HOLD = 0.1  # seconds an open group waits for more continuation lines on a quiet file (issue 14)
 
 
 def backlog_bound(found: int, requested: int, filtered: bool, **scanned) -> dict:
@@ -106,6 +110,10 @@ class Follower:
         self._fixed_key = None if stream.encoder.merged else stream.encoder.cache_key("", "", None)
         self._notices: list[bytes] = []
         self.hold_until: float | None = None  # group=1: when the open group must be sent (monotonic)
+        self.grouper: Grouper | None = None  # group=1: the lines read but held in an open group
+        self._group_prefix = ""  # the id prefix of the open group's lines (a file's ``<inode>-``)
+        self._shown: bool | None = None  # group=1: whether the last group passed the query
+        self._held: str | None = None  # group=1: this file's id part before its open group
 
     # -- what a source implements --------------------------------------------------------------
     def parse_position(self, part: str):
@@ -122,8 +130,14 @@ class Follower:
         lines (that the filter keeps)."""
         raise NotImplementedError
 
-    def token(self) -> str:
+    def cursor_token(self) -> str:
         """The cursor as this file's part of an event id."""
+        raise NotImplementedError
+
+    def seed_grouper(self) -> Grouper:
+        """group=1: a new ``Grouper`` for lines read from the cursor on: whether the
+        cursor may be inside a group (``continuing``) and how many head lines before
+        it carry a timestamp (``stamps``/``heads``), as far as the source can tell."""
         raise NotImplementedError
 
     def apply(self, item) -> bytes | None | object:
@@ -173,10 +187,56 @@ class Follower:
     def delivered(self, item, now: float) -> None:
         """The bytes ``live_chunk`` gave reached the client's socket: move the cursor."""
 
+    def token(self) -> str:
+        """This file's part of an event id: the cursor, or with group=1 the place
+        just before an open group (the lines it holds are not sent yet, so an id
+        that another file's event carries in a merged stream must not pass them)."""
+        return self._held if self._held is not None else self.cursor_token()
+
+    # -- multi-line events (group=1) -------------------------------------------------------------
+    def group_lines(self, texts: list[str], ends: list, prefix: str) -> bytes:
+        """Lines read (the caller then moves the cursor past them) as the events of
+        the groups they complete; the last group stays open for ``GROUP_HOLD``
+        after its last line. ``prefix`` goes before each end in an id (a file's
+        ``<inode>-``): a new prefix (a rotation) first sends the open group, never
+        one event across two files."""
+        grouper = self.grouper
+        if grouper is None:
+            grouper = self.grouper = self.seed_grouper()
+        chunk = b""
+        if prefix != self._group_prefix:
+            chunk = self.expire()
+            self._group_prefix = prefix
+        before = self.cursor_token() if not grouper.open else None
+        groups = grouper.feed(texts, ends)
+        if groups:
+            chunk += self._encode_groups(groups)
+        if not grouper.open:
+            self._held = None
+        elif groups:
+            self._held = f"{prefix}{groups[-1].end}"
+        elif before is not None:
+            self._held = before
+        self.hold_until = time.monotonic() + GROUP_HOLD if grouper.open else None
+        return chunk
+
     def expire(self, now: float | None = None) -> bytes:
-        """group=1: the open group's bytes once ``hold_until`` has passed (at
-        ``now``; at once if None); ``b""`` when nothing is held."""
-        return b""
+        """group=1: the open group's bytes (all of it when ``now`` is None, else
+        once its hold has passed); ``b""`` when nothing is held. Continuation lines
+        read later go out as ``continuation`` events."""
+        if self.grouper is None or not self.grouper.open:
+            return b""
+        if now is not None and (self.hold_until is None or now < self.hold_until):
+            return b""
+        self.hold_until = None
+        self._held = None
+        return self._encode_groups(self.grouper.flush())
+
+    def _encode_groups(self, groups) -> bytes:
+        left, right = self.stream.id_parts(self.index)
+        chunk, self._shown = self.encoder.groups(groups, prefix=self._group_prefix, shown=self._shown,
+                                                 left=left, right=right, label=self.label)
+        return chunk
 
     def close(self) -> None:
         """Leave the topic (its last subscriber stops following the file)."""

@@ -20,7 +20,7 @@ import gevent
 
 from .. import paths
 from ..errors import LogstreamError
-from ..grouping import Grouper
+from ..grouping import Grouper, group_start
 from ..history import History, Place
 from ..lines import backlog_scan, is_line_boundary, read_lines, split_complete
 from ..position import Position, parse_position
@@ -32,7 +32,6 @@ from .base import GAP, Follower, backlog_bound
 if TYPE_CHECKING:
     from .local import FileTopic, FileTopics
 
-GROUP_HOLD = 0.1  # seconds an open group waits for more continuation lines on a quiet file (issue 14)
 GROUP_LOOKBACK = 1024 * 1024  # bytes a grouped backlog reads back to start at its trace's head
 GROUP_LOOKBACK_LINES = 1000
 FOREIGN = 0  # segment number of the newest rotated file found on disk by a resumed id (older ones: -1, -2, ...)
@@ -51,14 +50,11 @@ class FileFollower(Follower):
         self.cursor = Cursor(0, 0)
         self.ino = 0
         self.foreign: dict[int, Segment] = {}  # seq (<= FOREIGN) → a rotated file read from disk
-        self.grouper: Grouper | None = None  # group=1: the lines read but held in an open group
-        self._group_ino = 0  # the inode the open group's lines are in
-        self._shown: bool | None = None  # group=1: whether the last group passed the query
 
     def parse_position(self, part: str) -> Position | None:
         return parse_position(part)
 
-    def token(self) -> str:
+    def cursor_token(self) -> str:
         return f"{self.ino:x}-{self.cursor.offset}"
 
     # -- where the file starts ---------------------------------------------------------------
@@ -175,7 +171,7 @@ class FileFollower(Follower):
     def apply(self, item: Batch | Change):
         if isinstance(item, Batch):
             if self.cursor == Cursor(item.seq, item.start):
-                chunk = self._group(item.lines.texts, item.lines.ends, item.ino) if self.encoder.group \
+                chunk = self.group_lines(item.lines.texts, item.lines.ends, f"{item.ino:x}-") if self.encoder.group \
                     else self._encode_batch(item)
                 self.delivered(item, time.monotonic())
                 return chunk
@@ -228,7 +224,7 @@ class FileFollower(Follower):
                 else:
                     for lines in read_lines(seg.fd, self.cursor.offset, end, max_line, final=not current):
                         if self.encoder.group:
-                            chunk = self._group(lines.texts, lines.ends, seg.ino)
+                            chunk = self.group_lines(lines.texts, lines.ends, f"{seg.ino:x}-")
                         else:
                             left, right = self.stream.id_parts(self.index)
                             chunk = self.encoder.lines(lines.texts, lines.ends, prefix=f"{seg.ino:x}-", left=left,
@@ -270,36 +266,7 @@ class FileFollower(Follower):
                 seg.fd = None
 
     # -- multi-line events (group=1) ------------------------------------------------------------
-    def expire(self, now: float | None = None) -> bytes:
-        """Send the open group (all of it when ``now`` is None, else if its hold
-        has passed). Continuation lines read later go out as ``continuation``."""
-        if self.grouper is None or not self.grouper.open:
-            return b""
-        if now is not None and (self.hold_until is None or now < self.hold_until):
-            return b""
-        self.hold_until = None
-        chunk, self._shown = self.encoder.groups(self.grouper.flush(), prefix=f"{self._group_ino:x}-",
-                                                  shown=self._shown)
-        return chunk
-
-    def _group(self, texts: list[str], ends: list[int], ino: int) -> bytes:
-        """Lines read (the cursor moves past them) as the groups they complete;
-        the last group stays open, for ``GROUP_HOLD`` after its last line."""
-        grouper = self.grouper
-        if grouper is None:
-            grouper = self.grouper = self._new_grouper()
-        chunk = b""
-        if ino != self._group_ino:
-            chunk = self.expire()  # another file (a rotation): never one event across two files
-            self._group_ino = ino
-        groups = grouper.feed(texts, ends)
-        if groups:
-            out, self._shown = self.encoder.groups(groups, prefix=f"{ino:x}-", shown=self._shown)
-            chunk += out
-        self.hold_until = time.monotonic() + GROUP_HOLD if grouper.open else None
-        return chunk
-
-    def _new_grouper(self) -> Grouper:
+    def seed_grouper(self) -> Grouper:
         """A grouper that knows whether the file is mostly timestamped (from up to
         64 KiB before the cursor) and whether the cursor may be inside a group."""
         grouper = Grouper(continuing=self.cursor.offset > 0)
@@ -392,9 +359,5 @@ def _trace_head(fd: int, offset: int, end: int, max_line: int) -> int:
         return offset
     lines = split_complete(data, start, max_line)
     starts = [start, *lines.ends[:-1]][-GROUP_LOOKBACK_LINES:]
-    texts = [*lines.texts[-GROUP_LOOKBACK_LINES:], first.texts[0]]
-    ends = [*lines.ends[-GROUP_LOOKBACK_LINES:], first.ends[0]]
-    probe = Grouper()
-    last = [*probe.feed(texts, ends), *probe.flush()][-1]  # the group the line at offset is in
-    head = len(texts) - len(last.texts)
+    head = group_start([*lines.texts[-GROUP_LOOKBACK_LINES:], first.texts[0]])
     return starts[head] if head < len(starts) else offset

@@ -26,11 +26,13 @@ import gevent
 import redis
 
 from ..errors import SourceGone
+from ..grouping import Grouper, group_start
 from ..redis_schema import ZERO, EntryId, format_entry_id, parse_entry_id
 from .base import GAP, Follower, backlog_bound
 from .redis import Entries, Lost
 
 PAGE = 1000  # entries per XRANGE while catching up
+SEED_ENTRIES = 200  # group=1: entries before the cursor read to learn whether the file is timestamped
 MAX_FILTER_SCAN = 100_000  # entries read backwards for a filtered backlog, at most
 
 
@@ -53,8 +55,21 @@ class RedisFollower(Follower):
     def parse_position(self, part: str) -> EntryId | None:
         return parse_entry_id(part)
 
-    def token(self) -> str:
+    def cursor_token(self) -> str:
         return format_entry_id(self.cursor)
+
+    def seed_grouper(self) -> Grouper:
+        """group=1: seeded from up to ``SEED_ENTRIES`` entries before the cursor."""
+        grouper = Grouper(continuing=self.cursor != ZERO)
+        if self.cursor != ZERO:
+            top = format_entry_id(self.cursor)
+            page = self._redis(lambda r: r.xrevrange(self._key, top, "-", count=SEED_ENTRIES))
+            texts = [f.get("l", "") for _, f in reversed(page) if "k" not in f]
+            if texts:
+                probe = Grouper()
+                probe.feed(texts, range(len(texts)))
+                grouper.stamps, grouper.heads = probe.stamps, probe.heads
+        return grouper
 
     # -- where the file starts ---------------------------------------------------------------------
     def prepare(self) -> None:
@@ -114,7 +129,21 @@ class RedisFollower(Follower):
                                                             scanned_entries=scanned)))
         found = found[:lines]
         found.reverse()
+        if found and self.encoder.group:
+            found = self._from_trace_head(found)
         self._backlog = found
+
+    def _from_trace_head(self, found: list) -> list:
+        """group=1: the backlog ``found`` (entries, oldest first) preceded by the
+        entries of the group its first line is in (at most ``PAGE`` back): a
+        backlog never starts in the middle of a trace."""
+        top = "(" + found[0][0]
+        page = self._redis(lambda r: r.xrevrange(self._key, top, "-", count=PAGE))
+        before = [e for e in reversed(page) if "k" not in e[1]]
+        if not before or "k" in found[0][1]:
+            return found
+        head = group_start([f.get("l", "") for _, f in before] + [found[0][1].get("l", "")])
+        return before[head:] + found
 
     def notices(self) -> bytes:
         """The resets, then the backlog, encoded now that every file of the stream
@@ -132,8 +161,9 @@ class RedisFollower(Follower):
         if isinstance(item, Lost):
             self.cursor, self._lost_at = ZERO, self.cursor if self.cursor != ZERO else None
             return self.event("reset", {"reason": item.reason, "id": format_entry_id(item.before)})
-        if item.prev == self.cursor and (self._lost_at or self._skip or item.resets):
-            chunk = self._encode(item.fields, item.ids)  # this client's own: it may skip lines it has
+        if item.prev == self.cursor and (self._lost_at or self._skip or item.resets or self.encoder.group):
+            # This client's own: it may skip lines it has, or hold a group.
+            chunk = self._encode(item.fields, item.ids)
             self.cursor = item.last
             self._count(len(item.ids))
             return chunk
@@ -195,7 +225,7 @@ class RedisFollower(Follower):
             return b""
         if left is None:
             left, right = self.stream.id_parts(self.index)
-        encoder, label = self.encoder, self.label
+        encoder = self.encoder
         out: list[bytes] = []
         texts: list[str] = []
         ends: list[str] = []
@@ -209,8 +239,9 @@ class RedisFollower(Follower):
             text_id = format_entry_id(entry_id)
             if "k" in f:
                 if texts:
-                    out.append(encoder.lines(texts, ends, left=left, right=right, label=label))
+                    out.append(self._lines(texts, ends, left, right))
                     texts, ends = [], []
+                out.append(self.expire())  # a control entry (a rotation, a reset) ends the open group
                 try:
                     info = json.loads(f.get("j") or "{}")
                 except ValueError:
@@ -220,8 +251,13 @@ class RedisFollower(Follower):
             texts.append(f.get("l", ""))
             ends.append(text_id)
         if texts:
-            out.append(encoder.lines(texts, ends, left=left, right=right, label=label))
+            out.append(self._lines(texts, ends, left, right))
         return b"".join(out)
+
+    def _lines(self, texts: list[str], ends: list[str], left: str, right: str) -> bytes:
+        if self.encoder.group:
+            return self.group_lines(texts, ends, "")
+        return self.encoder.lines(texts, ends, left=left, right=right, label=self.label)
 
     def _has_already(self, f: dict, prev: EntryId) -> bool:
         """Whether this entry is one the client has (promise: none repeated): the
