@@ -15,7 +15,7 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .api import files, lines, ops, session, streams
+from .api import files, lines, ops, search, session, streams
 from .config import Config
 from .errors import LogstreamError
 from .runtime import Runtime
@@ -72,7 +72,7 @@ def create_app(config: Config) -> Flask:
         if path.startswith("/api/") or path == "/metrics":
             runtime.auth.check(request.headers, request.cookies, request.args)
 
-    for blueprint in (session.bp, ops.bp, files.bp, streams.bp, lines.bp):
+    for blueprint in (session.bp, ops.bp, files.bp, streams.bp, lines.bp, search.bp):
         app.register_blueprint(blueprint)
     if config.trusted_proxies:
         # Behind N proxies, believe the last N values of X-Forwarded-For and

@@ -69,6 +69,8 @@ class Metrics:
         self.unfinished = Gauge("logstream_unfinished_requests", "Connections still sending their request head, "
                                 "or idle between keep-alive requests (python -m logstream only).",
                                 registry=self.registry)
+        self.searches = Gauge("logstream_searches", "Searches (/api/search) running.", registry=self.registry)
+        self.search_scanned = Count()
         topics_ref = topics
         metrics = self
 
@@ -81,6 +83,9 @@ class Metrics:
                 yield CounterMetricFamily("logstream_batch_encodings", "Batches of lines turned into bytes "
                                           "(once per batch per distinct filter and format, however many "
                                           "clients).", value=metrics.encodings.value)
+                yield CounterMetricFamily("logstream_search_scanned_bytes", "Bytes of history read by "
+                                          "searches (compressed files: compressed bytes).",
+                                          value=metrics.search_scanned.value)
                 yield metrics.latency.family("logstream_delivery_seconds", "From reading a batch of lines off "
                                              "the file to handing it to a live client's connection.")
                 family = GaugeMetricFamily("logstream_subscribers", "Subscribers per followed file.",
@@ -103,6 +108,12 @@ class Metrics:
     def stream_closed(self, reason: str) -> None:
         self.streams.dec()
         self.disconnects.labels(reason).inc()
+
+    def search_started(self) -> None:
+        self.searches.inc()
+
+    def search_ended(self) -> None:
+        self.searches.dec()
 
     def catchup(self) -> None:
         self.catchups.inc()

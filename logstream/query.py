@@ -22,6 +22,12 @@ MAX_PATTERN = 1000  # characters
 
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
+_BLOCK_OPTIONS = re2.Options()
+_BLOCK_OPTIONS.log_errors = False
+_BLOCK_OPTIONS.never_nl = True  # a match never spans two lines
+# What means something else over a block of lines than over one line's text:
+# text start and end (\A, \z), any byte (\C), multi-line mode turned off.
+_NOT_PER_BLOCK = re2.compile(r"\\[AzC]|\(\?[a-zA-Z]*-[a-zA-Z]*m", _RE2_OPTIONS)
 
 
 class LineFilter:
@@ -41,7 +47,34 @@ class LineFilter:
             reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
             raise BadRequest(f"filter: invalid regular expression: {reason}") from None
         self.invert = invert
+        self.pattern = pattern
         self.key = (pattern, invert)
+        self._block = False  # block_regex(), compiled on first use
+
+    def block_regex(self):
+        """The same pattern for a search over a block of many lines at once (a
+        compiled ``re2`` regex over bytes), or None where that could miss a line
+        this filter matches: an inverted filter, or a pattern using ``\\A``,
+        ``\\z``, ``\\C`` or turning multi-line mode off. In the block, ``^`` and
+        ``$`` match at every line (``(?m)``) and no match crosses a line end
+        (RE2's ``never_nl``), so each line this filter matches holds a match of
+        this one; a match may still be a line this filter refuses (a CR before
+        the LF, a cut line, a byte that is not UTF-8): callers check each such
+        line with ``match``."""
+        if self._block is False:
+            self._block = None
+            if not self.invert and not _NOT_PER_BLOCK.search(self.pattern):
+                try:
+                    self._block = re2.compile("(?m)" + self.pattern, _BLOCK_OPTIONS)
+                except re2.error:
+                    pass
+        return self._block
+
+    @property
+    def uses_line_end(self) -> bool:
+        """Whether the pattern may test where a line ends (``$``): a line's text
+        drops the CR of its CRLF, a block of lines keeps it."""
+        return "$" in self.pattern
 
     def match(self, text: str) -> bool:
         """Whether a client with this filter wants the line ``text``."""

@@ -71,7 +71,7 @@ ATTACKS = [
 
 @pytest.mark.parametrize("attack", ATTACKS)
 @pytest.mark.parametrize("route", ["/api/stream/{}?lines=5", "/api/download/{}", "/api/stream?path={}",
-                                   "/api/stream?path=app.log&path={}"])
+                                   "/api/stream?path=app.log&path={}", "/api/search/{}?q=."])
 def test_path_attack_is_refused_without_content(jail, route, attack):
     status, headers, body = jail.get(route.format(attack), timeout=5)
     assert status in (400, 403, 404), (status, body[:200])

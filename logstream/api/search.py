@@ -1,0 +1,219 @@
+"""api.search: ``GET /api/search/<path>``, a path's history scanned for a pattern,
+sent as Server-Sent Events: ``hit`` per matching line (with context),
+``progress`` at least every 250 ms, and ``done`` last.
+
+Owns the request's parameters, the bounds an id puts on the history, opening the
+rotation chain through the path gate, and the response's loop: each block is
+scanned in a thread of gevent's pool (RE2 and ``pread`` release the GIL, so the
+hub serves live streams meanwhile: docs/benchmarks.md), and a client that hangs
+up stops the scan before the next block. Never reads lines itself
+(``search.Search`` does); never sends an id a client could resume by: a search is
+not a stream.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+import gevent
+from flask import Blueprint, request
+
+from .. import sse
+from ..errors import BadRequest
+from ..history import History, Place
+from ..lines import last_line_end
+from ..query import Query
+from ..search import MAX_CONTEXT, Region, Search
+from ..timeline import seek_time
+from . import runtime, sse_response
+from .params import bool_arg, int_arg, time_arg
+
+bp = Blueprint("search", __name__)
+log = logging.getLogger(__name__)
+
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 100_000
+PROGRESS_SECONDS = 0.1  # between progress events while nothing else is sent (the contract: at most 250 ms)
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """``q`` (RE2, as the stream's ``filter``), ``invert``, ``where``; ``limit``
+    hits, ``context`` lines each side, ``oldest_first`` (``order=oldest``), and
+    the ids ``before``/``after`` that bound the history."""
+
+    query: Query
+    limit: int
+    context: int
+    oldest_first: bool
+    before: str | None
+    after: str | None
+    since: float | None = None
+    until: float | None = None
+
+    @classmethod
+    def parse(cls, args) -> SearchParams:
+        """Raises ``BadRequest`` (``BadEventId`` for a malformed id)."""
+        pattern = args.get("q", "")
+        where = args.getlist("where")
+        if not pattern and not where:
+            raise BadRequest("q: give a pattern to search for (RE2 syntax), or a where= clause")
+        try:
+            query = Query.build(pattern, bool_arg(args, "invert"), where)
+        except BadRequest as exc:
+            raise BadRequest(exc.message.replace("filter:", "q:", 1)) from None
+        order = args.get("order", "newest")
+        if order not in ("newest", "oldest"):
+            raise BadRequest("order: expected newest or oldest")
+        limit = int_arg(args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+        context = int_arg(args, "context", 0, 0, MAX_CONTEXT)
+        before, after = args.get("before") or None, args.get("after") or None  # checked by History.locate
+        return cls(query, limit, context, order == "oldest", before, after, time_arg(args, "since"),
+                   time_arg(args, "until"))
+
+
+@bp.get("/api/search/<path:path>")
+def search(path: str):
+    rt = runtime()
+    params = SearchParams.parse(request.args)
+    if rt.source.kind != "inotify":
+        raise BadRequest("search is served by a node with a local directory, not a Redis-backed one")
+    history = rt.source.history(path)
+    try:
+        regions = open_history(history, params)
+        ip = request.remote_addr or "?"
+        rt.admit(ip)
+    except BaseException:
+        history.close()
+        raise
+    scan = Search(regions, params.query, max_line=rt.config.max_line, limit=params.limit,
+                  context=params.context, oldest_first=params.oldest_first)
+    scan.skipped.extend(history.skipped)
+    return sse_response(SearchBody(rt, scan, history, ip, request.environ.get("logstream.handler")))
+
+
+def open_history(history: History, params: SearchParams) -> list[Region]:
+    """The regions of ``history`` to scan, bounded by ``params`` (ids through
+    ``History.locate``, times through ``timeline.seek_time``: the errors
+    ``/api/lines`` gives). Links that cannot be read are in ``history.skipped``."""
+    start, stop = Place(0, 0), None
+    if params.after:
+        start = max(start, history.locate(params.after))
+    if params.since is not None:
+        start = max(start, seek_time(history, params.since))
+    if params.before:
+        stop = history.line_start(history.locate(params.before))
+    if params.until is not None:
+        until = seek_time(history, params.until, strict=True)
+        stop = until if stop is None else min(stop, until)
+    last = len(history.chain) - 1 if stop is None else stop.link
+    regions = []
+    for index in range(start.link, last + 1):
+        reader = history.reader(index)
+        if reader is None:
+            continue
+        link = history.chain[index]
+        size = os.fstat(reader.fd).st_size
+        low = start.offset if index == start.link else 0
+        high = stop.offset if stop is not None and index == stop.link else None
+        if link.compressed:
+            regions.append(Region(link.rel, link.ino, reader.fd, size, low, high, compressed=link.compressed))
+            continue
+        rotated = index != history.current
+        # The current file's unfinished last line is not a line yet (its LF may
+        # come); a rotated file's is: nothing will finish it.
+        end = last_line_end(reader.fd, size) if rotated else reader.size
+        region = Region(link.rel, link.ino, reader.fd, size, low, end, final=rotated, lines_end=end, rotated=rotated)
+        if high is not None and high < region.end + region.final * (size - end):
+            region.end, region.final = min(end, high), False
+        region.start = min(region.start, region.end)
+        regions.append(region)
+    return regions
+
+
+class SearchBody:
+    """The response body: a first ``progress``, then per block its ``hit``s and a
+    ``progress`` when 100 ms have passed, then ``done``. ``close()`` (the client
+    went away, or the body ended) stops the scan and releases everything."""
+
+    def __init__(self, rt, scan: Search, history: History, ip: str, handler=None) -> None:
+        self.runtime = rt
+        self.scan = scan
+        self.history = history  # owns the descriptors the scan reads
+        self.ip = ip
+        self.handler = handler  # the server's, for hang-up checks (none under gunicorn)
+        self.started = time.monotonic()
+        self.total = scan.total
+        self.limit = scan.remaining
+        self._steps = scan.steps()
+        self._inflight = None  # the block being scanned in a thread
+        self._closed = False
+        rt.metrics.search_started()
+
+    def _progress(self, file: str) -> bytes:
+        info = {"scanned_bytes": self.scan.scanned, "total_bytes": self.total, "file": file}
+        return sse.event(json.dumps(info, ensure_ascii=False), event="progress")
+
+    def __iter__(self):
+        scan, metrics = self.scan, self.runtime.metrics
+        first = scan.regions[-1].rel if scan.regions and not scan.oldest_first else \
+            (scan.regions[0].rel if scan.regions else "")
+        yield self._progress(first)
+        told = time.monotonic()
+        failed = None
+        pool = gevent.get_hub().threadpool
+        while True:
+            if self.handler is not None and self.handler.peer_gone():
+                return  # the client hung up: stop before the next block (close() follows)
+            if self.runtime.shutdown.is_set():
+                return
+            before = scan.scanned
+            self._inflight = pool.spawn(next, self._steps, None)
+            try:
+                step = self._inflight.get()
+            except Exception:
+                log.exception("search of %s failed", first)
+                failed = "the search failed (see the server log)"
+                break
+            finally:
+                self._inflight = None
+            metrics.search_scanned.inc(scan.scanned - before)
+            if step is None:
+                break
+            out = [sse.event(json.dumps(hit.as_json(), ensure_ascii=False), event="hit") for hit in step.hits]
+            now = time.monotonic()
+            if out or now - told >= PROGRESS_SECONDS:
+                out.append(self._progress(step.file))
+                told = now
+                yield b"".join(out)
+        done = {"hits": self.limit - scan.remaining, "scanned_bytes": scan.scanned,
+                "elapsed_ms": round((time.monotonic() - self.started) * 1000),
+                "complete": scan.complete and not scan.skipped and failed is None}
+        if scan.skipped:
+            done["skipped"] = scan.skipped  # .zst, or unreadable: these files were not searched (to their end)
+        if failed:
+            done["error"] = failed
+        yield sse.event(json.dumps(done), event="done")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.runtime.metrics.search_ended()
+        self.runtime.release(self.ip)
+        inflight = self._inflight
+        if inflight is not None and not inflight.ready():
+            inflight.rawlink(lambda _: self._release_files())  # never close a descriptor a thread reads
+        else:
+            self._release_files()
+
+    def _release_files(self) -> None:
+        try:
+            self._steps.close()
+        except ValueError:  # still running: cannot happen after the thread is done
+            pass
+        self.history.close()
