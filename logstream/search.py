@@ -25,6 +25,8 @@ path gate opened.
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import lzma
 import os
 import time
@@ -33,7 +35,6 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .archive import OPENERS
 from .lines import BOM, LineSplitter, backlog_start, read_lines, split_complete
 from .query import Query
 
@@ -41,6 +42,12 @@ MIN_BLOCK = 64 * 1024  # bytes: the first block, so the first hits come at once
 MAX_BLOCK = 4 * 1024 * 1024  # bytes: RE2 over 4 MiB costs ~1-4 ms; bigger gained nothing (docs/benchmarks.md)
 STEP_SECONDS = 0.025  # a block should take about this long: progress and hang-up checks stay frequent
 MAX_CONTEXT = 20  # lines each side of a hit
+# A compressed sibling read forward over a file object (archive.py, which had these, now reads by blocks).
+OPENERS = {
+    "gz": lambda f: gzip.GzipFile(fileobj=f, mode="rb"),
+    "bz2": lambda f: bz2.BZ2File(f, "rb"),
+    "xz": lambda f: lzma.LZMAFile(f, "rb"),
+}
 UNREADABLE = (OSError, EOFError, zlib.error, lzma.LZMAError)  # a corrupt or cut compressed file, a vanished disk
 
 
