@@ -13,12 +13,16 @@ import os
 import pytest
 
 import browser as fixtures
+import test_redis as scale_out
 from browser import LINE_TEXTS, Viewer, save_screenshot
 from conftest import append
 
 browser = fixtures.browser
 new_page = fixtures.new_page
 viewer = fixtures.viewer
+# A redis-server, agents and web nodes (tests/test_redis.py).
+redis_server = scale_out.redis_server
+scale = scale_out.scale
 
 TO_TOP = "() => { const s = document.getElementById('scroller'); s.scrollTop = 0; }"
 FIRST_TEXT = "() => document.querySelector('#lines .ln > .tx')?.textContent"
@@ -220,3 +224,22 @@ def test_clearing_a_pane_away_from_the_live_end_shows_what_is_written_from_then_
     append(logdir / "app.log", "written after the clear")
     viewer.wait_texts(["written after the clear"])
     assert "at=" not in page.url
+
+
+@pytest.mark.skipif(scale_out.REDIS_SERVER is None, reason="redis-server is not installed (./run.sh test installs it)")
+def test_a_line_link_from_one_web_node_opens_on_another(new_page, scale):
+    agent = scale.agent("web-1")
+    lines = numbered("a", 0, 120)
+    append(agent.root / "app.log", *lines)
+    one, other = scale.node(), scale.node()
+    page = Viewer(new_page(), one).open("file=web-1/app.log").page
+    Viewer(page, one).wait_texts(lines)
+    link = copied_link(page, "a line 00060")
+    assert link.startswith(one.url)
+    linked = new_page()
+    linked.goto(other.url + link[len(one.url):])  # the same link on another node: ids are Redis entry ids
+    linked.wait_for_function(f"() => ({TARGETS})().length === 1")
+    assert linked.evaluate(TARGETS) == ["a line 00060"]
+    texts = linked.evaluate(LINE_TEXTS)
+    i = texts.index("a line 00060")
+    assert texts[i - 2:i + 3] == lines[58:63]
