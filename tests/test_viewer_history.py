@@ -14,7 +14,7 @@ import pytest
 
 import browser as fixtures
 import test_redis as scale_out
-from browser import LINE_TEXTS, Viewer, save_screenshot
+from browser import LINE_TEXTS, TARGETS, Viewer, save_screenshot
 from conftest import append
 
 browser = fixtures.browser
@@ -26,7 +26,6 @@ scale = scale_out.scale
 
 TO_TOP = "() => { const s = document.getElementById('scroller'); s.scrollTop = 0; }"
 FIRST_TEXT = "() => document.querySelector('#lines .ln > .tx')?.textContent"
-TARGETS = "() => Array.from(document.querySelectorAll('#lines .ln.target > .tx'), e => e.textContent)"
 
 
 def numbered(prefix: str, start: int, stop: int) -> list[str]:

@@ -11,20 +11,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import browser as fixtures
-from browser import LINE_TEXTS, Viewer, save_screenshot
+from browser import LINE_TEXTS, TARGETS, Viewer, save_screenshot
 from conftest import append
 
 browser = fixtures.browser
 new_page = fixtures.new_page
 viewer = fixtures.viewer
 
-TARGETS = "() => Array.from(document.querySelectorAll('#lines .ln.target > .tx'), e => e.textContent)"
 
 
-def stamped(start: int, stop: int, every: int = 7) -> list[str]:
-    """Lines one second apart from 04:00:00; every ``every``-th one holds "needle"."""
-    return [f"2026-11-30T04:{i // 60:02d}:{i % 60:02d}Z INFO {'needle' if i % every == 0 else 'hay'} {i:04d}"
-            for i in range(start, stop)]
+def stamped(start: int, stop: int) -> list[str]:
+    """Lines one second apart from 2026-11-30 04:00:00 UTC."""
+    return [f"2026-11-30T04:{i // 60:02d}:{i % 60:02d}Z INFO request {i:04d} handled" for i in range(start, stop)]
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

@@ -11,14 +11,13 @@ import os
 import pytest
 
 import browser as fixtures
-from browser import Viewer, save_screenshot
+from browser import TARGETS, Viewer, save_screenshot
 from conftest import append
 
 browser = fixtures.browser
 new_page = fixtures.new_page
 viewer = fixtures.viewer
 
-TARGETS = "() => Array.from(document.querySelectorAll('#lines .ln.target > .tx'), e => e.textContent)"
 HITS = "() => Array.from(document.querySelectorAll('#search-hits .hit .hit-line'), e => e.textContent)"
 
 

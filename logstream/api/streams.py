@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from ..errors import BadRequest, Unsupported
+from ..errors import Unsupported
 from ..paths import COMPRESSED
 from ..stream import Stream
 from . import ndjson_response, runtime, sse_response, text_response
