@@ -84,6 +84,21 @@ def test_an_anchor_highlights_exactly_its_line_or_range(page, n, data):
     assert got == [[window[a]], window[min(a, b):max(a, b) + 1], [window[0]], [], []]
 
 
+@pytest.mark.parametrize("ids, at, before, after", [
+    (["a", "b", "c", "d"], "b", ["a"], ["c", "d"]),
+    (["a", "b"], "a", [], ["b"]),
+    (["a", "b"], "b", ["a"], []),
+    (["a", "b"], "gone", [], ["a", "b"]),
+])
+def test_context_splits_a_page_at_its_line(page, ids, at, before, after):
+    got = page.evaluate("""async ([ids, at]) => {
+        const { splitAround } = await import('./context.js');
+        const r = splitAround(ids.map(id => ({ id, text: id })), at);
+        return [r.before.map(l => l.id), r.after.map(l => l.id)];
+    }""", [ids, at])
+    assert got == [before, after]
+
+
 times = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2099, 12, 31)).map(
     lambda t: t.replace(microsecond=0))
 zones = st.sampled_from([None, UTC, timezone(timedelta(hours=2)), timezone(-timedelta(hours=5, minutes=30))])

@@ -6,6 +6,7 @@
 // the modules it wires own those.
 
 import { backlogLines, Connections, downloadUrl } from "./connection.js";
+import { toggleContext } from "./context.js";
 import { compression, EmptyState, hasVisibleLine } from "./empty.js";
 import { FileList } from "./files.js";
 import { controlMessage, makeHighlighter, sourceFor } from "./render.js";
@@ -191,7 +192,7 @@ const lineLinks = new LineLinks({
   list: $("lines"),
   path: () => past.path(),
   filtered: () => Boolean(state.filter.text || state.where.trim()),
-  onContext: (line) => past.toggleContext(line),
+  onContext: (line) => toggleContext(view, past.path(), line),
   toast: (text) => toolbar.toast(text),
 });
 

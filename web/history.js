@@ -5,7 +5,7 @@
 // pane is then "detached" from the live end), paging forward again, following
 // on to the live end from the last line shown, opening the view at a line, a
 // range or a time (state.anchor: links, search hits, jump to time), the
-// history bar that says where the view is, and a line's unfiltered context.
+// history bar that says where the view is (a line's unfiltered context: context.js).
 //
 // Promises kept here: the window is one contiguous stretch of the history (an
 // older page is put above the first line, a newer one below the last, and the
@@ -17,11 +17,9 @@
 // live stream (the app does, through openLive).
 
 import { encodePath, filterParams } from "./connection.js";
-import { lineElement, prepareLine } from "./render.js";
 import { setAnchor, state } from "./state.js";
 
 export const PAGE = 200; // lines per page, the server's default (fewer if its --max-backlog is lower)
-const CONTEXT = 5; // unfiltered lines each side of a line whose context is shown
 const RANGE_PAGES = 25; // a linked range is read at most this many pages past its start
 const TOP_PX = 48; // this close to the top loads the page before
 
@@ -354,50 +352,6 @@ export class History {
     first?.scrollIntoView({ block: anchor.since ? "start" : "center" });
     if (!page.more_after) this._attach(this.edgeId(true));
     this.view.onChange();
-  }
-
-  /**
-   * Show the unfiltered lines around `line` (an element of the window) in
-   * place, above and below it; again: hide or show them.
-   */
-  async toggleContext(line) {
-    const shown = line.previousElementSibling?.classList.contains("ctx") && line.previousElementSibling.dataset.of === line.dataset.id;
-    if (shown) {
-      const hide = !line.previousElementSibling.hidden;
-      for (const el of [line.previousElementSibling, line.nextElementSibling]) if (el?.classList.contains("ctx")) el.hidden = hide;
-      return;
-    }
-    const path = this.path();
-    const id = line.dataset.id;
-    let page;
-    try {
-      page = await fetchPage(path, { around: id, limit: 2 * CONTEXT + 1 }, false);
-    } catch (err) {
-      this.view.insertBeside(line, null, this._contextBlock(id, [], `No context: ${err.reason}`));
-      return;
-    }
-    const at = page.lines.findIndex((l) => l.id === id);
-    const before = at < 0 ? [] : page.lines.slice(0, at);
-    const after = at < 0 ? page.lines : page.lines.slice(at + 1);
-    this.view.insertBeside(line, this._contextBlock(id, before), this._contextBlock(id, after));
-  }
-
-  /** A block of context lines: counted by the view as one separator, so the counts stay the log's own. */
-  _contextBlock(id, lines, note = "") {
-    const block = document.createElement("div");
-    block.className = "sep ctx";
-    block.dataset.of = id;
-    let record;
-    for (const l of lines) {
-      const rec = prepareLine(String(l.text), record);
-      record = rec.record;
-      const el = lineElement(rec, null, null, this.view.look);
-      el.className = el.className.replace(/^ln /, "cl ");
-      el.dataset.id = l.id;
-      block.appendChild(el);
-    }
-    if (note) block.textContent = note;
-    return block;
   }
 
   /** The bar over the pane: where in the history the view is, and the way back. */
