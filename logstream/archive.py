@@ -22,7 +22,7 @@ import lzma
 import os
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from .lines import FIRST_BLOCK, Lines, LineSplitter
 
@@ -45,16 +45,18 @@ class ArchiveError(Exception):
 class Archive:
     """One compressed sibling: ``kind`` (``gz``, ``bz2``, ``xz``) over descriptor
     ``fd`` (owned: ``close()`` closes it), cut into lines of at most ``max_line``
-    bytes. ``size`` is its decompressed length,
+    bytes; ``pause()`` is called after each block decompressed. ``size`` is its decompressed length,
     known once it was read to the end (``end()`` reads it if needed)."""
 
-    def __init__(self, fd: int, kind: str, max_line: int, block: int = BACK_BLOCK) -> None:
+    def __init__(self, fd: int, kind: str, max_line: int, block: int = BACK_BLOCK,
+                 pause: Callable[[], object] | None = None) -> None:
         if kind not in DECOMPRESSORS:
             raise ValueError(f"no decompressor for .{kind}")
         self.fd = fd
         self.kind = kind
         self.max_line = max_line
         self.block = block  # decompressed bytes cut into lines at a time when reading backwards
+        self.pause = pause or (lambda: None)  # called after each block decompressed (a server yields there)
         st = os.fstat(fd)
         # An archive does not change; its identity, to the cache: the file, and its
         # last bytes (gzip's CRC-32 and length, bzip2's and xz's checksums and index).
@@ -89,6 +91,7 @@ class Archive:
                     if data:
                         total += len(data)
                         yield data
+                        self.pause()
                     if decompressor.eof:
                         raw = decompressor.unused_data
                         if not raw.strip(b"\0"):  # padding after the last stream

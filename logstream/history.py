@@ -168,6 +168,7 @@ class History:
 
     def __init__(self, root: Path, rel: str, max_line: int, block: int = BLOCK,
                  pause: Callable[[], object] | None = None) -> None:
+        paths.resolve(root, rel)  # outside the root: the gate's 403 before anything else
         if rel.endswith(paths.COMPRESSED):
             raise Unsupported(f"{rel} is compressed: ask for the path it was rotated from (its history holds it)")
         self.root, self.rel, self.max_line, self.block = root, rel, max_line, block
@@ -220,7 +221,7 @@ class History:
                 fd = None
             if fd is not None:
                 reader = (PlainLink(fd, st.st_size, self.max_line, self.block) if link.compressed is None
-                          else Archive(fd, link.compressed, self.max_line, self.block))
+                          else Archive(fd, link.compressed, self.max_line, self.block, self.pause))
         if reader is None:
             self.skipped.append(link.rel)
         self._readers[index] = reader
@@ -414,7 +415,17 @@ class History:
     def _more_before(self, place: Place) -> bool:
         if place.offset > 0:
             return True
-        return any(self._safe_end(i) > 0 for i in range(place.link))
+        return any(self._has_lines(i) for i in range(place.link - 1, -1, -1))  # newest first: plain ones first
+
+    def _has_lines(self, index: int) -> bool:
+        """Whether link ``index`` holds a line (an archive: its first block decompressed, not all of it)."""
+        reader = self.reader(index)
+        if reader is None:
+            return False
+        try:
+            return any(True for _ in reader.forward(0))
+        except ArchiveError:
+            return False
 
     def _more_after(self, place: Place) -> bool:
         return self._norm(place) < self._norm(self.last())

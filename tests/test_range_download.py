@@ -50,6 +50,11 @@ def test_a_filter_alone_downloads_the_matching_lines_of_the_whole_history(server
     status, headers, body = server.get("/api/download/app.log?filter=%20[13]$")
     assert body.decode().splitlines() == [t for t in rotated if t.endswith((" 1", " 3"))]
     assert headers["logstream-range"] == "all"
+    _, _, inverted = server.get(f"/api/download/app.log?filter=%20[13]$&invert=1&until={STAMP.format(1, 4)}")
+    assert inverted.decode().splitlines() == ["2026-11-30T04:01:00Z old 0", "2026-11-30T04:01:02Z old 2",
+                                              "2026-11-30T04:01:04Z old 4"]
+    _, _, where = server.get("/api/download/app.log?where=nope=1")
+    assert where == b""
 
 
 def test_without_range_parameters_the_download_is_the_files_bytes(server, rotated):

@@ -59,3 +59,11 @@ def test_since_on_a_file_without_timestamps_or_with_a_bad_time_is_a_400(server, 
     assert status == 400 and "no timestamp found in plain.log" in body["error"]
     status, body = server.json("/api/stream/app.log?since=soon")
     assert status == 400 and body["error"].startswith("since: expected an RFC 3339 time")
+
+
+def test_since_on_a_merged_stream_starts_each_file_at_the_time(server, logdir):
+    append(logdir / "a.log", *lines_at(1))
+    append(logdir / "b.log", *lines_at(2))
+    s = server.stream(f"/api/stream?path=a.log&path=b.log&since={STAMP.format(1, 3)}")
+    want = sorted([f"a.log\n{t}" for t in lines_at(1)[3:]] + [f"b.log\n{t}" for t in lines_at(2)])
+    assert sorted(s.wait_lines(len(want))) == want  # a merged stream's lines carry their file's path

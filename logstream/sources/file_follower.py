@@ -149,7 +149,7 @@ class FileFollower(Follower):
         (a ``backlog`` event names it: ``/api/lines`` reads it). Raises
         ``BadRequest`` when no timestamp can be found; False if the place cannot
         be resumed (the file changed meanwhile): the backlog then."""
-        with History(self.topics.root, self.rel, self.stream.config.max_line) as history:
+        with History(self.topics.root, self.rel, self.stream.config.max_line, pause=gevent.sleep) as history:
             place = seek_time(history, since)
             skipped = []
             while history.chain[place.link].compressed is not None and place.link + 1 < len(history.chain):
