@@ -1,17 +1,12 @@
 """search: a path's history scanned for the lines a ``Query`` keeps, newest or
 oldest first, with context lines, as a series of ``Step``s a caller sends on.
 
-Owns how a search reads: blocks of up to 4 MiB, with RE2 run once over a whole
-block of lines (``LineFilter.block_regex``) and the line around each match found
-by ``rfind``/``find``: ids are byte offsets, so lines are never counted nor split
-except where a match is. Each such line is cut out by ``lines.split_complete``
-(the one definition of a line: CRLF, byte-order mark, holes, ``max_line``) and
-checked with the client's own filter, so a hit is exactly a line the stream's
-filter would send, with the id the stream gives it. A block where one RE2 pass
-could miss a line (an inverted filter, ``where=`` alone, a line longer than
-``max_line``, bytes that are not UTF-8, a CR before the LF with a ``$`` pattern, a
-hole or a byte-order mark at a line start) is split into lines and filtered line
-by line instead, as the stream does.
+Owns how a search reads a history: which blocks, in which order (newest first:
+blocks read backwards from the end, each searched forward), how big (64 KiB
+growing to 4 MiB, sized to take ~25 ms), the context lines around each hit, and
+when to stop (``limit``). Each block goes to ``block_search.block_hits`` (one RE2
+pass, lines cut out only where it matched), so a hit is exactly a line the
+stream's filter would send, with the id the stream gives it.
 
 A compressed sibling (``.gz``, ``.bz2``, ``.xz``) is read forward through the
 standard library's decompressor; its ids are offsets in the decompressed content.
@@ -33,15 +28,17 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from .lines import BOM, LineSplitter, backlog_start, read_lines, split_complete
+from .block_search import Hit, block_hits
+from .lines import LineSplitter, backlog_start, read_lines
 from .query import Query
 
 MIN_BLOCK = 64 * 1024  # bytes: the first block, so the first hits come at once
 MAX_BLOCK = 4 * 1024 * 1024  # bytes: RE2 over 4 MiB costs ~1-4 ms; bigger gained nothing (docs/benchmarks.md)
 STEP_SECONDS = 0.025  # a block should take about this long: progress and hang-up checks stay frequent
 MAX_CONTEXT = 20  # lines each side of a hit
+MAX_HELD = 64 * 1024 * 1024  # bytes of text a compressed file's hits may hold until it is read to its end
 # A compressed sibling read forward over a file object (archive.py, which had these, now reads by blocks).
 OPENERS = {
     "gz": lambda f: gzip.GzipFile(fileobj=f, mode="rb"),
@@ -49,27 +46,6 @@ OPENERS = {
     "xz": lambda f: lzma.LZMAFile(f, "rb"),
 }
 UNREADABLE = (OSError, EOFError, zlib.error, lzma.LZMAError)  # a corrupt or cut compressed file, a vanished disk
-
-
-@dataclass
-class Hit:
-    """A matching line: ``ino`` and ``start``/``end`` (its bytes in its file; the
-    id is ``<ino hex>-<end>``), its ``text``, and up to C lines of context each
-    side as ``{"id", "text"}``, in file order."""
-
-    ino: int
-    start: int
-    end: int
-    text: str
-    before: list[dict] = field(default_factory=list)
-    after: list[dict] = field(default_factory=list)
-
-    @property
-    def id(self) -> str:
-        return f"{self.ino:x}-{self.end}"
-
-    def as_json(self) -> dict:
-        return {"id": self.id, "text": self.text, "context_before": self.before, "context_after": self.after}
 
 
 @dataclass
@@ -111,72 +87,6 @@ class Region:
         return (self.end - self.start) + (self.size - self.end if self.final else 0)
 
 
-def block_hits(query: Query, data: bytes, n: int, base: int, max_line: int, newest_first: bool = False,
-               want: int | None = None) -> list[Hit]:
-    """The lines of ``data[:n]`` (whole lines, starting at file offset ``base``)
-    that ``query`` keeps, as hits without context, in file order (newest first
-    with ``newest_first``); at most ``want`` (None: all)."""
-    lf = query.line_filter
-    regex = lf.block_regex() if lf is not None else None
-    if regex is None or not _one_pass_finds_all(data, n, base, max_line, lf.uses_line_end):
-        lines = split_complete(bytes(data[:n]), base, max_line)
-        keep = query.select(lines.texts)
-        starts = [base, *lines.ends[:-1]]
-        hits = [Hit(0, starts[i], lines.ends[i], lines.texts[i]) for i in keep]
-        if newest_first:
-            hits.reverse()
-        return hits[:want] if want is not None else hits
-    spans = []
-    pos = 0
-    search, find, rfind = regex.search, data.find, data.rfind
-    while pos < n:
-        m = search(data, pos, n)
-        if m is None:
-            break
-        begin = rfind(b"\n", 0, m.start()) + 1
-        pos = find(b"\n", m.end(), n) + 1  # no match spans an LF, and data[n-1] is one
-        spans.append((begin, pos))
-    if newest_first:
-        spans.reverse()
-    # A line's text is its bytes here (checked above), but for the CR of a CRLF:
-    # only then, or with where= clauses, can a line with a match be one the
-    # query refuses.
-    check = query.clauses or data.find(b"\r", 0, n) >= 0
-    hits = []
-    for begin, end in spans:
-        text = split_complete(bytes(data[begin:end]), base + begin, max_line).texts[0]
-        if not check or query.match(text):
-            hits.append(Hit(0, base + begin, base + end, text))
-            if want is not None and len(hits) >= want:
-                break
-    return hits
-
-
-def _one_pass_finds_all(data: bytes, n: int, base: int, max_line: int, line_end: bool) -> bool:
-    """Whether one RE2 pass over ``data[:n]`` finds a match in every line whose
-    text the filter matches (see ``block_hits``)."""
-    if data.find(b"\0", 0, n) >= 0 and (data[:1] == b"\0" or data.find(b"\n\0", 0, n) >= 0):  # memchr first
-        return False  # a line starts with a hole: its text starts after the NULs
-    if base == 0 and data.startswith(BOM):
-        return False  # the first line's text starts after the byte-order mark
-    if line_end and data.find(b"\r", 0, n) >= 0:
-        return False  # a CRLF line's text ends before its CR: `$` would miss it
-    # A line longer than max_line is cut: its text is not its bytes. Such a line
-    # holds a whole aligned window of max_line // 2 bytes without an LF: a few
-    # dozen finds a block, each stopping at the window's first LF.
-    window = max(1, max_line // 2)
-    if n > window:
-        for at in range(0, n - window + 1, window):
-            if data.find(b"\n", at, at + window) < 0:
-                return False
-    if not data.isascii():
-        try:
-            str(memoryview(data)[:n], "utf-8")
-        except UnicodeDecodeError:
-            return False  # U+FFFD in the text, a byte RE2's `.` skips in the block
-    return True
-
-
 class Search:
     """Scans ``regions`` (oldest link first, as ``paths.rotation_chain`` gives
     them) for the lines ``query`` keeps; ``steps()`` yields a ``Step`` per block,
@@ -196,6 +106,7 @@ class Search:
         self.block = self.min_block = min_block
         self.max_block = max_block
         self.complete = True  # False once the limit stopped the scan
+        self.found = 0  # hits handed out
         self.skipped: list[str] = []
 
     @property
@@ -224,6 +135,7 @@ class Search:
                     self.skipped.append(region.rel)  # never silent: done says which file was not read to its end
                     break
                 self.remaining -= len(hits)
+                self.found += len(hits)
                 yield Step(hits, self.scanned, region.rel)
                 if self.remaining <= 0:
                     break
@@ -238,8 +150,8 @@ class Search:
         elif took > STEP_SECONDS * 2:
             self.block = max(self.min_block, self.block // 2)
 
-    def _hits(self, data: bytes, n: int, base: int, newest_first: bool) -> list[Hit]:
-        return block_hits(self.query, data, n, base, self.max_line, newest_first, self.remaining)
+    def _hits(self, data: bytes, n: int, base: int, newest_first: bool, lo: int = 0) -> list[Hit]:
+        return block_hits(self.query, data, n, base, self.max_line, newest_first, self.remaining, lo)
 
     def _add_context(self, region: Region, hits: list[Hit]) -> None:
         if region.compressed:
@@ -325,9 +237,8 @@ def _backward(search: Search, region: Region) -> Iterator[list[Hit]]:
                 pos = begin
                 yield hits
                 continue
-        body = data[skip:] if skip else data
-        hits = search._hits(body, len(body), at + skip, True)
-        search.scanned += len(body)
+        hits = search._hits(data, len(data), at + skip, True, skip)
+        search.scanned += len(data) - skip
         pos = at + skip
         search._timed(started)
         yield hits
@@ -365,7 +276,8 @@ def _compressed(search: Search, region: Region) -> Iterator[list[Hit]]:
     reader = OPENERS[region.compressed](raw)
     newest_first = not search.oldest_first
     try:
-        kept: deque[Hit] = deque(maxlen=max(1, search.remaining))
+        kept: deque[Hit] = deque()
+        held, dropped = 0, False
         low, high = region.start, region.end
         base = 0  # decompressed offset of ``data``
         data = b""
@@ -423,15 +335,30 @@ def _compressed(search: Search, region: Region) -> Iterator[list[Hit]]:
                     return
             else:
                 kept.extend(hits)
+                held += sum(_held(hit) for hit in hits)
+                while len(kept) > search.remaining:  # the newest ``remaining`` are all it may send
+                    held -= _held(kept.popleft())
+                while held > MAX_HELD and len(kept) > 1:
+                    # Bounded memory: the oldest held hits go, and the search must stop
+                    # after this file (what comes next is older than what was dropped).
+                    held -= _held(kept.popleft())
+                    dropped = True
                 yield []
             if high is not None and base >= high:
                 break
         search.scanned += region.size - seen  # read to its end
         if newest_first:
             yield list(reversed(kept))
+            if dropped:
+                search.remaining = 0
     finally:
         reader.close()
         raw.close()
+
+
+def _held(hit: Hit) -> int:
+    """Bytes of text a hit holds, its context included (roughly)."""
+    return len(hit.text) + sum(len(line["text"]) for line in (*hit.before, *hit.after)) + 100
 
 
 def _flushed(search: Search, data: bytes, base: int) -> list[Hit]:

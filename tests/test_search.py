@@ -54,6 +54,10 @@ def test_hits_come_newest_first_across_the_chain_with_the_stream_ids(server, his
         assert hit["id"] == ids[hit["text"]]
     ino = os.stat(history / "app.log.2.gz").st_ino
     assert hits[3]["id"] == f"{ino:x}-15"  # the offset in the decompressed content
+    status, page = server.json("/api/lines/app.log?limit=100")
+    assert status == 200
+    assert {h["text"]: h["id"] for h in hits} == {line["text"]: line["id"] for line in page["lines"]
+                                                  if "ERROR" in line["text"]}
     assert done["hits"] == 4 and done["complete"] is True
     total = sum(os.path.getsize(history / n) for n in ("app.log.2.gz", "app.log.1", "app.log"))
     assert progress[0]["total_bytes"] == total and progress[-1]["scanned_bytes"] == total == done["scanned_bytes"]

@@ -13,13 +13,16 @@ import lzma
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from logstream import paths
+from logstream import search as search_module
 from logstream.api.search import SearchParams, open_history
+from logstream.block_search import block_hits
 from logstream.history import History
-from logstream.lines import last_line_end, read_lines
+from logstream.lines import BOM, last_line_end, read_lines, split_complete
 from logstream.query import Query
 from logstream.search import Search
 
@@ -95,3 +98,37 @@ def test_search_agrees_with_brute_force(data):
         assert got == want
         assert scan.complete == complete
         assert scan.scanned == total or not complete
+
+
+@pytest.mark.parametrize("data, pattern", [
+    (b"xb\r\nb\n", "b$"),  # the CR of a CRLF is not text: b$ holds
+    (BOM + b"ab\nab\n", "^a"),  # nor the byte-order mark: ^a holds on the first line
+    (b"\0\0ab\nab\n", "^a"),  # nor a hole where a line starts
+    (b"a" * 40 + b"\n", r"cut \d+ bytes\]$"),  # a line over max_line is its cut text and the marker
+    (b"a\xffb\n", "a.b"),  # a byte that is not UTF-8 is U+FFFD, which . matches
+    (b"a\xffb\n", r"\x{FFFD}"),
+    (b"ab\r\n", r"b\r"),  # a CR only before LF is not text
+])
+def test_block_hits_find_exactly_the_lines_the_filter_keeps(data, pattern):
+    query = Query.build(pattern, False, [])
+    lines = split_complete(data, 0, MAX_LINE)
+    want = [(text, end) for text, end in zip(lines.texts, lines.ends, strict=True) if query.match(text)]
+    got = [(hit.text, hit.end) for hit in block_hits(query, data, len(data), 0, MAX_LINE)]
+    assert got == want
+
+
+def test_a_compressed_file_holds_bounded_hits_newest_first_then_the_search_stops(tmp_path, monkeypatch):
+    monkeypatch.setattr(search_module, "MAX_HELD", 100_000)
+    (tmp_path / "app.log.2.gz").write_bytes(gzip.compress(b"ERROR old\n" * 10))
+    lines = [b"ERROR %06d " % i + b"x" * 1000 + b"\n" for i in range(2000)]
+    (tmp_path / "app.log.1.gz").write_bytes(gzip.compress(b"".join(lines)))
+    (tmp_path / "app.log").write_bytes(b"")
+    query = Query.build("ERROR", False, [])
+    with History(tmp_path, "app.log", 65536) as history:
+        regions = open_history(history, SearchParams(query, 100_000, 0, False, None, None))
+        scan = Search(regions, query, max_line=65536, limit=100_000)
+        texts = [hit.text[:12] for step in scan.steps() for hit in step.hits]
+    held = len(texts)
+    assert 10 < held < 100  # what 100 KB holds of 1 KB lines
+    assert texts == [f"ERROR {i:06d}" for i in range(1999, 1999 - held, -1)]  # the newest, newest first, no gap
+    assert scan.complete is False and scan.found == held  # and not a line of the older file after the gap

@@ -2,8 +2,9 @@
 sent as Server-Sent Events: ``hit`` per matching line (with context),
 ``progress`` at least every 250 ms, and ``done`` last.
 
-Owns the request's parameters, the bounds an id puts on the history, opening the
-rotation chain through the path gate, and the response's loop: each block is
+Owns the request's parameters, the regions of the history the bounds leave (ids
+and times resolved by ``history.History``, which opens every link through the
+path gate, as for ``/api/lines``), and the response's loop: each block is
 scanned in a thread of gevent's pool (RE2 and ``pread`` release the GIL, so the
 hub serves live streams meanwhile: docs/benchmarks.md), and a client that hangs
 up stops the scan before the next block. Never reads lines itself
@@ -148,7 +149,6 @@ class SearchBody:
         self.handler = handler  # the server's, for hang-up checks (none under gunicorn)
         self.started = time.monotonic()
         self.total = scan.total
-        self.limit = scan.remaining
         self._steps = scan.steps()
         self._inflight = None  # the block being scanned in a thread
         self._closed = False
@@ -170,17 +170,19 @@ class SearchBody:
             if self.handler is not None and self.handler.peer_gone():
                 return  # the client hung up: stop before the next block (close() follows)
             if self.runtime.shutdown.is_set():
+                yield sse.comment("server shutting down")
                 return
             before = scan.scanned
             self._inflight = pool.spawn(next, self._steps, None)
             try:
                 step = self._inflight.get()
             except Exception:
+                self._inflight = None
                 log.exception("search of %s failed", first)
                 failed = "the search failed (see the server log)"
                 break
-            finally:
-                self._inflight = None
+            # Killed while waiting (GreenletExit), _inflight stays: close() waits for the thread.
+            self._inflight = None
             metrics.search_scanned.inc(scan.scanned - before)
             if step is None:
                 break
@@ -190,7 +192,7 @@ class SearchBody:
                 out.append(self._progress(step.file))
                 told = now
                 yield b"".join(out)
-        done = {"hits": self.limit - scan.remaining, "scanned_bytes": scan.scanned,
+        done = {"hits": scan.found, "scanned_bytes": scan.scanned,
                 "elapsed_ms": round((time.monotonic() - self.started) * 1000),
                 "complete": scan.complete and not scan.skipped and failed is None}
         if scan.skipped:

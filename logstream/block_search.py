@@ -1,0 +1,111 @@
+"""block_search: one block of whole lines searched with one RE2 pass, and the
+hits it finds.
+
+Owns the fast path of a search: RE2 runs once over a block of many lines
+(``LineFilter.block_regex``: ``(?m)``, no match across an LF), and only the lines
+around its matches are cut out: ids are byte offsets, so lines are never counted
+nor split where nothing matched. Owns too the proof that the pass misses no line
+the client's filter keeps: where it could (an inverted filter, ``where=`` alone, a
+line longer than ``max_line``, bytes that are not UTF-8, a CR before the LF with a
+``$`` pattern, a hole or a byte-order mark at a line start), the block is split by
+``lines.split_complete`` and filtered line by line, as the stream does. Pure: no
+I/O, no gevent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .lines import BOM, split_complete
+from .query import Query
+
+
+@dataclass
+class Hit:
+    """A matching line: ``ino`` and ``start``/``end`` (its bytes in its file; the
+    id is ``<ino hex>-<end>``), its ``text``, and up to C lines of context each
+    side as ``{"id", "text"}``, in file order."""
+
+    ino: int
+    start: int
+    end: int
+    text: str
+    before: list[dict] = field(default_factory=list)
+    after: list[dict] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return f"{self.ino:x}-{self.end}"
+
+    def as_json(self) -> dict:
+        return {"id": self.id, "text": self.text, "context_before": self.before, "context_after": self.after}
+
+
+def block_hits(query: Query, data: bytes, n: int, base: int, max_line: int, newest_first: bool = False,
+               want: int | None = None, lo: int = 0) -> list[Hit]:
+    """The lines of ``data[lo:n]`` (whole lines; ``data[lo]`` is at file offset
+    ``base``) that ``query`` keeps, as hits without context, in file order
+    (newest first with ``newest_first``); at most ``want`` (None: all)."""
+    lf = query.line_filter
+    regex = lf.block_regex() if lf is not None else None
+    if regex is None or not _one_pass_finds_all(data, lo, n, base, max_line, lf.uses_line_end):
+        lines = split_complete(bytes(data[lo:n]), base, max_line)
+        keep = query.select(lines.texts)
+        starts = [base, *lines.ends[:-1]]
+        hits = [Hit(0, starts[i], lines.ends[i], lines.texts[i]) for i in keep]
+        if newest_first:
+            hits.reverse()
+        return hits[:want] if want is not None else hits
+    spans = []
+    pos = lo
+    search, find, rfind = regex.search, data.find, data.rfind
+    while pos < n:
+        m = search(data, pos, n)
+        if m is None:
+            break
+        begin = rfind(b"\n", lo, m.start()) + 1 or lo
+        pos = find(b"\n", m.end(), n) + 1  # no match spans an LF, and data[n-1] is one
+        spans.append((begin, pos))
+    if newest_first:
+        spans.reverse()
+    # A line's text is its bytes here (checked above), but for the CR of a CRLF:
+    # only then, or with where= clauses, can a line with a match be one the
+    # query refuses.
+    check = spans and (query.clauses or data.find(b"\r", lo, n) >= 0)
+    base -= lo
+    hits = []
+    for begin, end in spans:
+        if check:
+            text = split_complete(bytes(data[begin:end]), base + begin, max_line).texts[0]
+        else:  # valid UTF-8, no CR, hole or mark, within max_line: the bytes are the text
+            text = str(data[begin:end - 1], "utf-8")
+        if not check or query.match(text):
+            hits.append(Hit(0, base + begin, base + end, text))
+            if want is not None and len(hits) >= want:
+                break
+    return hits
+
+
+def _one_pass_finds_all(data: bytes, lo: int, n: int, base: int, max_line: int, line_end: bool) -> bool:
+    """Whether one RE2 pass over ``data[lo:n]`` finds a match in every line whose
+    text the filter matches (see ``block_hits``)."""
+    if data.find(b"\0", lo, n) >= 0 and (data[lo:lo + 1] == b"\0" or data.find(b"\n\0", lo, n) >= 0):
+        return False  # a line starts with a hole: its text starts after the NULs (memchr first: \n\0 is slow)
+    if base == 0 and data.startswith(BOM, lo):
+        return False  # the first line's text starts after the byte-order mark
+    if line_end and data.find(b"\r", lo, n) >= 0:
+        return False  # a CRLF line's text ends before its CR: `$` would miss it
+    # A line longer than max_line is cut: its text is not its bytes. Such a line
+    # holds a whole aligned window of max_line // 2 bytes without an LF: a few
+    # dozen finds a block, each stopping at the window's first LF.
+    window = max(1, max_line // 2)
+    if n - lo > window:
+        for at in range(lo, n - window + 1, window):
+            if data.find(b"\n", at, at + window) < 0:
+                return False
+    if not data.isascii():
+        try:
+            str(memoryview(data)[lo:n], "utf-8")
+        except UnicodeDecodeError:
+            return False  # U+FFFD in the text, a byte RE2's `.` skips in the block
+    return True
