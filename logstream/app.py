@@ -15,6 +15,7 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import scopes
 from .api import files, lines, ops, search, session, streams
 from .config import Config
 from .errors import LogstreamError
@@ -65,12 +66,14 @@ def create_app(config: Config) -> Flask:
 
     @app.before_request
     def _gate():
+        scopes.bind(None)  # first: a kept-alive connection never keeps the last request's scope
         runtime.ensure_started()
         path = request.path
         if request.method == "OPTIONS" or path in OPEN_ROUTES:
             return
         if path.startswith("/api/") or path == "/metrics":
-            runtime.auth.check(request.headers, request.cookies, request.args)
+            # Who this is (identity.py); what they may read goes with the request to the path gate.
+            scopes.bind(runtime.auth.check(request.headers, request.cookies, request.args, path).scope)
 
     for blueprint in (session.bp, ops.bp, files.bp, streams.bp, lines.bp, search.bp):
         app.register_blueprint(blueprint)

@@ -1,6 +1,7 @@
-"""auth: the optional token. A request is let in by ``Authorization: Bearer``,
+"""auth: the optional shared token. A request is let in by ``Authorization: Bearer``,
 by the session cookie the viewer gets from ``POST api/login`` (EventSource cannot
-send headers), or, when enabled, by ``?access_token=``.
+send headers), or, when enabled, by ``?access_token=`` (``identity.Identities``
+asks, beside JWTs and a proxy's user).
 
 Promise (safe to expose): comparisons are constant-time; a refusal says the same
 thing whatever was wrong; the token is never logged, never put in a cookie (the
@@ -14,14 +15,16 @@ import hashlib
 import hmac
 import time
 
-from .errors import Unauthorized
-
 COOKIE = "logstream_session"
 SESSION_SECONDS = 7 * 24 * 3600
 REFUSAL = "authentication required"
 
 
 class Auth:
+    """The shared token (``--token``), or none (``required`` is then False):
+    ``token_matches(candidate)``, and the session cookie's value (``session()``,
+    ``session_valid(value)``)."""
+
     def __init__(self, token: str | None, query_token: bool = False) -> None:
         self._token = token.encode() if token else None
         self.query_token = query_token
@@ -48,19 +51,6 @@ class Auth:
             return False
         age = (now if now is not None else time.time()) - int(issued)
         return 0 <= age <= SESSION_SECONDS and hmac.compare_digest(signature, self._sign(issued))
-
-    def check(self, headers, cookies, args) -> None:
-        """Let the request in, or raise ``Unauthorized`` (one message for every cause)."""
-        if self._token is None:
-            return
-        header = headers.get("Authorization", "")
-        if header[:7].lower() == "bearer " and self.token_matches(header[7:].strip()):
-            return
-        if self.session_valid(cookies.get(COOKIE)):
-            return
-        if self.query_token and self.token_matches(args.get("access_token")):
-            return
-        raise Unauthorized(REFUSAL, headers={"WWW-Authenticate": 'Bearer realm="logstream"'})
 
     def _sign(self, issued: str) -> str:
         return hmac.new(self._token, f"logstream-session:{issued}".encode(), hashlib.sha256).hexdigest()

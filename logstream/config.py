@@ -118,6 +118,24 @@ SETTINGS: list[Setting] = [
     Setting("trusted_proxies", 0, "reverse proxies in front of this server whose X-Forwarded-For and "
             "X-Forwarded-Proto are believed: the client's address (--max-per-ip, the access log) and scheme (the "
             "login cookie is Secure over https) come from them (0: those headers are ignored)", int, high=16),
+    # Who may read what (README "Who may read what"): JWTs, a trusted proxy's user, path scopes.
+    Setting("jwt_secret_file", None, "accept JWTs signed with HS256 by the secret in this file (at least 32 "
+            "bytes; a trailing newline is dropped)", metavar="PATH"),
+    Setting("jwt_public_key", None, "accept JWTs signed by the private half of this PEM public key: RS256 for "
+            "RSA, ES256 for EC P-256", metavar="PATH"),
+    Setting("jwt_audience", None, "a JWT's aud claim must name this audience (not checked when unset)",
+            metavar="AUD"),
+    Setting("jwt_issuer", None, "a JWT's iss claim must be this issuer (not checked when unset)", metavar="ISS"),
+    Setting("user_header", None, "with --trusted-proxies: the request header in which the proxy names the "
+            "signed-in user, e.g. X-Forwarded-User (ignored without --trusted-proxies)", metavar="HEADER"),
+    Setting("groups_header", None, "with --user-header: the header carrying the user's groups, comma-separated, "
+            "e.g. X-Forwarded-Groups", metavar="HEADER"),
+    Setting("scopes", None, "TOML file mapping the proxy's users and groups to the path patterns they may read, "
+            "with an optional default (a user with no entry and no default is refused)", metavar="FILE"),
+    Setting("sign_out_url", None, "where the viewer's sign-out sends the browser afterwards, e.g. the proxy's "
+            "/oauth2/sign_out", metavar="URL"),
+    Setting("ops_token", None, "a token that opens /metrics only (for a Prometheus scraper; needs no user "
+            "scope)", metavar="TOKEN", secret=True),
     # Standard input (README "Standard input"): ``logstream -``.
     Setting("stdin_name", "stdin.log", "with DIR '-': the file name standard input is served as", metavar="NAME"),
     Setting("spool", None, "with DIR '-': where the temporary spool directory is made (default: the system's "
@@ -292,6 +310,7 @@ def _check(cfg: Config) -> None:
     if cfg.token is not None:
         if len(cfg.token) < 8:
             raise ConfigError("the token must be at least 8 characters long")
+    _check_identities(cfg)
     if cfg.query_token and not cfg.token:
         raise ConfigError("--query-token needs --token or --token-file")
     if bool(cfg.tls_cert) != bool(cfg.tls_key):
@@ -314,6 +333,32 @@ def _check(cfg: Config) -> None:
         raise ConfigError(f"--stdin-name: expected a file name like build.log, got {name!r}")
     if cfg.spool and not os.path.isdir(cfg.spool):
         raise ConfigError(f"--spool: {cfg.spool}: not a directory")
+
+
+_HEADER = re.compile(r"[A-Za-z0-9-]{1,100}")
+
+
+def _check_identities(cfg: Config) -> None:
+    """The settings of README "Who may read what", loaded as the server will."""
+    from .jwt_auth import JwtVerifier
+    from .scopes import load_scopes_file
+
+    JwtVerifier.from_config(cfg)
+    for name in ("user_header", "groups_header"):
+        value = getattr(cfg, name)
+        if value is not None and not _HEADER.fullmatch(value):
+            raise ConfigError(f"--{name.replace('_', '-')}: expected a header name like X-Forwarded-User, "
+                              f"got {value!r}")
+    if cfg.groups_header and not cfg.user_header:
+        raise ConfigError("--groups-header needs --user-header")
+    if cfg.scopes:
+        if not cfg.user_header:
+            raise ConfigError("--scopes maps a proxy's users: it needs --user-header (and --trusted-proxies)")
+        load_scopes_file(cfg.scopes)
+    if cfg.sign_out_url and not cfg.sign_out_url.startswith(("/", "http://", "https://")):
+        raise ConfigError(f"--sign-out-url: expected a path or an http(s) URL, got {cfg.sign_out_url!r}")
+    if cfg.ops_token is not None and len(cfg.ops_token) < 8:
+        raise ConfigError("the ops token must be at least 8 characters long")
 
 
 # Segments of plain URL path characters (RFC 3986 pchar without percent-escapes,

@@ -88,17 +88,10 @@ class Encoder:
         returned for the next call). If the last group is dropped, an id-only event
         moves the client past it."""
         out: list[bytes] = []
-        query = self.query
         dropped_last = False
         for group in groups:
             text = "\n".join(group.texts)
-            if group.late and shown is not None:
-                keep = shown
-            elif query is None:
-                keep = True
-            else:
-                keep = (query.line_filter is None or query.line_filter.match(text)) and (
-                    not query.clauses or all(c.holds(fields.parse(group.texts[0])) for c in query.clauses))
+            keep = shown if group.late and shown is not None else self.keeps(group.texts)
             shown = keep
             dropped_last = not keep
             if not keep:
@@ -123,6 +116,15 @@ class Encoder:
         if dropped_last and not self.text:
             out.append(sse.id_only(f"{left}{prefix}{groups[-1].end}{right}"))
         return b"".join(out), shown
+
+    def keeps(self, texts: Sequence[str]) -> bool:
+        """Whether the query keeps the event of these lines (the filter on the
+        joined text, ``where`` on the head line's fields)."""
+        query = self.query
+        if query is None:
+            return True
+        return (query.line_filter is None or bool(query.line_filter.match("\n".join(texts)))) and (
+            not query.clauses or all(c.holds(fields.parse(texts[0])) for c in query.clauses))
 
     def event(self, kind: str, path: str, info: dict, event_id: str | None = None) -> bytes:
         """A control event (``rotate``, ``truncate``, ``deleted``, ``reset``,

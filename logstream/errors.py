@@ -26,6 +26,13 @@ class Unauthorized(LogstreamError):
     status = 401
 
 
+class Forbidden(LogstreamError):
+    """Authenticated, but refused: a proxy's user with no scope, a scoped user on
+    the operations endpoints."""
+
+    status = 403
+
+
 class PathRejected(LogstreamError):
     """A path that leads outside the root or is not a regular file."""
 

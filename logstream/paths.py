@@ -23,6 +23,7 @@ from pathlib import Path
 
 from werkzeug.security import safe_join
 
+from . import scopes
 from .errors import NotFound, PathRejected
 
 _FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
@@ -73,18 +74,38 @@ def _inside(root: str, real: str) -> bool:
 
 
 def resolve(root: Path, rel: str) -> str:
-    """The absolute path for ``rel`` under ``root``, or ``PathRejected``."""
+    """The absolute path for ``rel`` under ``root``, or ``PathRejected``; ``NotFound``
+    (as for a missing file) if it, or the file a symlink there leads to, is outside
+    the current request's scope (``scopes``)."""
     if not isinstance(rel, str) or not rel or len(rel) > 4096:
         raise PathRejected("path is not allowed")
-    rel = fs_name(rel)
+    public, rel = rel, fs_name(rel)
     if "\0" in rel:
         raise PathRejected("path is not allowed")
     joined = safe_join(str(root), rel)
     if joined is None:
         raise PathRejected("path leads outside the log directory")
-    if not _inside(str(root), os.path.realpath(joined)):
+    # The caller's scope (scopes.py): a path outside it does not exist for them,
+    # whatever is there (checked before anything about the file is looked at).
+    if not scopes.allows(public):
+        raise NotFound(f"no such file: {public}")
+    real = os.path.realpath(joined)
+    if not _inside(str(root), real):
         raise PathRejected("path leads outside the log directory")
+    if real != joined and not scopes.allows(public_name(os.path.relpath(real, root))):
+        raise NotFound(f"no such file: {public}")  # a symlink in scope to a file outside it
     return joined
+
+
+def reachable(root: Path, rel: str) -> bool:
+    """Whether the listed file ``rel`` passes the gate for the current request (a
+    symlink's target is in its scope too); one ``lstat`` unless it is a symlink."""
+    try:
+        if os.path.islink(os.path.join(root, fs_name(rel))):
+            resolve(root, rel)
+    except (NotFound, PathRejected):
+        return False
+    return True
 
 
 def open_file(root: Path, rel: str) -> tuple[int, os.stat_result]:
@@ -198,7 +219,8 @@ def sibling_named_by(root: Path, rel: str, ino: int) -> str | None:
     for entry in entries:
         try:
             if entry.inode() == ino and entry.is_file(follow_symlinks=False):
-                return os.path.join(rel_dir, public_name(entry.name))
+                found = os.path.join(rel_dir, public_name(entry.name))
+                return found if scopes.allows(found) else None  # never names a file out of scope
         except OSError:
             continue
     return None

@@ -12,9 +12,9 @@ import time
 
 import gevent.event
 
-from .auth import Auth
 from .config import Config
 from .errors import TooManyRequests, Unavailable
+from .identity import Identities
 from .metrics import Metrics
 from .sources import open_source
 from .topic import Pinger
@@ -29,7 +29,7 @@ class Runtime:
         self.metrics = Metrics(self.source.topics)
         self.shutdown = gevent.event.Event()
         self.started = time.time()
-        self.auth = Auth(config.token, config.query_token)
+        self.auth = Identities(config)
         self.pinger = Pinger(config.heartbeat)
         self.open_streams = 0
         self.streams_per_ip: dict[str, int] = {}

@@ -25,8 +25,9 @@ from datetime import tzinfo
 from .archive import ArchiveError
 from .errors import BadRequest
 from .fields import parse as parse_fields
-from .history import History, Place, PlainLink
+from .history import History, Place
 from .lines import read_lines
+from .plain_link import PlainLink
 from .timestamps import detect, local_zone
 
 PROBE_BLOCK = 16 * 1024  # bytes a probe reads at a time looking for a stamped line

@@ -29,7 +29,7 @@ try:
 except ImportError:  # not Linux: watchdog's own observer, which has no inotify queue
     InotifyEmitter = InotifyObserver = None
 
-from . import paths
+from . import paths, scopes
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +84,16 @@ class FileListener:
         self.needs_snapshot = True
         self.wakeup = gevent.event.Event()
         self.closed = False
+        self.scope = scopes.current()  # the client's (None: every file); made in its request
 
     def offer(self, kind: str, data: dict) -> None:
         if self.needs_snapshot:
             return
+        if self.scope is not None:
+            data = _in_scope(self.scope, kind, data)
+            if data is None:
+                return
+            kind = data.pop("kind", kind)
         if len(self.queue) >= LISTENER_LIMIT:
             self.queue.clear()
             self.needs_snapshot = True
@@ -103,6 +109,23 @@ class FileListener:
     def interrupt(self) -> None:
         self.closed = True
         self.wakeup.set()
+
+
+def _in_scope(scope, kind: str, data: dict) -> dict | None:
+    """A file-list event as a client with ``scope`` sees it (``kind`` in the
+    returned ``"kind"`` if it changes), or None: a move out of the scope is a
+    deletion, a move into it a creation, one outside it nothing at all."""
+    was = scope.allows(data["path"])
+    if kind != "moved":
+        return data if was else None
+    now = scope.allows(data["dest"])
+    if was and now:
+        return data
+    if was:
+        return {"kind": "deleted", "path": data["path"]}
+    if now:
+        return {"kind": "created", "path": data["dest"], "size": data["size"], "mtime": data["mtime"]}
+    return None
 
 
 class WakeIndex:

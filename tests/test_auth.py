@@ -65,8 +65,11 @@ def test_viewer_login_sets_a_strict_httponly_cookie_that_opens_event_streams(gua
     session = cookie.split(";")[0]
     s = guarded.stream("/api/stream/app.log", headers={"Cookie": session})
     assert s.wait_lines(1) == ["hello"]
-    assert guarded.json("/api/session", headers={"Cookie": session})[1] == {"required": True, "authenticated": True}
-    assert guarded.json("/api/session")[1] == {"required": True, "authenticated": False}
+    signed_in = guarded.json("/api/session", headers={"Cookie": session})[1]
+    assert {k: signed_in[k] for k in ("required", "authenticated", "via", "user", "scoped")} == {
+        "required": True, "authenticated": True, "via": "token", "user": None, "scoped": False}
+    signed_out = guarded.json("/api/session")[1]
+    assert (signed_out["required"], signed_out["authenticated"], "via" in signed_out) == (True, False, False)
 
 
 def test_static_viewer_and_healthz_stay_open(guarded):

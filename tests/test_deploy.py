@@ -38,6 +38,30 @@ def slow_client_block() -> tuple[str, str]:
     return http, server
 
 
+def run_nginx(binary: str, tmp_path, http_body: str) -> subprocess.Popen:
+    """nginx in the foreground with ``http_body`` inside its ``http { }``, its
+    files under ``tmp_path``; the caller terminates it."""
+    for d in ("logs", "tmp"):
+        (tmp_path / d).mkdir(exist_ok=True)
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(f"""
+        worker_processes 1;
+        error_log {tmp_path}/logs/error.log;
+        pid {tmp_path}/nginx.pid;
+        events {{ worker_connections 256; }}
+        http {{
+            access_log off;
+            client_body_temp_path {tmp_path}/tmp;
+            proxy_temp_path {tmp_path}/tmp;
+            fastcgi_temp_path {tmp_path}/tmp;
+            uwsgi_temp_path {tmp_path}/tmp;
+            scgi_temp_path {tmp_path}/tmp;
+            {http_body}
+        }}""")
+    return subprocess.Popen([binary, "-p", str(tmp_path), "-c", str(conf), "-g", "daemon off;"],
+                            stderr=subprocess.PIPE)
+
+
 @pytest.fixture
 def nginx(tmp_path):
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -55,26 +79,7 @@ def nginx(tmp_path):
         block = block.replace("listen 443 ssl;", f"listen 127.0.0.1:{port} ssl;\n{server_extra}")
         block = re.sub(r"ssl_certificate\s+\S+;", f"ssl_certificate {cert};", block)
         block = re.sub(r"ssl_certificate_key\s+\S+;", f"ssl_certificate_key {key};", block)
-        for d in ("logs", "tmp"):
-            (tmp_path / d).mkdir(exist_ok=True)
-        conf = tmp_path / "nginx.conf"
-        conf.write_text(f"""
-            worker_processes 1;
-            error_log {tmp_path}/logs/error.log;
-            pid {tmp_path}/nginx.pid;
-            events {{ worker_connections 256; }}
-            http {{
-                access_log off;
-                client_body_temp_path {tmp_path}/tmp;
-                proxy_temp_path {tmp_path}/tmp;
-                fastcgi_temp_path {tmp_path}/tmp;
-                uwsgi_temp_path {tmp_path}/tmp;
-                scgi_temp_path {tmp_path}/tmp;
-                {http_extra}
-                {block}
-            }}""")
-        procs.append(subprocess.Popen([binary, "-p", str(tmp_path), "-c", str(conf), "-g", "daemon off;"],
-                                      stderr=subprocess.PIPE))
+        procs.append(run_nginx(binary, tmp_path, f"{http_extra}\n{block}"))
         return port
 
     procs: list[subprocess.Popen] = []

@@ -673,3 +673,127 @@ def test_group_joins_traces_on_a_web_node_and_a_backlog_starts_at_a_trace_head(s
     got = m.wait_lines(4)
     assert sorted(got) == sorted(["web-1/app.log\nINFO d", "web-1/app.log\n" + "\n".join(JAVA),
                                   "web-1/app.log\nINFO e", "web-1/b.log\nb next"])
+
+
+# -- group=1 and merged ids at their edges (found in review) ----------------------------------------
+
+def eid(part):
+    ms, seq = part.split("-")
+    return (int(ms), int(seq))
+
+
+def msgs(s):
+    return [e for e in s.events if e.type in ("message", "continuation")]
+
+
+def test_redis_merged_backlog_held_group_token_passes_unsent_lines(scale):
+    """Kind 1: a Redis backlog that is one open group sets _held to topic.last
+    (the cursor during notices()), i.e. PAST the held lines."""
+    agent = scale.agent("web-1")
+    a, b = agent.root / "a.log", agent.root / "b.log"
+    append(a, "INFO a0", "ERROR x", "  at one", "  at two")
+    append(b, "b0")
+    r = scale.redis.client()
+    wait_for(lambda: len(stream_lines(r, "web-1", "a.log")) == 4 and stream_lines(r, "web-1", "b.log"),
+             message="shipped")
+    node = scale.node()
+    s = node.stream("/api/stream?path=web-1/a.log&path=web-1/b.log&group=1&lines=2")
+    s.read_until(lambda c: len(msgs(c)) >= 2, message="both backlogs")
+    first = msgs(s)[0]
+    # the first event is a.log's trace; b0 has not been received at that point
+    assert first.data.startswith("web-1/a.log\n")
+    s.close()
+    rr = node.stream("/api/stream?path=web-1/a.log&path=web-1/b.log&group=1",
+                     headers={"Last-Event-ID": first.last_event_id})
+    rr.read_until(lambda c: b"caught up" in c.raw, message="caught up")
+    time.sleep(0.5)  # the scenario: more could still come
+    rr.read_some(0.5)
+    got = [m.data for m in msgs(rr)]
+    assert "web-1/b.log\nb0" in got, f"b0 lost on resume with {first.last_event_id}: {got}"
+
+
+def test_redis_control_entry_mid_page_makes_held_token_stale_and_lines_repeat(scale):
+    """Kind 2: after a control entry inside one _encode call, group_lines uses
+    the cursor from before the whole page as the held token: a resume from a
+    later id of the other file replays lines (and the rotate) already sent."""
+    agent = scale.agent("web-1")
+    a, b = agent.root / "a.log", agent.root / "b.log"
+    append(a, "a0")
+    append(b, "b0")
+    r = scale.redis.client()
+    wait_for(lambda: stream_lines(r, "web-1", "a.log") and stream_lines(r, "web-1", "b.log"), message="shipped")
+    node = scale.node()
+    s = node.stream("/api/stream?path=web-1/a.log&path=web-1/b.log&group=1&lines=1")
+    s.read_until(lambda c: len(msgs(c)) >= 2, message="a0 b0")
+    start = msgs(s)[-1].last_event_id
+    s.close()
+    append(a, "a1")
+    wait_for(lambda: "a1" in stream_lines(r, "web-1", "a.log"), message="a1")
+    a.rename(agent.root / "a.log.1")
+    append(a, "n1")
+    wait_for(lambda: "n1" in stream_lines(r, "web-1", "a.log"), message="n1")
+    append(b, "b1", "b2")
+    wait_for(lambda: "b2" in stream_lines(r, "web-1", "b.log"), message="b2")
+    s2 = node.stream("/api/stream?path=web-1/a.log&path=web-1/b.log&group=1", headers={"Last-Event-ID": start})
+    s2.read_until(lambda c: "web-1/b.log\nb1" in [m.data for m in msgs(c)], message="b1")
+    ev = {m.data: m.last_event_id for m in msgs(s2)}
+    a1_part = eid(ev["web-1/a.log\na1"].split(",")[0])
+    b1_apart = eid(ev["web-1/b.log\nb1"].split(",")[0])
+    assert b1_apart >= a1_part, f"b1's id moves a.log back before a1 (sent): {ev}"
+
+
+def test_redis_backlog_trace_head_crosses_a_rotate_entry(scale):
+    """Kind 3: _from_trace_head drops control entries from its look-back, so the
+    backlog starts before a rotation, the rotate event is lost and one event
+    joins lines of two files."""
+    agent = scale.agent("web-1")
+    a = agent.root / "a.log"
+    append(a, "INFO a0", "ERROR x", "  at one")
+    r = scale.redis.client()
+    wait_for(lambda: len(stream_lines(r, "web-1", "a.log")) == 3, message="shipped")
+    a.rename(agent.root / "a.log.1")
+    append(a, "  at two", "INFO n1")
+    wait_for(lambda: "INFO n1" in stream_lines(r, "web-1", "a.log"), message="n1")
+    node = scale.node()
+    s = node.stream("/api/stream/web-1/a.log?group=1&lines=2")
+    s.read_until(lambda c: "INFO n1" in [m.data for m in msgs(c)], message="n1")
+    assert not any("ERROR x" in m.data and "at two" in m.data for m in msgs(s)), "one event across a rotation"
+    kinds = [e.type for e in s.events]
+    if any("ERROR x" in m.data for m in msgs(s)):
+        assert "rotate" in kinds, "backlog starts before the rotation but its rotate event is dropped"
+
+
+def test_redis_filtered_grouped_backlog_drops_trace_bodies(scale):
+    """Kind 2: with filter=ERROR the Redis backlog keeps only matching lines, so
+    a trace before the last loses its body (the file backlog shows it whole)."""
+    agent = scale.agent("web-1")
+    a = agent.root / "a.log"
+    append(a, "INFO a", "ERROR one", "  at one", "INFO x", "ERROR two", "  at two", "INFO y")
+    r = scale.redis.client()
+    wait_for(lambda: len(stream_lines(r, "web-1", "a.log")) == 7, message="shipped")
+    node = scale.node()
+    s = node.stream("/api/stream/web-1/a.log?group=1&filter=ERROR&lines=10")
+    s.read_until(lambda c: any("ERROR two" in m.data for m in msgs(c)), message="two")
+    time.sleep(0.3)  # the scenario: more could still come
+    s.read_some(0.3)
+    got = [m.data for m in msgs(s)]
+    assert got == ["ERROR one\n  at one", "ERROR two\n  at two"], got
+
+
+def test_redis_merged_backlog_without_group_first_files_ids_pass_second_files_backlog(scale):
+    agent = scale.agent("web-1")
+    a, b = agent.root / "a.log", agent.root / "b.log"
+    append(a, "a0")
+    append(b, "b0", "b1")
+    r = scale.redis.client()
+    wait_for(lambda: stream_lines(r, "web-1", "a.log") and len(stream_lines(r, "web-1", "b.log")) == 2,
+             message="shipped")
+    node = scale.node()
+    s = node.stream("/api/stream?path=web-1/a.log&path=web-1/b.log&lines=5")
+    s.read_until(lambda c: len(msgs(c)) >= 3, message="backlogs")
+    first = msgs(s)[0]
+    s.close()
+    rr = node.stream("/api/stream?path=web-1/a.log&path=web-1/b.log", headers={"Last-Event-ID": first.last_event_id})
+    rr.read_until(lambda c: b"caught up" in c.raw, message="caught up")
+    got = [m.data for m in msgs(rr)]
+    assert "web-1/b.log\nb0" in got, (first.last_event_id, got)

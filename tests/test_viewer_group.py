@@ -85,3 +85,48 @@ def test_screenshot_of_joined_traces(viewer, logdir):
     v.wait_count(5)
     v.page.click("#lines .ln >> nth=1 >> .more")
     fixtures.save_screenshot(v.page, "joined-traces")
+
+
+ENTRIES = ("() => Array.from(document.querySelectorAll('#lines .ln, #lines .sep'), "
+           "e => (e.classList.contains('sep') ? 'SEP ' : '') + e.textContent)")
+
+
+def test_continuation_after_rotate_attaches_across_the_separator(viewer, logdir):
+    log = logdir / "app.log"
+    append(log, "ERROR x", "  at one")
+    v = viewer.open("file=app.log&group=1")
+    v.wait_count(1)
+    log.rename(logdir / "app.log.1")
+    append(log, "  at two", "INFO n1")
+    v.page.wait_for_function("() => document.querySelector('#lines').textContent.includes('INFO n1')")
+    got = v.page.evaluate(ENTRIES)
+    assert not any("at one" in e and "at two" in e for e in got), got
+
+
+def test_merged_paused_overflow_attaches_to_an_older_entry_of_the_file(viewer, logdir):
+    v = viewer.open("")
+    got = v.page.evaluate("""async () => {
+      const v = window.__logstream.view;
+      const A = {index: 0, label: 'a.log', title: 'a.log', colour: 0};
+      const B = {index: 1, label: 'b.log', title: 'b.log', colour: 1};
+      v.setMax(3);
+      v.addLines([{data: 'a old', source: A}]);
+      await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+      v.setPaused(true);
+      v.addLines([{data: 'ERROR a new', source: A}]);
+      v.addLines([1, 2, 3].map(n => ({data: 'b ' + n, source: B})));   // pushes 'ERROR a new' out of pending
+      v.addLines([{data: '  at continuation of ERROR a new', source: A, continuation: true}]);
+      return Array.from(document.querySelectorAll('#lines .ln > .tx'), e => e.textContent);
+    }""")
+    assert not any("a old" in t and "continuation of ERROR a new" in t for t in got), got
+
+
+def test_set_look_collapses_a_trace_the_reader_expanded(viewer, logdir):
+    append(logdir / "app.log", "ERROR x", "  at one", "  at two")
+    v = viewer.open("file=app.log&group=1")
+    v.wait_count(1)
+    page = v.page
+    page.click("#lines .ln >> nth=0 >> .more")
+    assert page.inner_text("#lines .ln >> nth=0 >> .more") == "show less"
+    page.evaluate("() => window.__logstream.view.setLook({timeMode: 'utc'})")
+    assert page.inner_text("#lines .ln >> nth=0 >> .more") == "show less", "setLook collapsed the entry"

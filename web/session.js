@@ -5,6 +5,8 @@
 // are signed in. Never stores the token (not in storage, the URL or a
 // variable) and never opens a connection: onSignIn and onSignOut do that.
 
+import { clearIdentity, leave, showIdentity } from "./identity.js";
+
 const $ = (id) => document.getElementById(id);
 
 async function fetchSession() {
@@ -24,6 +26,7 @@ export class Session {
     this.onSignIn = onSignIn;
     this.onSignOut = onSignOut;
     this.signedIn = false;
+    this.refusal = ""; // why the server refuses this user, if it said
 
     $("login-form").addEventListener("submit", async (e) => {
       e.preventDefault();
@@ -52,8 +55,14 @@ export class Session {
     });
 
     $("logout").addEventListener("click", async () => {
-      try { await fetch("api/logout", { method: "POST", cache: "no-store" }); } catch { /* shown below anyway */ }
+      let body = null;
+      try {
+        const r = await fetch("api/logout", { method: "POST", cache: "no-store" });
+        body = await r.json();
+      } catch { /* shown below anyway */ }
       $("logout").hidden = true;
+      clearIdentity();
+      if (leave(body)) return; // a proxy's session ends there
       this.showLogin();
     });
   }
@@ -62,20 +71,23 @@ export class Session {
   async check() {
     const auth = await fetchSession();
     if (auth.required) $("logout").hidden = !auth.authenticated;
+    this.refusal = auth.error || ""; // e.g. a proxy's user who may read nothing
     return auth;
   }
 
   /** From here on we are signed in (or need not be): start. */
   async enter() {
     this.signedIn = true;
+    showIdentity();
     await this.onSignIn();
   }
 
   /** Show the sign-in form (again, with `message` after a failed try). */
-  showLogin(message = "") {
+  showLogin(message = this.refusal || "") {
     if (!$("login").hidden && !message) return;
     this.signedIn = false;
     this.onSignOut();
+    clearIdentity(); // e.g. the token's cookie expired: nobody is signed in now
     $("login").hidden = false;
     $("login-error").hidden = !message;
     $("login-error").textContent = message;

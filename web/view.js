@@ -38,6 +38,8 @@ export class LogView {
     this.look = { pinned: [], rules: null, timeMode: "written" }; // how lines show (render.js)
     this.sources = null; // merged view: index -> {label, colour, title}
     this.records = new Map(); // per source: the record a continuation line inherits its level from
+    this.seq = 0; // numbers every entry pushed
+    this.lastOf = new Map(); // per source: the number of its latest entry (what a continuation continues)
     this.scheduled = false;
     this.lastScrollTop = 0;
     this.autoScrolling = false;
@@ -71,7 +73,9 @@ export class LogView {
     let added = 0;
     for (const item of items) {
       if (item.continuation && this._attach(item)) continue;
-      this._push({ kind: "line", data: item.data, source: item.source, id: item.id });
+      const seq = ++this.seq;
+      this.lastOf.set(item.source ? item.source.index : -1, seq);
+      this._push({ kind: "line", data: item.data, source: item.source, seq, id: item.id });
       added++;
     }
     this.received += added;
@@ -87,20 +91,24 @@ export class LogView {
    */
   _attach(item) {
     const key = item.source ? item.source.index : -1;
+    const last = this.lastOf.get(key); // undefined: a separator (or a clear) came after it
+    if (last === undefined) return false;
     for (let i = this.pending.length - 1; i >= this.pendingHead; i--) {
       const p = this.pending[i];
-      if (p.kind !== "line" || (p.source ? p.source.index : -1) !== key) continue;
+      if (p.kind !== "line" || p.seq !== last) continue;
       p.data += `\n${item.data}`;
       if (item.id) p.id = item.id; // an entry's id is the place past its last line
       return true;
     }
+    if (this.paused) return false; // never redraw the screen of a held view (simplest; could queue)
     const lines = this.list.getElementsByClassName("ln");
     for (let i = lines.length - 1; i >= 0; i--) {
       const line = lines[i];
-      if ((line.source ? line.source.index : -1) !== key) continue;
+      if (line.seq !== last) continue;
       if (line.raw === undefined) return false;
       const rec = prepareLine(`${line.raw}\n${item.data}`, line.before);
-      const fresh = this._drawn(rec, line.source, `${line.raw}\n${item.data}`, line.before, item.id || line.dataset.id);
+      const fresh = this._drawn(rec, line.source, `${line.raw}\n${item.data}`, line.before, line.seq,
+        item.id || line.dataset.id);
       const more = fresh.querySelector(".more");
       if (more && line.classList.contains("expanded")) setExpanded(fresh, more, true);
       line.replaceWith(fresh);
@@ -110,8 +118,9 @@ export class LogView {
     return false;
   }
 
-  _drawn(rec, source, raw, before, id) {
+  _drawn(rec, source, raw, before, seq, id) {
     const el = lineElement(rec, source, this.highlight, this.look);
+    el.seq = seq; // which entry this is (view.lastOf)
     el.raw = raw; // what came, to draw it again with a continuation
     el.before = before; // the record its level was read after
     if (id) el.dataset.id = id; // its place in the history (history.js, linelinks.js)
@@ -119,6 +128,7 @@ export class LogView {
   }
 
   addSeparator(kind, message) {
+    this.lastOf.clear(); // nothing continues across a separator (a rotation, a reset, an error)
     this._push({ kind: "sep", sepKind: kind, message });
     this._schedule();
   }
@@ -195,7 +205,7 @@ export class LogView {
     const before = this.records.get(key);
     const rec = prepareLine(item.data, before);
     this.records.set(key, rec.record);
-    return this._drawn(rec, item.source, item.data, before, item.id);
+    return this._drawn(rec, item.source, item.data, before, item.seq, item.id);
   }
 
   _append(elements) {
@@ -297,9 +307,11 @@ export class LogView {
     Object.assign(this.look, look);
     for (const line of this.list.querySelectorAll(".ln")) {
       if (!line.rec) continue;
-      const fresh = this._drawn(line.rec, line.source, line.raw, line.before, line.dataset.id);
+      const fresh = this._drawn(line.rec, line.source, line.raw, line.before, line.seq, line.dataset.id);
       if (line.classList.contains("target")) fresh.classList.add("target"); // a link's line stays marked
       if (line.getAttribute("aria-expanded") === "true") toggleTree(fresh, this.look.pinned);
+      const more = fresh.querySelector(".more");
+      if (more) setExpanded(fresh, more, line.classList.contains("expanded"));
       line.replaceWith(fresh);
     }
   }
@@ -323,7 +335,7 @@ export class LogView {
       const before = record;
       const rec = prepareLine(item.data, before);
       record = rec.record;
-      elements.push(this._drawn(rec, null, item.data, before, item.id));
+      elements.push(this._drawn(rec, null, item.data, before, undefined, item.id)); // older: nothing continues it
     }
     for (let end = elements.length; end > 0; end -= CHUNK) {
       const chunk = document.createElement("div");
@@ -337,6 +349,7 @@ export class LogView {
 
   /** Drop `n` entries from the bottom (scrolled back: the far end) and what waits to be shown below them. */
   dropNewest(n) {
+    this.lastOf.clear(); // the entries a continuation could join are going
     this.pending = [];
     this.pendingHead = 0;
     this.skipped = 0;
@@ -378,6 +391,7 @@ export class LogView {
     this.heldSincePause = 0;
     this.newSinceFollow = 0;
     this.records.clear();
+    this.lastOf.clear();
     this.following = true;
     if (byReader) this.onCleared?.(); // history.js: a pane detached from the live end goes back to it
     this.onChange();

@@ -14,7 +14,7 @@ from pathlib import Path
 from flask import Blueprint, Response, jsonify, request, send_from_directory
 
 from .. import __version__
-from ..errors import NotFound, Unauthorized
+from ..errors import LogstreamError, NotFound
 from . import runtime
 
 bp = Blueprint("ops", __name__)
@@ -63,7 +63,7 @@ def _signed_in(rt) -> bool:
     """Whether this request may know the directory's name: no token is needed, or it carries one."""
     try:
         rt.auth.check(request.headers, request.cookies, request.args)
-    except Unauthorized:
+    except LogstreamError:
         return False
     return True
 

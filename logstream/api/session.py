@@ -1,16 +1,19 @@
-"""api.session: sign-in for the viewer. ``POST /api/login`` trades the token for
-an HttpOnly session cookie, ``POST /api/logout`` drops it, ``GET /api/session``
-says whether a token is required and whether this client has signed in.
+"""api.session: sign-in for the viewer. ``POST /api/login`` trades the shared
+token or a JWT for an HttpOnly session cookie, ``POST /api/logout`` drops it (and
+names ``--sign-out-url``, where a proxy's session ends), ``GET /api/session`` says
+whether credentials are required, whether this client has them, and who it is
+(``identity.Identity.as_json``).
 
-Never stores or echoes the token; the cookie is scoped to the app's base path.
+Never stores or echoes the token; the cookie is scoped to the app's base path and
+a JWT's cookie expires no later than the JWT.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from ..auth import COOKIE, SESSION_SECONDS
-from ..errors import Unauthorized
+from ..auth import COOKIE
+from ..errors import Forbidden, LogstreamError
 from . import runtime
 
 bp = Blueprint("session", __name__)
@@ -25,17 +28,17 @@ def login():
     token = (body or {}).get("token") if hasattr(body or {}, "get") else None
     if not auth.required:
         return jsonify(authenticated=True, required=False)
-    if not isinstance(token, str) or not auth.token_matches(token):
-        raise Unauthorized("authentication required")
-    response = jsonify(authenticated=True, required=True)
-    response.set_cookie(COOKIE, auth.session(), max_age=SESSION_SECONDS, httponly=True,
+    value, max_age, _ = auth.sign_in(token)
+    response = jsonify(authenticated=True, required=True)  # who: GET api/session
+    response.set_cookie(COOKIE, value, max_age=max_age, httponly=True,
                         samesite="Strict", secure=request.is_secure, path=request.script_root + "/")
     return response
 
 
 @bp.post("/api/logout")
 def logout():
-    response = jsonify(authenticated=False, required=runtime().auth.required)
+    auth = runtime().auth
+    response = jsonify(authenticated=False, required=auth.required, sign_out_url=auth.sign_out_url)
     response.delete_cookie(COOKIE, path=request.script_root + "/", httponly=True, samesite="Strict",
                            secure=request.is_secure)
     return response
@@ -44,9 +47,11 @@ def logout():
 @bp.get("/api/session")
 def session():
     auth = runtime().auth
+    out = {"required": auth.required, "authenticated": False, "sign_out_url": auth.sign_out_url}
     try:
-        auth.check(request.headers, request.cookies, request.args)
-        authenticated = True
-    except Unauthorized:
-        authenticated = False
-    return jsonify(required=auth.required, authenticated=authenticated)
+        out.update(authenticated=True, **auth.check(request.headers, request.cookies, request.args).as_json())
+    except Forbidden as exc:
+        out.update(authenticated=False, error=exc.message)  # signed in by the proxy, but may read nothing
+    except LogstreamError:
+        out.update(authenticated=False)
+    return jsonify(out)

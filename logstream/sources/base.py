@@ -194,7 +194,7 @@ class Follower:
         return self._held if self._held is not None else self.cursor_token()
 
     # -- multi-line events (group=1) -------------------------------------------------------------
-    def group_lines(self, texts: list[str], ends: list, prefix: str) -> bytes:
+    def group_lines(self, texts: list[str], ends: list, prefix: str, before: str | None = None) -> bytes:
         """Lines read (the caller then moves the cursor past them) as the events of
         the groups they complete; the last group stays open for ``GROUP_HOLD``
         after its last line. ``prefix`` goes before each end in an id (a file's
@@ -205,9 +205,12 @@ class Follower:
             grouper = self.grouper = self.seed_grouper()
         chunk = b""
         if prefix != self._group_prefix:
-            chunk = self.expire()
+            if self._group_prefix:  # another file (a rotation): never one event across two files
+                chunk = self.boundary()
             self._group_prefix = prefix
-        before = self.cursor_token() if not grouper.open else None
+        # ``before``: this file's id part just before these lines (the caller knows it
+        # when its cursor has not moved yet past earlier lines or control entries).
+        before = (before if before is not None else self.cursor_token()) if not grouper.open else None
         groups = grouper.feed(texts, ends)
         if groups:
             chunk += self._encode_groups(groups)
@@ -231,6 +234,14 @@ class Follower:
         self.hold_until = None
         self._held = None
         return self._encode_groups(self.grouper.flush())
+
+    def boundary(self) -> bytes:
+        """group=1: the file ends or changes (rotation, truncation, a control entry):
+        its open group is complete, and what comes next never continues it."""
+        chunk = self.expire()
+        if self.grouper is not None:
+            self.grouper.continuing = False
+        return chunk
 
     def _encode_groups(self, groups) -> bytes:
         left, right = self.stream.id_parts(self.index)

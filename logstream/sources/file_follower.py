@@ -179,7 +179,7 @@ class FileFollower(Follower):
                 return None
             return GAP
         if item.before == self.cursor:
-            held = self.expire()  # the file ends or changes: its open group is complete
+            held = self.boundary()  # the file ends or changes: its open group is complete
             return held + (self._eof() if item.kind == "eof" else self._apply_change(item))
         if item.before < self.cursor:
             return None
@@ -247,7 +247,7 @@ class FileFollower(Follower):
                     if eof:
                         yield eof
                 return
-            held = self.expire()  # the segment is complete: so is its open group
+            held = self.boundary()  # the segment is complete: so is its open group
             if held:
                 yield held
             for change in seg.changes:
@@ -281,6 +281,8 @@ class FileFollower(Follower):
             if lines:
                 probe.feed(lines.texts, lines.ends)
                 grouper.stamps, grouper.heads = probe.stamps, probe.heads
+                # A resume inside a group: its rest is shown if the part sent was.
+                self._shown = self.encoder.keeps(lines.texts[group_start(lines.texts):])
         return grouper
 
     # -- encoding ------------------------------------------------------------------------------------

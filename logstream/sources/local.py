@@ -10,7 +10,7 @@ import os
 
 import gevent
 
-from .. import paths
+from .. import paths, scopes
 from ..history import History
 from ..tailer import Tailer
 from ..topic import Topic, Topics
@@ -99,7 +99,10 @@ class LocalSource:
         self.watcher.stop()
 
     def list_files(self) -> list[dict]:
-        return [f.as_json() for f in paths.list_files(self.config.root)]
+        files = scopes.visible([f.as_json() for f in paths.list_files(self.config.root)])
+        if scopes.current() is not None:  # a symlink in scope to a file out of it: not there either
+            files = [f for f in files if paths.reachable(self.config.root, f["path"])]
+        return files
 
     def add_listener(self, listener) -> None:
         self.watcher.listeners.add(listener)
@@ -109,6 +112,9 @@ class LocalSource:
 
     def follower(self, stream, rel: str, index: int) -> FileFollower:
         key = os.path.normpath(rel)
+        # Through the gate even when the file's topic is open already (for another
+        # client): the caller's scope is checked there.
+        paths.resolve(self.config.root, rel)
         topic = self.topics.subscribe(key, stream.sub, index)
         return FileFollower(stream, rel, index, self.topics, topic)
 

@@ -25,6 +25,7 @@ import gevent.event
 import redis
 
 from .. import redis_schema as schema
+from .. import scopes
 from ..errors import NotFound, PathRejected, Unavailable
 from ..redis_schema import ZERO, EntryId, format_entry_id, parse_entry_id
 from ..topic import Topic, Topics
@@ -210,7 +211,7 @@ class RedisSource:
         return self.connected and self._lister is not None and not self._lister.dead
 
     def list_files(self) -> list[dict]:
-        return [dict(path=path, **info) for path, info in sorted(self.files.items())]
+        return scopes.visible([dict(path=path, **info) for path, info in sorted(self.files.items())])
 
     def add_listener(self, listener) -> None:
         self.listeners.add(listener)
@@ -292,7 +293,8 @@ class RedisSource:
             listener.offer(kind, data)
 
     def stream_key(self, path: str) -> str:
-        """``HOST/rel`` → its stream's key; ``PathRejected`` otherwise."""
+        """``HOST/rel`` → its stream's key; ``PathRejected`` otherwise, ``NotFound``
+        outside the current request's scope (``scopes``): the gate of this source."""
         norm = os.path.normpath(path) if path else ""
         if (not path or "\0" in path or len(path) > 4096 or norm != path.strip("/") or norm.startswith(("..", "/"))
                 or "/" not in norm):
@@ -300,6 +302,8 @@ class RedisSource:
         host, rel = norm.split("/", 1)
         if not schema.HOST_NAME.fullmatch(host):
             raise PathRejected("expected a path HOST/FILE")
+        if not scopes.allows(norm):
+            raise NotFound(f"no such file: {norm}")
         return schema.stream_key(host, rel)
 
 

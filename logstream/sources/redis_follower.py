@@ -130,8 +130,15 @@ class RedisFollower(Follower):
         found = found[:lines]
         found.reverse()
         if found and self.encoder.group:
+            if line_filter is not None:
+                # The filter applies to whole events: every entry from the oldest match on.
+                found = self._redis(lambda r: r.xrange(key, found[0][0], format_entry_id(self.cursor)))
             found = self._from_trace_head(found)
         self._backlog = found
+        if found:
+            # Until the backlog is sent, this file's part of any id is the place before it.
+            prev = self._redis(lambda r: r.xrevrange(key, "(" + found[0][0], "-", count=1))
+            self.cursor = parse_entry_id(prev[0][0]) if prev else ZERO
 
     def _from_trace_head(self, found: list) -> list:
         """group=1: the backlog ``found`` (entries, oldest first) preceded by the
@@ -139,7 +146,12 @@ class RedisFollower(Follower):
         backlog never starts in the middle of a trace."""
         top = "(" + found[0][0]
         page = self._redis(lambda r: r.xrevrange(self._key, top, "-", count=PAGE))
-        before = [e for e in reversed(page) if "k" not in e[1]]
+        before = []
+        for entry in page:  # newest first; a control entry (a rotation, a reset) ends every group
+            if "k" in entry[1]:
+                break
+            before.append(entry)
+        before.reverse()
         if not before or "k" in found[0][1]:
             return found
         head = group_start([f.get("l", "") for _, f in before] + [found[0][1].get("l", "")])
@@ -231,17 +243,20 @@ class RedisFollower(Follower):
         ends: list[str] = []
         prev = self._lost_at or self.cursor  # the last entry this client got before these
         self._lost_at = None
+        run_before = prev  # the entry just before the current run of lines
         for entry_id, f in zip(ids, fields, strict=True):
             has = (self._skip is not None or "k" in f) and self._has_already(f, prev)
+            if not texts:
+                run_before = prev
             prev = entry_id
             if has:
                 continue
             text_id = format_entry_id(entry_id)
             if "k" in f:
                 if texts:
-                    out.append(self._lines(texts, ends, left, right))
+                    out.append(self._lines(texts, ends, left, right, run_before))
                     texts, ends = [], []
-                out.append(self.expire())  # a control entry (a rotation, a reset) ends the open group
+                out.append(self.boundary())  # a control entry (a rotation, a reset) ends the open group
                 try:
                     info = json.loads(f.get("j") or "{}")
                 except ValueError:
@@ -251,12 +266,12 @@ class RedisFollower(Follower):
             texts.append(f.get("l", ""))
             ends.append(text_id)
         if texts:
-            out.append(self._lines(texts, ends, left, right))
+            out.append(self._lines(texts, ends, left, right, run_before))
         return b"".join(out)
 
-    def _lines(self, texts: list[str], ends: list[str], left: str, right: str) -> bytes:
+    def _lines(self, texts: list[str], ends: list[str], left: str, right: str, before: EntryId = ZERO) -> bytes:
         if self.encoder.group:
-            return self.group_lines(texts, ends, "")
+            return self.group_lines(texts, ends, "", format_entry_id(before))
         return self.encoder.lines(texts, ends, left=left, right=right, label=self.label)
 
     def _has_already(self, f: dict, prev: EntryId) -> bool:
