@@ -24,6 +24,7 @@ import bz2
 import gzip
 import lzma
 import os
+import resource
 import time
 import zlib
 from collections import deque
@@ -36,7 +37,7 @@ from .query import Query
 
 MIN_BLOCK = 64 * 1024  # bytes: the first block, so the first hits come at once
 MAX_BLOCK = 4 * 1024 * 1024  # bytes: RE2 over 4 MiB costs ~1-4 ms; bigger gained nothing (docs/benchmarks.md)
-STEP_SECONDS = 0.025  # a block should take about this long: progress and hang-up checks stay frequent
+STEP_SECONDS = 0.025  # CPU a block should take: progress and hang-up checks stay frequent
 MAX_CONTEXT = 20  # lines each side of a hit
 MAX_HELD = 64 * 1024 * 1024  # bytes of text a compressed file's hits may hold until it is read to its end
 # A compressed sibling read forward over a file object (archive.py, which had these, now reads by blocks).
@@ -142,9 +143,13 @@ class Search:
         if self.remaining <= 0:
             self.complete = False  # the limit ended it: older (newer) lines were not looked at
 
-    def _timed(self, started: float) -> None:
-        """Size the next block so that one takes about ``STEP_SECONDS``."""
-        took = time.perf_counter() - started
+    def _timed(self, started: tuple[float, float, int]) -> None:
+        """Size the next block so that one takes about ``STEP_SECONDS``: of this
+        thread's CPU, or of wall time when the block was read from the disk. On a
+        busy machine wall time alone would count waits that are not the search's,
+        shrink blocks to the minimum and multiply the per-block costs."""
+        wall, cpu, inblock = _clock()
+        took = wall - started[0] if inblock > started[2] else cpu - started[1]
         if took < STEP_SECONDS / 2:
             self.block = min(self.max_block, self.block * 2)
         elif took > STEP_SECONDS * 2:
@@ -161,6 +166,11 @@ class Search:
             first = backlog_start(region.fd, hit.start, c, max_line)
             hit.before = _lines(region, first, hit.start, max_line)[-c:]
             hit.after = _lines(region, hit.end, region.lines_end, max_line, final=region.rotated, count=c)
+
+
+def _clock() -> tuple[float, float, int]:
+    """Wall time, this thread's CPU time, the blocks it read from a disk so far."""
+    return time.perf_counter(), time.thread_time(), resource.getrusage(resource.RUSAGE_THREAD).ru_inblock
 
 
 def _lines(region: Region, start: int, end: int, max_line: int, final: bool = False, count: int | None = None):
@@ -196,7 +206,7 @@ def _forward(search: Search, region: Region) -> Iterator[list[Hit]]:
     """A plain file's region, oldest line first."""
     fd, pos, end = region.fd, region.start, region.end
     while pos < end:
-        started = time.perf_counter()
+        started = _clock()
         data = os.pread(fd, min(search.block, end - pos), pos)
         if not data:
             break  # the file shrank under us
@@ -221,7 +231,7 @@ def _backward(search: Search, region: Region) -> Iterator[list[Hit]]:
         yield _tail_line(search, region)
     fd, low, pos = region.fd, region.start, region.end
     while pos > low and search.remaining > 0:
-        started = time.perf_counter()
+        started = _clock()
         at = max(low, pos - search.block)
         data = os.pread(fd, pos - at, at)
         if len(data) < pos - at:
@@ -292,7 +302,7 @@ def _compressed(search: Search, region: Region) -> Iterator[list[Hit]]:
         ahead = read()
         before = b""  # the complete lines just before ``data``, for context
         while data or ahead:
-            started = time.perf_counter()
+            started = _clock()
             chunk, ahead = ahead, read() if ahead else b""
             data += chunk
             cut = data.rfind(b"\n") + 1 if ahead else len(data)

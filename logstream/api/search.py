@@ -154,26 +154,21 @@ class SearchBody:
         self._closed = False
         rt.metrics.search_started()
 
-    def _progress(self, file: str) -> bytes:
-        info = {"scanned_bytes": self.scan.scanned, "total_bytes": self.total, "file": file}
+    def _progress(self, scanned: int, file: str) -> bytes:
+        info = {"scanned_bytes": scanned, "total_bytes": self.total, "file": file}
         return sse.event(json.dumps(info, ensure_ascii=False), event="progress")
 
     def __iter__(self):
         scan, metrics = self.scan, self.runtime.metrics
         first = scan.regions[-1].rel if scan.regions and not scan.oldest_first else \
             (scan.regions[0].rel if scan.regions else "")
-        yield self._progress(first)
+        yield self._progress(0, first)
         told = time.monotonic()
         failed = None
+        counted = 0
         pool = gevent.get_hub().threadpool
+        self._inflight = pool.spawn(next, self._steps, None)
         while True:
-            if self.handler is not None and self.handler.peer_gone():
-                return  # the client hung up: stop before the next block (close() follows)
-            if self.runtime.shutdown.is_set():
-                yield sse.comment("server shutting down")
-                return
-            before = scan.scanned
-            self._inflight = pool.spawn(next, self._steps, None)
             try:
                 step = self._inflight.get()
             except Exception:
@@ -183,13 +178,21 @@ class SearchBody:
                 break
             # Killed while waiting (GreenletExit), _inflight stays: close() waits for the thread.
             self._inflight = None
-            metrics.search_scanned.inc(scan.scanned - before)
+            metrics.search_scanned.inc(scan.scanned - counted)
+            counted = scan.scanned
             if step is None:
                 break
+            if self.handler is not None and self.handler.peer_gone():
+                return  # the client hung up: stop before the next block (close() follows)
+            if self.runtime.shutdown.is_set():
+                yield sse.comment("server shutting down")
+                return
+            # The next block is scanned while this one's hits are encoded and sent.
+            self._inflight = pool.spawn(next, self._steps, None)
             out = [sse.event(json.dumps(hit.as_json(), ensure_ascii=False), event="hit") for hit in step.hits]
             now = time.monotonic()
             if out or now - told >= PROGRESS_SECONDS:
-                out.append(self._progress(step.file))
+                out.append(self._progress(step.scanned, step.file))
                 told = now
                 yield b"".join(out)
         done = {"hits": scan.found, "scanned_bytes": scan.scanned,
