@@ -8,6 +8,7 @@
 // anyway, and a notice says how many) and shows them on resume; the DOM never
 // holds more than `max` entries; a frame never spends more than ~8 ms on lines.
 
+import { drawRows, drawRowsInView, mayBePlain, plainLineElement, rowsThatFit } from "./lazyrows.js";
 import { lineElement, prepareLine, separatorElement } from "./render.js";
 import { setExpanded, toggleTree } from "./structured.js";
 
@@ -44,13 +45,25 @@ export class LogView {
     this.lastScrollTop = 0;
     this.autoScrolling = false;
     this.frameStats = { frames: 0, maxMs: 0 };
+    this.paneHeight = 800; // px, corrected by the ResizeObserver below
+    this.drawScheduled = false;
     this.detached = false; // the window's far end is not the live end (history.js owns this)
     this.onReachEnd = null; // detached: the reader reached the bottom (scroll) or asked to follow
     this.onCleared = null; // the reader cleared the view
 
     scroller.addEventListener("scroll", () => this._onScroll(), { passive: true });
     scroller.addEventListener("wheel", (e) => { if (e.deltaY < 0) this._userScrolledUp(); }, { passive: true });
-    new ResizeObserver(() => { if (this.following && !this.paused) this._stick(); }).observe(scroller);
+    new ResizeObserver(([entry]) => {
+      this.paneHeight = entry.contentRect.height;
+      if (this.following && !this.paused) this._stick();
+      this._drawInView();
+    }).observe(scroller);
+    // Levels shown again, wrap: rows drawn plain may come into view.
+    new MutationObserver(() => this._drawInView()).observe(list, { attributes: true, attributeFilter: ["class"] });
+    // A chunk the browser skipped (content-visibility) is about to be shown: draw its plain rows.
+    list.addEventListener("contentvisibilityautostatechange", (e) => {
+      if (!e.skipped && e.target.parentNode === list) drawRows(e.target, this.highlight, this.look);
+    }, true);
     // Selecting text in a moving log is hopeless: a selection in the pane stops
     // following (the window is then not trimmed, so the selected lines stay put).
     document.addEventListener("selectionchange", () => {
@@ -119,7 +132,11 @@ export class LogView {
   }
 
   _drawn(rec, source, raw, before, seq, id) {
-    const el = lineElement(rec, source, this.highlight, this.look);
+    return this._tagged(lineElement(rec, source, this.highlight, this.look), raw, before, seq, id);
+  }
+
+  /** An entry's element with what drawing it again takes (lazyrows.js carries it to the full row). */
+  _tagged(el, raw, before, seq, id) {
     el.seq = seq; // which entry this is (view.lastOf)
     el.raw = raw; // what came, to draw it again with a continuation
     el.before = before; // the record its level was read after
@@ -171,6 +188,10 @@ export class LogView {
       }
     }
     const elements = [];
+    // Following, a frame's lines beyond the last screenful are scrolled past
+    // unseen: they are drawn plain (lazyrows.js), and in full if they come into view.
+    const onScreen = this.following ? rowsThatFit(this.paneHeight, parseFloat(getComputedStyle(this.list).fontSize)) : 0;
+    const plainBefore = this.following ? Math.min(room, this.pendingCount) - onScreen : 0;
     if (this.skipped && room > 0) {
       this.sepCount++;
       elements.push(separatorElement("skipped", `${this.skipped.toLocaleString()} older lines are not shown: they arrived while the view was held and fell outside the ${this.max.toLocaleString()}-line window (download the file to see everything)`));
@@ -180,7 +201,7 @@ export class LogView {
     while (room > 0 && this.pendingCount > 0) {
       const item = this.pending[this.pendingHead];
       this.pending[this.pendingHead++] = undefined;
-      elements.push(this._element(item));
+      elements.push(this._element(item, elements.length < plainBefore));
       if (item.kind === "sep") this.sepCount++;
       room--;
       if ((elements.length & 63) === 0 && performance.now() - started > FRAME_BUDGET_MS) break;
@@ -199,13 +220,24 @@ export class LogView {
     this.onChange();
   }
 
-  _element(item) {
+  _element(item, plain) {
     if (item.kind === "sep") return separatorElement(item.sepKind, item.message);
     const key = item.source ? item.source.index : -1;
     const before = this.records.get(key);
     const rec = prepareLine(item.data, before);
     this.records.set(key, rec.record);
+    if (plain && mayBePlain(rec)) return this._tagged(plainLineElement(rec, item.source), item.data, before, item.seq, item.id);
     return this._drawn(rec, item.source, item.data, before, item.seq, item.id);
+  }
+
+  /** Draw in full, at the next frame, the plain rows that are (nearly) in view. */
+  _drawInView() {
+    if (this.drawScheduled) return;
+    this.drawScheduled = true;
+    requestAnimationFrame(() => {
+      this.drawScheduled = false;
+      drawRowsInView(this.scroller, this.list, this.highlight, this.look);
+    });
   }
 
   _append(elements) {
@@ -266,6 +298,7 @@ export class LogView {
     } else if (this.following && wentUp) {
       this._userScrolledUp();
     }
+    if (!this.following) this._drawInView();
   }
 
   _userScrolledUp() {
@@ -306,7 +339,7 @@ export class LogView {
   setLook(look) {
     Object.assign(this.look, look);
     for (const line of this.list.querySelectorAll(".ln")) {
-      if (!line.rec) continue;
+      if (!line.rec || line.classList.contains("plain")) continue; // drawn with the new look when seen
       const fresh = this._drawn(line.rec, line.source, line.raw, line.before, line.seq, line.dataset.id);
       if (line.classList.contains("target")) fresh.classList.add("target"); // a link's line stays marked
       if (line.getAttribute("aria-expanded") === "true") toggleTree(fresh, this.look.pinned);
