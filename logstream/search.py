@@ -39,6 +39,10 @@ MIN_BLOCK = 64 * 1024  # bytes: the first block, so the first hits come at once
 MAX_BLOCK = 4 * 1024 * 1024  # bytes: RE2 over 4 MiB costs ~1-4 ms; bigger gained nothing (docs/benchmarks.md)
 STEP_SECONDS = 0.025  # CPU a block should take: progress and hang-up checks stay frequent
 MAX_CONTEXT = 20  # lines each side of a hit
+# Read forward through the standard library's file readers: they handle concatenated
+# members and bound what one read returns (a small file that inflates hugely cannot
+# flood memory). history's Archive works on decompressor objects for its cache.
+OPENERS = {"gz": lambda f: gzip.GzipFile(fileobj=f, mode="rb"), "bz2": bz2.BZ2File, "xz": lzma.LZMAFile}
 MAX_HELD = 64 * 1024 * 1024  # bytes of text a compressed file's hits may hold until it is read to its end
 # A compressed sibling read forward over a file object (archive.py, which had these, now reads by blocks).
 OPENERS = {
