@@ -44,12 +44,6 @@ MAX_CONTEXT = 20  # lines each side of a hit
 # flood memory). history's Archive works on decompressor objects for its cache.
 OPENERS = {"gz": lambda f: gzip.GzipFile(fileobj=f, mode="rb"), "bz2": bz2.BZ2File, "xz": lzma.LZMAFile}
 MAX_HELD = 64 * 1024 * 1024  # bytes of text a compressed file's hits may hold until it is read to its end
-# A compressed sibling read forward over a file object (archive.py, which had these, now reads by blocks).
-OPENERS = {
-    "gz": lambda f: gzip.GzipFile(fileobj=f, mode="rb"),
-    "bz2": lambda f: bz2.BZ2File(f, "rb"),
-    "xz": lambda f: lzma.LZMAFile(f, "rb"),
-}
 UNREADABLE = (OSError, EOFError, zlib.error, lzma.LZMAError)  # a corrupt or cut compressed file, a vanished disk
 
 
