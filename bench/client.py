@@ -186,11 +186,11 @@ class SSEClient(asyncio.Protocol):
             if ev.type != "message":
                 self.stats.control[ev.type] += 1
                 continue
-            m = _LINE.match(ev.data)
+            m = _LINE.search(ev.data)  # a merged stream's data starts with the file's path
             if m:
                 seqs.append(m.group(1).encode())
                 ts.append(m.group(2).encode())
-            elif ev.data.startswith(("warmup", '{"msg":"warmup')) and not self.is_ready:
+            elif "warmup" in ev.data[:300] and not self.is_ready:
                 self.is_ready = True
                 self.stats.ready += 1
                 self.stats.bump()

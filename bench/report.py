@@ -59,7 +59,7 @@ def markdown(doc: dict) -> str:
            f"{m['cpus']} cores ({m['cpu']}), Linux {m['kernel']}, Python {m['python']}, node {m['node']}; "
            f"RLIMIT_NOFILE {doc['nofile_limit']}; medians of {doc['runs']} run(s). Servers: "
            + ", ".join(f"{k}: {v}" for k, v in doc["servers"].items()), ""]
-    live_keys = [k for k in "ABCDGHIJ" if k in res]
+    live_keys = [k for k in ("A", "A10", "B", "C", "D", "G", "H", "I", "J") if k in res]
     if live_keys:
         out += ["## Live fan-out (A, B, C, D, G; H, I, J: logstream's field filters and groups)", "",
                 "| scenario | server | clients | lines/s | p50 ms | p90 ms | p99 ms | max ms | lost | dup | "
@@ -143,7 +143,7 @@ def ratios(res: dict) -> list[str]:
     out = ["## logstream versus the peers", "",
            "How many times better logstream is (peer ÷ logstream for times, CPU and memory; "
            "logstream ÷ peer for D's rate).", "", "| scenario | metric | vs frontail | vs floor |", "|---|---|---|---|"]
-    for k in "ABCG":
+    for k in ("A", "A10", "B", "C", "G"):
         ls = _ok(res, k, "logstream")
         if not ls:
             continue

@@ -208,21 +208,25 @@ def merge(results: list[dict]) -> dict:
     }
 
 
-def make_dir() -> tuple[str, str]:
+def make_dir(files: int = 1) -> tuple[str, list[str]]:
     root = tempfile.mkdtemp(prefix="logstream-bench-")
-    path = os.path.join(root, "app.log")
-    open(path, "w").close()
-    return root, path
+    made = [os.path.join(root, "app.log" if i == 0 else f"app-{i}.log") for i in range(files)]
+    for path in made:
+        open(path, "w").close()
+    return root, made
 
 
 def live(kind: type[Server], clients: int, rate: float, count: int, procs: int = 1, group: int = 1,
-         stalled: int = 0, drain: float = 10, observe: int | None = None, query: str = "",
+         stalled: int = 0, drain: float = 10, observe: int | None = None, files: int = 1, query: str = "",
          json_lines: bool = False) -> dict:
     """Clients connect with lines=0, a writer appends ``count`` lines; who got what when.
-    ``query`` goes after the stream's target (``&where=level>=warn``: then only
-    the writer's warn lines, every 10th, are expected); ``json_lines``: NDJSON lines."""
-    root, path = make_dir()
-    server = kind(root, path)
+    With ``files`` > 1 every client follows them all in one (merged) stream and the
+    writer deals its lines out among them in turn. ``query`` goes after the
+    stream's target (``&where=level>=warn``: then only the writer's warn lines,
+    every 10th, are expected); ``json_lines``: NDJSON lines."""
+    root, made = make_dir(files)
+    path = made[0]
+    server = kind(root, path, others=tuple(made[1:]))
     cps: list[ClientProc] = []
     try:
         server.start()
@@ -246,7 +250,7 @@ def live(kind: type[Server], clients: int, rate: float, count: int, procs: int =
         spy = start_profile(server, f"{clients}c-{rate:g}r-{stalled}s")
         cpu0, t0 = procstat.tree_cpu_seconds(server.pid), time.monotonic()
         busy0, clients0 = procstat.machine_busy_seconds(), clients_cpu(cps)
-        writer = subprocess.run([PY, os.path.join(BENCH, "writer.py"), path, "--count", str(count),
+        writer = subprocess.run([PY, os.path.join(BENCH, "writer.py"), *made, "--count", str(count),
                                  "--rate", str(rate), "--group", str(group), *(["--json"] if json_lines else [])],
                                 capture_output=True, text=True,
                                 timeout=120)
@@ -345,7 +349,7 @@ def stop_profile(spy) -> dict | None:
 
 def idle(kind: type[Server], steps: list[int]) -> dict:
     """RSS with 0, N1, N2... idle connections; then one line must reach all of them."""
-    root, path = make_dir()
+    root, (path,) = make_dir()
     server = kind(root, path)
     cps: list[ClientProc] = []
     out: dict = {"steps": {}}
@@ -415,7 +419,7 @@ def resume(kind: type[Server], big: int, small: int, repeat: int) -> dict:
     """Time to first event resuming mid-file (big and small file), and a 1,000-line backlog."""
     out: dict = {}
     for label, size in (("small", small), ("big", big)):
-        root, path = make_dir()
+        root, (path,) = make_dir()
         server = kind(root, path, backlog=1000)
         try:
             fill(path, size // 2)
@@ -467,6 +471,8 @@ def scenarios(quick: bool) -> dict:
     q = quick
     return {
         "A": ("1 client, 1,000 lines/s", lambda k: live(k, 1, 1000, 2000 if q else 20_000)),
+        "A10": ("1 client, 10 files merged × 100 lines/s",
+                lambda k: live(k, 1, 1000, 2000 if q else 20_000, files=10)),
         "B": ("100 clients, 1,000 lines/s", lambda k: live(k, 100, 1000, 2000 if q else 20_000)),
         "C": ("1,000 clients, 1,000 lines/s",
               lambda k: live(k, 200 if q else 1000, 1000, 2000 if q else 20_000, procs=2, observe=100)),
@@ -491,7 +497,7 @@ LOGSTREAM_ONLY = {"H", "I", "J"}  # parameters the peers do not have
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--scenarios", default="A,B,C,D,E,F,G,H,I,J")
+    ap.add_argument("--scenarios", default="A,A10,B,C,D,E,F,G,H,I,J")
     ap.add_argument("--servers", default="logstream,floor,frontail")
     ap.add_argument("--quick", action="store_true", help="every scenario in a few seconds, small sizes, one run")
     ap.add_argument("--runs", type=int)
@@ -531,6 +537,9 @@ def main() -> None:
         doc["results"][key] = {"title": title}
         for kind in servers:
             if key in LOGSTREAM_ONLY and kind.name != "logstream":
+                continue
+            if key == "A10" and not kind.merges:
+                log(f"{key} skipped on {kind.name}: it follows one file per request")
                 continue
             runs_out = []
             for i in range(runs):

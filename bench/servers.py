@@ -44,9 +44,12 @@ class Server:
     """One server process serving ``root`` (frontail: the one file ``file``)."""
 
     name = "?"
+    merges = True  # can follow several files in one stream
 
-    def __init__(self, root: str, file: str, backlog: int = 0) -> None:
+    def __init__(self, root: str, file: str, backlog: int = 0, others: tuple[str, ...] = ()) -> None:
         self.root, self.file, self.backlog = root, file, backlog
+        self.files = [file, *others]  # followed together (scenario A10): one merged stream
+        self.repo = REPO  # the checkout the server runs from (bench/files_index.py --repo)
         self.proc: subprocess.Popen | None = None
         self.host, self.port = "127.0.0.1", 0
         self.output: list[str] = []
@@ -60,7 +63,7 @@ class Server:
 
     def start(self, timeout: float = 30) -> None:
         self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     cwd=REPO, stdin=subprocess.DEVNULL)
+                                     cwd=self.repo, stdin=subprocess.DEVNULL)
         found = threading.Event()
 
         def read() -> None:
@@ -97,6 +100,9 @@ class Server:
 
     def stream_target(self, lines: int = 0) -> str:
         rel = os.path.relpath(self.file, self.root)
+        if len(self.files) > 1:
+            return "/api/stream?" + "".join(f"path={os.path.relpath(f, self.root)}&" for f in self.files) \
+                + f"lines={lines}"
         return f"/api/stream/{rel}?lines={lines}"
 
 
@@ -115,6 +121,7 @@ class Logstream(Server):
 
 class Floor(Server):
     name = "floor"
+    merges = False  # one file per request: no scenario with several files (A10)
 
     def command(self) -> list[str]:
         return [sys.executable, os.path.join(BENCH, "floor.py"), self.root, "--port", "0"]
@@ -128,7 +135,7 @@ class Frontail(Server):
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         return ["node", FRONTAIL_BIN, "--disable-usage-stats", "-h", "127.0.0.1", "-p", str(self.port),
-                "-n", str(self.backlog), self.file]
+                "-n", str(self.backlog), *self.files]
 
     def _wait_ready(self, found: threading.Event, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -145,7 +152,7 @@ class Frontail(Server):
 
     @property
     def namespace(self) -> str:
-        return hashlib.md5(self.file.encode()).hexdigest()
+        return hashlib.md5(" ".join(self.files).encode()).hexdigest()  # frontail's own rule
 
     @staticmethod
     def available() -> str | None:

@@ -17,7 +17,7 @@ import time
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("path")
+    ap.add_argument("path", nargs="+", help="one file, or several: line N goes to file N mod their number")
     ap.add_argument("--count", type=int, required=True)
     ap.add_argument("--rate", type=float, default=0, help="lines/s; 0 = as fast as possible")
     ap.add_argument("--group", type=int, default=1, help="lines per write (same timestamp)")
@@ -26,7 +26,7 @@ def main() -> None:
                     help='NDJSON lines {"msg": "seq=N t=T ...", "level": ...}: every 10th is "warn", the rest "info"')
     args = ap.parse_args()
     filler = ("x" * args.payload).encode()
-    fd = os.open(args.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fds = [os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644) for path in args.path]
     interval = args.group / args.rate if args.rate else 0.0
     start = time.perf_counter()
     first_ns = time.time_ns()
@@ -43,14 +43,15 @@ def main() -> None:
         n = min(args.group, args.count - seq)
         t = b" t=%d " % time.time_ns()
         if args.json:
-            os.write(fd, b"".join([b'{"msg":"seq=%d%s%s","level":"%s","service":"bench"}\n'
-                                   % (s, t, filler, b"warn" if s % 10 == 0 else b"info")
-                                   for s in range(seq, seq + n)]))
+            lines = b"".join([b'{"msg":"seq=%d%s%s","level":"%s","service":"bench"}\n'
+                              % (s, t, filler, b"warn" if s % 10 == 0 else b"info") for s in range(seq, seq + n)])
         else:
-            os.write(fd, b"".join([b"seq=%d%s%s\n" % (s, t, filler) for s in range(seq, seq + n)]))
+            lines = b"".join([b"seq=%d%s%s\n" % (s, t, filler) for s in range(seq, seq + n)])
+        os.write(fds[(seq // args.group) % len(fds)], lines)
         seq += n
     last_ns = time.time_ns()
-    os.close(fd)
+    for fd in fds:
+        os.close(fd)
     print(json.dumps({"written": seq, "first_ns": first_ns, "last_ns": last_ns,
                       "seconds": (last_ns - first_ns) / 1e9, "late_writes": late}), flush=True)
 

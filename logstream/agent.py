@@ -84,6 +84,14 @@ class Agent:
     # -- the watcher calls this for every file-system event ------------------------------------
     def touched(self, path: str) -> None:
         self._wake.touched(path)
+        self._unshipped(path)
+
+    def appended(self, path: str) -> None:
+        """Lines were appended to the file at ``path``: wake its shipper only."""
+        self._wake.appended(path)
+        self._unshipped(path)
+
+    def _unshipped(self, path: str) -> None:
         rel = paths.public_name(os.path.relpath(path, self.root))
         if rel not in self.shippers:
             self._rescan.set()

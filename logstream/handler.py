@@ -191,7 +191,8 @@ class Handler(pywsgi.WSGIHandler):
 
     def get_environ(self):
         environ = super().get_environ()
-        environ["logstream.socket"] = self.socket
+        # One key (the socket is the handler's): every key an idle stream's environ
+        # holds is kept for the connection's life.
         environ["logstream.handler"] = self  # for the direct-write path of live streams
         return environ
 

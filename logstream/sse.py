@@ -55,6 +55,13 @@ def event_text(data: str, id: str | None = None, event: str | None = None) -> st
     return "".join(parts)
 
 
+def json_event_parts(json_text: bytes, event: str) -> tuple[bytes, bytes, bytes]:
+    """One event whose data is ``json_text`` (UTF-8 JSON, which escapes every line
+    break), as three parts to write one after the other: the big text itself is
+    neither split nor copied (a file list of 100,000 entries is 7 MB)."""
+    return f"event: {_field_value(event)}\ndata: ".encode(), json_text, b"\n\n"
+
+
 def id_only(id: str) -> bytes:
     """Move the client's last event id without dispatching an event."""
     return f"id: {_field_value(id)}\n\n".encode()

@@ -40,7 +40,7 @@ class Tailer(PathChanges):
     what happens to the path itself (rotation, truncation, deletion) is
     ``PathChanges``'s."""
 
-    def __init__(self, root, rel: str, max_line: int, poll_interval: float,
+    def __init__(self, root, rel: str, max_line: int, poll_interval: float | None,
                  publish: Callable[[Batch | Change], None], pace: Callable[[], float] | None = None,
                  rotate_wait: float = 0.0) -> None:
         self.root = root
@@ -143,6 +143,7 @@ class Tailer(PathChanges):
 
     def _run(self) -> None:
         while not self._stopped:
+            # poll_interval None: the owner wakes it on a schedule (no timer per wait).
             self._wake.wait(ROTATE_POLL if self._rotation.pending else self.poll_interval)
             if self._pace is not None:
                 # Let a few more lines gather when many clients wait on this file:

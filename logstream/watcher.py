@@ -26,14 +26,18 @@ from watchdog.observers import Observer
 
 try:
     from watchdog.observers.inotify import InotifyEmitter, InotifyObserver
+    from watchdog.observers.inotify_c import InotifyConstants
 except ImportError:  # not Linux: watchdog's own observer, which has no inotify queue
     InotifyEmitter = InotifyObserver = None
 
 from . import paths, scopes
+from .appends import AppendWatch
+from .file_index import FileIndex
 
 log = logging.getLogger(__name__)
 
 CHANGED_EVERY = 1.0  # seconds: size/mtime updates are coalesced per file
+RESCAN_EVERY = 600.0  # seconds between two safety walks of the tree (the index's net under lost events)
 LISTENER_LIMIT = 1000  # events queued for one file-list client before it gets a snapshot
 # What the watcher asks the kernel for. Not IN_OPEN nor IN_CLOSE_NOWRITE: every
 # reader of a log (our tailers and downloads, grep, backups) made two events per
@@ -69,6 +73,12 @@ if InotifyEmitter is not None:
                 self.queue_event(QueueOverflowed(self.watch.path))
 
             group.on_queue_overflow = on_queue_overflow
+
+        def get_event_mask_from_filter(self):
+            """Appends (``IN_MODIFY``) are heard by ``appends.AppendWatch``, not here:
+            through watchdog's threads each cost ~120 µs of CPU."""
+            mask = super().get_event_mask_from_filter()
+            return mask & ~InotifyConstants.IN_MODIFY if AppendWatch.available else mask
 
     class _Observer(InotifyObserver):
         def __init__(self) -> None:
@@ -129,30 +139,39 @@ def _in_scope(scope, kind: str, data: dict) -> dict | None:
 
 
 class WakeIndex:
-    """Directory → the tailers of the followed files in it. A file-system event
-    wakes the tailers of its directory (and only those): one lookup per event,
-    however many files are followed. A file is indexed under the directory of its
-    path and that of its real path (a symlink inside the root)."""
+    """Directory → the tailers of the followed files in it, and file → its tailers.
+    A file-system event wakes the tailers of its directory (a rename or a creation
+    beside a file may be its rotation); an append wakes the tailers of that file
+    only (10 followed files in one directory: one check per line, not 10). One
+    lookup per event, however many files are followed. A file is indexed under
+    its path and its real path (a symlink inside the root), and their directories."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._by_dir: dict[str, set] = {}
+        self._by_file: dict[str, set] = {}
 
-    def _dirs(self, rel: str) -> set[str]:
+    def _keys(self, rel: str) -> list[tuple[dict, str]]:
         full = os.path.join(self.root, paths.fs_name(rel))
-        return {os.path.dirname(full), os.path.dirname(os.path.realpath(full))}
+        files = {full, os.path.realpath(full)}
+        return [(self._by_file, f) for f in files] + [(self._by_dir, d) for d in {os.path.dirname(f) for f in files}]
 
     def add(self, rel: str, tailer) -> None:
-        for d in self._dirs(rel):
-            self._by_dir.setdefault(d, set()).add(tailer)
+        for table, key in self._keys(rel):
+            table.setdefault(key, set()).add(tailer)
 
     def discard(self, rel: str, tailer) -> None:
-        for d in self._dirs(rel):
-            group = self._by_dir.get(d)
+        for table, key in self._keys(rel):
+            group = table.get(key)
             if group is not None:
                 group.discard(tailer)
                 if not group:
-                    del self._by_dir[d]
+                    del table[key]
+
+    def appended(self, path: str) -> None:
+        """The file at the absolute ``path`` was written to: wake its tailers."""
+        for tailer in self._by_file.get(path, ()):
+            tailer.wake()
 
     def touched(self, path: str) -> None:
         """A file-system event at the absolute ``path``: wake its directory's tailers."""
@@ -169,28 +188,42 @@ class WakeIndex:
 class Watcher(FileSystemEventHandler):
     """The observer of ``root``. ``target.touched(path)`` is called for every
     event's path (a local source's topics, or the agent), from watchdog's greenlet,
-    and ``target.wake_all()`` when events were lost."""
+    ``target.appended(path)`` for every file written to, from the
+    ``AppendWatch``'s, and ``target.wake_all()`` when events were lost. Keeps
+    ``index`` (``file_index.FileIndex``) current from the same events, walks the
+    tree again after an overflow and every ``RESCAN_EVERY`` seconds, and tells
+    file-list clients what changed."""
 
     def __init__(self, root: Path, target) -> None:
         self.root = root
         self.target = target
         self.listeners: set[FileListener] = set()
+        self.index = FileIndex(root)
+        self.appends = AppendWatch(self._appended, self.on_overflow) if AppendWatch.available else None
         self._changed: dict[str, None] = {}
         self._observer: Observer | None = None
-        self._ticker: gevent.Greenlet | None = None
+        self._greenlets: list[gevent.Greenlet] = []
+        self._rescan = gevent.event.Event()  # set: walk the tree now
+        self._resync_after_rescan = False
 
     def start(self) -> None:
         if self._observer is not None:
             return
+        if self.appends is not None:
+            self.appends.start()
         self._observer = Observer() if InotifyObserver is None else _Observer()
         self._observer.schedule(self, str(self.root), recursive=True, event_filter=EVENTS)
         self._observer.start()
-        self._ticker = gevent.spawn(self._tick)
-        log.info("watching %s (inotify, one recursive watch)", self.root)
+        self._greenlets = [gevent.spawn(self._tick), gevent.spawn(self._rescans)]
+        log.info("watching %s (inotify, one recursive watch%s)", self.root,
+                 "; appends read by the hub" if self.appends is not None else "")
 
     def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.kill(block=False)
+        for greenlet in self._greenlets:
+            greenlet.kill(block=False)
+        self._greenlets = []
+        if self.appends is not None:
+            self.appends.stop()
         if self._observer is not None:
             # Stopping interrupts the emitter's read; watchdog then logs a harmless
             # "called when the thread is inactive" error. Shutdown is not an error.
@@ -216,36 +249,77 @@ class Watcher(FileSystemEventHandler):
         if event.event_type == "closed":
             return
         if event.is_directory:
-            if event.event_type in ("deleted", "moved"):
-                self._broadcast_snapshot()
+            self._directory_event(event.event_type, src, dest)
             return
         kind = event.event_type
-        if kind == "modified":
+        if kind in ("modified", "attrib"):  # modified: only where appends.AppendWatch is not available
             self._changed[src] = None
         elif kind == "created":
-            info = paths.describe(self.root, src)
-            if info is not None:
-                self._broadcast("created", info.as_json())
+            entry = self.index.update(src)
+            if entry is not None:
+                self._broadcast("created", entry)
         elif kind == "deleted":
             self._changed.pop(src, None)
+            self.index.drop(src)
             self._broadcast("deleted", {"path": paths.public_name(os.path.relpath(src, self.root))})
         elif kind == "moved":
             self._changed.pop(src, None)
-            info = paths.describe(self.root, dest)
+            self.index.drop(src)
+            entry = self.index.update(dest)
             src_rel = paths.public_name(os.path.relpath(src, self.root))
-            if info is None:
+            if entry is None:
                 self._broadcast("deleted", {"path": src_rel})
             else:
-                self._broadcast("moved", {"path": src_rel, "dest": info.path, "size": info.size,
-                                          "mtime": round(info.mtime, 3)})
+                self._broadcast("moved", {"path": src_rel, "dest": entry["path"], "size": entry["size"],
+                                          "mtime": entry["mtime"]})
 
-    def on_overflow(self, event: QueueOverflowed) -> None:
-        """What the lost events said is unknown: rescan (a new snapshot for every
-        file-list client) and let every tailer look at its file."""
-        log.warning("inotify queue overflowed (events were lost): a new file list for %d clients, "
-                    "every followed file checked", len(self.listeners))
-        self._broadcast_snapshot()
+    def _directory_event(self, kind: str, src: str, dest: str) -> None:
+        """A directory was created, deleted or moved: the index and the append
+        watch follow; file-list clients get a new snapshot for a delete or move."""
+        if kind == "created":
+            self._watch_dirs(self.index.add_tree(src))
+        elif kind in ("deleted", "moved"):
+            self.index.drop_tree(src)
+            if kind == "moved":
+                if self.appends is not None:
+                    self.appends.moved_dir(src, dest)
+                if not os.path.relpath(dest, self.root).startswith(".."):
+                    self._watch_dirs(self.index.add_tree(dest))
+            self._broadcast_snapshot()
+
+    def on_overflow(self, event: QueueOverflowed | None = None) -> None:
+        """What the lost events said is unknown: walk the tree again (then a new
+        snapshot for every file-list client) and let every tailer look at its file.
+        Called for watchdog's queue (``event``) and the append watch's (None)."""
+        log.warning("inotify queue overflowed (events were lost) in the %s watch: the tree is walked again, "
+                    "a new file list for %d clients, every followed file checked",
+                    "tree" if event else "appends", len(self.listeners))
         self.target.wake_all()
+        self._resync_after_rescan = True
+        self._rescan.set()
+
+    # -- appends (runs in the AppendWatch's greenlet) --------------------------------------------
+    def _appended(self, touched: set[str]) -> None:
+        for path in touched:
+            self.target.appended(path)
+            self._changed[path] = None
+
+    # -- the index's walks and the file list's clients -------------------------------------------
+    def _rescans(self) -> None:
+        while True:
+            self._rescan.clear()
+            resync, self._resync_after_rescan = self._resync_after_rescan, False
+            first = not self.index.ready.is_set()  # clients wait for it: nothing to correct
+            changed, dirs = self.index.rescan()
+            self._watch_dirs(dirs)
+            if changed and not first or resync:
+                self._broadcast_snapshot()
+            self._rescan.wait(RESCAN_EVERY)
+
+    def _watch_dirs(self, dirs: list[str]) -> None:
+        if self.appends is not None:
+            for d in dirs:
+                self.appends.add_dir(d)
 
     def _broadcast(self, kind: str, data: dict) -> None:
         if data.get("path", "").startswith(".."):
@@ -261,12 +335,10 @@ class Watcher(FileSystemEventHandler):
         while True:
             gevent.sleep(CHANGED_EVERY)
             changed, self._changed = self._changed, {}
-            if not self.listeners:
-                continue
             for path in changed:
-                info = paths.describe(self.root, path)
-                if info is not None:
-                    self._broadcast("changed", info.as_json())
+                entry = self.index.update(path)
+                if entry is not None and self.listeners:
+                    self._broadcast("changed", entry)
 
 
 def _str(path: str | bytes) -> str:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import append
+from conftest import append, wait_for
 from logstream import paths
 
 
@@ -18,14 +18,18 @@ def test_files_lists_every_regular_file_recursively(server, logdir):
     append(logdir / "app.log", "x")
     append(logdir / "nested" / "deeper" / "worker.log", "yy")
     os.mkfifo(logdir / "a.fifo")
-    status, body = server.json("/api/files")
-    assert status == 200
+    # The list is an index kept from the watcher's events: what was just created
+    # is listed as soon as its event has been read, its size within a second.
+    body = wait_for(lambda: (lambda b: [f["size"] for f in b["files"]] == [2, 3] and b)(server.json("/api/files")[1]),
+                    message="both files listed with their sizes")
     assert [f["path"] for f in body["files"]] == ["app.log", "nested/deeper/worker.log"]
     assert body["files"][1]["size"] == 3 and body["files"][1]["mtime"] > 0
+    assert body["total"] == 2 and body["truncated"] is False
 
 
 def test_file_events_stream_a_snapshot_then_changes(server, logdir):
     append(logdir / "old.log", "x")
+    wait_for(lambda: server.json("/api/files")[1]["files"], message="old.log listed")  # the index has its event
     s = server.stream("/api/files/events")
     s.read_until(lambda c: c.of_type("snapshot"))
     assert [f["path"] for f in json.loads(s.of_type("snapshot")[0].data)["files"]] == ["old.log"]
@@ -91,8 +95,8 @@ def test_a_name_that_is_not_utf8_cannot_break_the_file_list_and_streams_under_it
     make(logdir, b"caf%E9.log", b"literal percent\n")  # a real name that looks like the escape
     make(logdir, b"d\xff/app.log", b"in a bad directory\n")
     make(logdir, b"new\nline.log", b"newline\n")
-    status, body = server.json("/api/files")
-    assert status == 200
+    body = wait_for(lambda: (lambda b: len(b["files"]) == 5 and b)(server.json("/api/files")[1]),
+                    message="every file listed")
     listed = [f["path"] for f in body["files"]]
     assert listed == sorted(["app.log", "caf%E9.log", "caf%25E9.log", "d%FF/app.log", "new%0Aline.log"])
     events = server.stream("/api/files/events")

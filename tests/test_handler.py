@@ -32,7 +32,7 @@ def test_client_sockets_have_nagle_off():
     # A live stream is a run of small writes; with Nagle on, each one made while
     # the previous is unacknowledged waits for the client's delayed ACK (~40 ms).
     def app(environ, start_response):
-        sock = environ["logstream.socket"]
+        sock = environ["logstream.handler"].socket
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"nodelay=%d" % sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)]
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import Server, append
+from conftest import Server, append, wait_for
 from jwt_keys import Keys, bearer
 from logstream.app import create_app
 from logstream.config import Config
@@ -243,6 +243,8 @@ def test_the_paths_any_route_serves_are_the_paths_the_scope_allows(srv, keys, tr
         append(root / rel, rel)
     headers = scoped(keys, [f"{case}/{g}" for g in globs])
     allowed = {f"{case}/{rel}" for rel in tree if oracle(globs, rel)}
+    everything = bearer(keys.token())  # no claim: the whole index, once its events brought the new files
+    wait_for(lambda: {f"{case}/{rel}" for rel in tree} <= listed(srv, everything), message="the files indexed")
     assert {p for p in listed(srv, headers) if p.startswith(case + "/")} == allowed
     for rel in tree:
         path = f"{case}/{rel}"

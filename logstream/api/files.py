@@ -14,7 +14,7 @@ import logging
 import os
 from collections.abc import Iterator
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, request
 from werkzeug.utils import send_file
 from werkzeug.wsgi import FileWrapper
 
@@ -22,6 +22,7 @@ from .. import sse
 from ..runtime import Runtime
 from ..watcher import FileListener
 from . import runtime, sse_response
+from .params import FileListParams
 from .range_download import RangeParams, is_range_request, range_response
 
 bp = Blueprint("files", __name__)
@@ -35,7 +36,12 @@ COMPRESSED = {".gz": "application/gzip", ".bz2": "application/x-bzip2", ".xz": "
 @bp.get("/api/files")
 def files():
     source = runtime().source
-    return jsonify(root=source.name, files=source.list_files())
+    wanted = FileListParams.parse(request.args)
+    found = source.list_files(wanted.prefix, wanted.q, wanted.limit)
+    # The list is JSON already (file_index caches its bytes): put it in place, not re-encode it.
+    head = f'{{"root":{json.dumps(source.name, ensure_ascii=False)},"files":'.encode()
+    tail = f',"total":{found.total},"truncated":{"true" if found.truncated else "false"}}}'.encode()
+    return Response(b"".join([head, found.data, tail]), mimetype="application/json")
 
 
 @bp.get("/api/files/events")
@@ -131,8 +137,11 @@ class FileEvents:
                 return
             if listener.needs_snapshot:
                 listener.needs_snapshot = False
-                files = rt.source.list_files()
-                yield sse.event(json.dumps({"files": files}, ensure_ascii=False), event="snapshot")
+                found = rt.source.list_files()
+                start, data, end = sse.json_event_parts(found.data, "snapshot")
+                yield start + b'{"files":'
+                yield data  # the cached bytes themselves: 7 MB for 100,000 files, not copied
+                yield b"}" + end
                 continue
             if not listener.queue:
                 listener.wakeup.clear()  # may still be set by a resync; nothing can run in between

@@ -118,3 +118,26 @@ class LinesParams:
             raise BadRequest("until: not with around (a page around a line is not bounded by time)")
         return cls(args.get("before") or None, args.get("after") or None, args.get("around") or None,
                    time_arg(args, "since"), until, limit, query, bool_arg(args, "group"))
+
+
+MAX_LISTED = 1_000_000  # `limit` of the file list at most (file_index.LIMIT)
+
+
+@dataclass(frozen=True)
+class FileListParams:
+    """What a client asks of the file list: ``prefix`` (names starting with it:
+    ``DIR/`` for a directory's tree), ``q`` (names containing it, any case) and
+    ``limit`` (at most that many entries; None: all)."""
+
+    prefix: str
+    q: str
+    limit: int | None
+
+    @classmethod
+    def parse(cls, args) -> FileListParams:
+        """From the request's query ``args``. Raises ``BadRequest``."""
+        q = args.get("q", "")
+        if len(q) > 256:
+            raise BadRequest("q: at most 256 characters")
+        limit = int_arg(args, "limit", 0, 1, MAX_LISTED) if args.get("limit") else None
+        return cls(args.get("prefix", ""), q, limit)

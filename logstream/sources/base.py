@@ -41,7 +41,8 @@ class Source(Protocol):
       shows as the watcher (``inotify``, ``redis``); ``alive``: it is watching.
     - ``start()`` on first use (each gunicorn worker starts its own), ``stop()`` at
       shutdown: every subscriber and file-list listener is woken to say goodbye.
-    - ``list_files()``: ``[{"path", "size", "mtime", ...}]`` sorted by path.
+    - ``list_files(prefix="", q="", limit=None)``: a ``file_index.Listing``, the
+      JSON of ``[{"path", "size", "mtime", ...}]`` sorted by path, filtered.
     - ``add_listener(l)`` / ``remove_listener(l)``: a ``watcher.FileListener`` that
       receives ``created``/``changed``/``deleted``/``moved`` or a new snapshot.
     - ``follower(stream, rel, index)``: a ``Follower`` subscribed to ``rel`` as file
@@ -65,7 +66,7 @@ class Source(Protocol):
 
     def stop(self) -> None: ...
 
-    def list_files(self) -> list[dict]: ...
+    def list_files(self, prefix: str = "", q: str = "", limit: int | None = None): ...
 
     def add_listener(self, listener) -> None: ...
 

@@ -10,7 +10,8 @@ import os
 
 import gevent
 
-from .. import paths, scopes
+from .. import paths
+from ..file_index import Listing
 from ..history import History
 from ..tailer import Tailer
 from ..topic import Topic, Topics
@@ -23,8 +24,8 @@ class FileTopic(Topic):
 
     def __init__(self, topics: FileTopics, key: str) -> None:
         super().__init__(key)
-        self.tailer = Tailer(topics.root, key, topics.max_line, topics.poll_interval, self.publish, pace=self.pace,
-                             rotate_wait=topics.rotate_wait)
+        self.tailer = Tailer(topics.root, key, topics.max_line, None, self.publish, pace=self.pace,
+                             rotate_wait=topics.rotate_wait)  # its safety-net poll: FileTopics._poll
         self.told_eof: set = set()  # subscribers whose stream has sent the ``eof`` event
 
     def pace(self) -> float:
@@ -36,7 +37,10 @@ class FileTopic(Topic):
 
 class FileTopics(Topics):
     """Path → topic; the first subscriber starts the file's tailer, the last
-    one leaving stops it. File-system events wake the tailers of their directory."""
+    one leaving stops it. File-system events wake the tailers of their directory;
+    one greenlet wakes them all every ``poll_interval`` seconds (the safety net for
+    what inotify cannot see). A wait with a timeout in each tailer armed and
+    cancelled a libev timer per wake-up: 6% of the server's CPU at 1,000 lines/s."""
 
     def __init__(self, root, max_line: int, poll_interval: float, rotate_wait: float = 0.0) -> None:
         super().__init__()
@@ -46,11 +50,14 @@ class FileTopics(Topics):
         self.rotate_wait = rotate_wait
         self.index = WakeIndex(root)
         self.ended: dict[str, tuple[int, int]] = {}  # path → (inode, size) its writer ended with
+        self._poller: gevent.Greenlet | None = None
 
     def open_topic(self, key: str) -> FileTopic:
         topic = FileTopic(self, key)
         topic.tailer.start()  # NotFound / PathRejected: nobody subscribes
         self.index.add(key, topic.tailer)
+        if self._poller is None or self._poller.dead:
+            self._poller = gevent.spawn(self._poll)
         if key in self.ended:
             topic.tailer.end_of_input(*self.ended[key])
         return topic
@@ -67,9 +74,19 @@ class FileTopics(Topics):
         self.index.discard(topic.key, topic.tailer)
         topic.tailer.stop()
 
+    def _poll(self) -> None:
+        """Wake every tailer every ``poll_interval`` seconds while any file is followed."""
+        while self.topics:
+            gevent.sleep(self.poll_interval)
+            self.index.wake_all()
+
     def touched(self, path: str) -> None:
         """A file-system event at ``path`` (the watcher calls this)."""
         self.index.touched(path)
+
+    def appended(self, path: str) -> None:
+        """The file at ``path`` was written to (the watcher calls this)."""
+        self.index.appended(path)
 
     def wake_all(self) -> None:
         """File-system events were lost (the watcher calls this)."""
@@ -98,11 +115,11 @@ class LocalSource:
         self.topics.close()
         self.watcher.stop()
 
-    def list_files(self) -> list[dict]:
-        files = scopes.visible([f.as_json() for f in paths.list_files(self.config.root)])
-        if scopes.current() is not None:  # a symlink in scope to a file out of it: not there either
-            files = [f for f in files if paths.reachable(self.config.root, f["path"])]
-        return files
+    def list_files(self, prefix: str = "", q: str = "", limit: int | None = None) -> Listing:
+        """From the watcher's index (the first call waits for its first walk)."""
+        index = self.watcher.index
+        index.ready.wait()
+        return index.listing(prefix, q, limit)
 
     def add_listener(self, listener) -> None:
         self.watcher.listeners.add(listener)

@@ -27,6 +27,7 @@ import redis
 from .. import redis_schema as schema
 from .. import scopes
 from ..errors import NotFound, PathRejected, Unavailable
+from ..file_index import Listing, encode, listing, select
 from ..redis_schema import ZERO, EntryId, format_entry_id, parse_entry_id
 from ..topic import Topic, Topics
 
@@ -210,8 +211,11 @@ class RedisSource:
     def alive(self) -> bool:
         return self.connected and self._lister is not None and not self._lister.dead
 
-    def list_files(self) -> list[dict]:
-        return scopes.visible([dict(path=path, **info) for path, info in sorted(self.files.items())])
+    def list_files(self, prefix: str = "", q: str = "", limit: int | None = None) -> Listing:
+        names = sorted(self.files)
+        fragments = {path: encode(dict(path=path, **self.files[path])) for path in select(names, prefix, q)}
+        scope = scopes.current()
+        return listing(names, fragments, prefix, q, limit, scope.allows if scope is not None else None)
 
     def add_listener(self, listener) -> None:
         self.listeners.add(listener)
