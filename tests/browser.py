@@ -23,6 +23,8 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 # JavaScript snippets the tests share.
 LINE_TEXTS = "() => Array.from(document.querySelectorAll('#lines .ln > .tx'), e => e.textContent)"
 LINE_COUNT = "() => document.querySelectorAll('#lines .ln').length"
+# The texts of the lines a link, a search hit or a time opened the view at (history.js marks them .target).
+TARGETS = "() => Array.from(document.querySelectorAll('#lines .ln.target > .tx'), e => e.textContent)"
 # Times every key press's wait for the page (window.__lat, ms) and the longest task (window.__longest).
 INPUT_PROBE = """() => {
     window.__lat = [];

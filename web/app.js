@@ -6,15 +6,20 @@
 // the modules it wires own those.
 
 import { backlogLines, Connections, downloadUrl } from "./connection.js";
+import { toggleContext } from "./context.js";
 import { compression, EmptyState, hasVisibleLine } from "./empty.js";
 import { FileList } from "./files.js";
 import { controlMessage, makeHighlighter, sourceFor } from "./render.js";
 import { Session } from "./session.js";
 import { bindShortcuts } from "./shortcuts.js";
-import { DEFAULT_MAX, hashIsCurrent, readHash, serverPattern, setFiles, state, togglePinned } from "./state.js";
+import { DEFAULT_MAX, hashIsCurrent, readHash, serverPattern, setAnchor, setFiles, state, togglePinned } from "./state.js";
 import { ConnectionStatus } from "./status.js";
 import { HighlightPanel } from "./highlights.js";
+import { SearchPanel } from "./searchpanel.js";
+import { History } from "./history.js";
 import { interleaveByTime } from "./interleave.js";
+import { JumpToTime } from "./jumptime.js";
+import { LineLinks } from "./linelinks.js";
 import { makeRuleMarker } from "./rules.js";
 import { bindStructured } from "./structured.js";
 import { formatTime, storedTimeMode, storeTimeMode } from "./timefmt.js";
@@ -43,8 +48,8 @@ const view = new LogView({
     empty.schedule();
   },
 });
-const toolbar = new Toolbar({ view, onFilter: restartStream, onFiles: openFiles });
-const whereBox = new WhereBox({ onChange: restartStream });
+const toolbar = new Toolbar({ view, onFilter: refilter, onFiles: openFiles });
+const whereBox = new WhereBox({ onChange: refilter });
 const files = new FileList({ tree: $("tree"), countEl: $("file-count"), onOpen: openFile });
 const narrow = window.matchMedia("(max-width: 760px)");
 const touch = window.matchMedia("(pointer: coarse)");
@@ -73,6 +78,7 @@ const empty = new EmptyState({
     visibleLine: view.lineCount > 0 && hasVisibleLine($("lines"), state.hidden),
     backlog: streamNotes.backlog,
     backlogLines: backlogLines(settings),
+    history: past.error,
   }),
 });
 $("file-filter").addEventListener("input", (e) => files.setQuery(e.target.value));
@@ -125,7 +131,14 @@ const status = new ConnectionStatus({
   toldElsewhere: () => streamNotes.filterError,
 });
 
+/** The filter changed: a linked line's view (unfiltered, history.js) gives way to the live end. */
+function refilter() {
+  if (state.anchor && !state.anchor.since) setAnchor(null);
+  restartStream();
+}
+
 function openFiles(paths) {
+  state.anchor = null; // a place in one file's history
   setFiles(paths);
   restartStream();
 }
@@ -145,10 +158,49 @@ function streamedFiles() {
   return state.files.filter((p) => !compression(p));
 }
 
-/** (Re)start the stream for the current files and filter, from a clean view. */
+// The history of the one file shown (history.js): scrolling back, links, search hits, jump to time.
+const past = new History({
+  view,
+  path: () => (streamedFiles().length === 1 && state.files.length === 1 ? state.files[0] : null),
+  openLive: (lastId) => openLive(lastId),
+  closeLive: () => { connections.closeStream(); status.render(); },
+  restart: () => restartStream(),
+  maxPage: () => settings.maxBacklog,
+});
+let openLive = () => {};
+/** Open the view at a place in the history (a search hit, a time): it becomes the page's link too. */
+function openAt(anchor) {
+  if (anchor.at) {
+    // A line is shown with its surroundings, as they are in the file: no filter.
+    state.filter = { ...state.filter, text: "" };
+    state.where = "";
+    toolbar.load();
+    whereBox.load();
+  }
+  setAnchor(anchor);
+  restartStream();
+}
+const search = new SearchPanel({
+  path: () => past.path(),
+  onOpen: (id) => {
+    openAt({ at: id });
+    if (narrow.matches) search.close(); // the panel covers the log on a phone
+  },
+});
+const jumpToTime = new JumpToTime({ path: () => past.path(), onJump: (since) => openAt({ since }) });
+const lineLinks = new LineLinks({
+  list: $("lines"),
+  path: () => past.path(),
+  filtered: () => Boolean(state.filter.text || state.where.trim()),
+  onContext: (line) => toggleContext(view, past.path(), line),
+  toast: (text) => toolbar.toast(text),
+});
+
+/** (Re)start the stream for the current files and filter, from a clean view (or at state.anchor in the history). */
 function restartStream() {
   connections.closeStream();
   view.clear();
+  past.reset();
   view.highlight = makeHighlighter(state.filter);
   toolbar.hideFilterError();
   whereBox.hideError();
@@ -159,6 +211,7 @@ function restartStream() {
   const sources = new Map(state.files.map((p, i) => [p, sourceFor(p, i, state.files)]));
   $("lines").classList.toggle("merged", merged);
   toolbar.renderFiles();
+  search.fileChanged();
   files.setOpen(state.files);
   document.title = state.files.length ? `${state.files.join(", ")} · logstream` : "logstream";
   toolbar.renderFilterState();
@@ -180,9 +233,11 @@ function restartStream() {
     held = null;
     if (lines.length) show(interleaveByTime(lines));
   };
-  connections.openStream({
+  // Follow the live end: with its backlog, or (history.js) from after the last line shown.
+  openLive = (lastId = "") => connections.openStream({
     paths: streamed,
     merged,
+    lastId,
     onLines: (lines) => {
       if (held === null) show(lines);
       else for (const l of lines) held.push(l);
@@ -209,6 +264,8 @@ function restartStream() {
       empty.schedule();
     },
   });
+  if (past.path() && state.anchor) past.open(state.anchor);
+  else openLive();
 }
 
 /** Read the view from the URL hash and show it; true if the stream must restart. */
@@ -252,7 +309,7 @@ async function begin() {
 // the counts of streams opened; they set hiddenGraceMs to shorten the hidden
 // tab's grace period. Keep the names. Nothing in the viewer reads this object.
 window.__logstream = {
-  view, settings,
+  view, settings, lineLinks, jumpToTime,
   get streams() { return connections.streamsOpened; },
   get filesStreams() { return connections.filesStreamsOpened; },
   get stream() { return connections.stream; },

@@ -10,7 +10,7 @@ import { ResumableStream } from "./stream.js";
 const BACKLOG = 1000; // lines a new stream starts with, unless the server allows fewer
 const HIDDEN_GRACE_MS = 30000;
 
-function encodePath(path) {
+export function encodePath(path) {
   return path.split("/").map(encodeURIComponent).join("/");
 }
 
@@ -23,6 +23,16 @@ export function backlogLines(settings) {
   return Math.max(0, Math.min(BACKLOG, state.max, settings.maxBacklog ?? BACKLOG));
 }
 
+/** The query of a line filter as the server reads it (stream, lines): filter, invert, where, and group=1 (stack traces as one entry). */
+export function filterParams(q = new URLSearchParams()) {
+  const pattern = serverPattern();
+  if (pattern) q.set("filter", pattern);
+  if (pattern && state.filter.invert) q.set("invert", "1");
+  for (const clause of whereClauses()) q.append("where", clause);
+  if (state.group) q.set("group", "1");
+  return q;
+}
+
 function streamUrl(paths, lastId, settings) {
   const q = new URLSearchParams();
   let base;
@@ -32,11 +42,7 @@ function streamUrl(paths, lastId, settings) {
     for (const f of paths) q.append("path", f);
   }
   q.set("lines", String(backlogLines(settings)));
-  const pattern = serverPattern();
-  if (pattern) q.set("filter", pattern);
-  if (pattern && state.filter.invert) q.set("invert", "1");
-  for (const clause of whereClauses()) q.append("where", clause);
-  if (state.group) q.set("group", "1");
+  filterParams(q);
   if (lastId) q.set("last_event_id", lastId);
   return `${base}?${q}`;
 }
@@ -86,14 +92,15 @@ export class Connections {
 
   /**
    * Open the stream of `paths` with the current filter (see stream.js for
-   * merged, onLines, onControl and onState).
+   * merged, onLines, onControl and onState); `lastId`: start after it, not with the backlog.
    */
-  openStream({ paths, merged, onLines, onControl, onState }) {
+  openStream({ paths, merged, onLines, onControl, onState, lastId = "" }) {
     this.closeStream();
     this.stream = new ResumableStream({
       url: (lastId) => streamUrl(paths, lastId, this.settings),
       retryMs: this.settings.retryMs,
       merged,
+      lastId,
       onLines,
       onControl,
       onState: (s) => {

@@ -41,7 +41,8 @@ function quoted(filter) {
  * { files, streamed, narrow (a phone's width), touch (no mouse), filesLoaded, fileCount, sizeOf(path) -> bytes|null,
  *   stream: {status, caughtUp, message, httpStatus} | null, filterError,
  *   filter, where (the field filter, trimmed), hidden (Set), lineCount, received, paused, cleared, visibleLine (bool),
- *   backlog: Map(path -> incomplete backlog info), backlogLines }.
+ *   backlog: Map(path -> incomplete backlog info), backlogLines,
+ *   history: {title, reason} when the place in the history asked for cannot be shown (history.js) }.
  * Returns { title, body, download? } (download: a path to offer).
  */
 export function describe(v) {
@@ -65,6 +66,7 @@ export function describe(v) {
       download: path,
     };
   }
+  if (v.history) return { title: v.history.title, body: `The server said: ${v.history.reason}.` };
   if (v.lineCount > 0) {
     if (v.visibleLine) return null;
     const shown = ["error", "warn", "info", "debug"].filter((l) => !v.hidden.has(l)).map((l) => l.toUpperCase());

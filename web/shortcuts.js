@@ -22,6 +22,8 @@ export function bindShortcuts({ toolbar, view }) {
     j: () => toolbar.toggleGroup(),
     t: () => $("theme").click(),
     l: () => toolbar.copyLink(),
+    s: () => $("search-open").click(),
+    g: () => $("time-open").click(),
     b: () => $("sidebar-toggle").click(),
     "+": () => toolbar.stepFontSize(1),
     "=": () => toolbar.stepFontSize(1),

@@ -21,6 +21,8 @@ export const state = {
   rules: [], // highlight rules {re, colour} (also kept in local storage)
   pinned: [], // fields of JSON/logfmt lines shown as columns (also kept in local storage)
   group: false, // stack traces as one entry: the server's group=1 (also kept in local storage)
+  // Where in the history the view opens (history.js): a line {at}, a range {from, to}, a time {since}; null: the live end.
+  anchor: null,
 };
 
 const GROUP_KEY = "logstream.group";
@@ -29,6 +31,12 @@ const GROUP_KEY = "logstream.group";
 export function setGroup(on) {
   state.group = on;
   localStorage.setItem(GROUP_KEY, on ? "1" : "0");
+  writeHash();
+}
+
+/** Open the view at a place in the history (see state.anchor), or at the live end (null); says so in the hash. */
+export function setAnchor(anchor) {
+  state.anchor = anchor;
   writeHash();
 }
 
@@ -76,7 +84,11 @@ export function setFiles(paths) {
 
 /** The filter as the server's pattern (RE2; "(?i)" unless case matters), or "". */
 export function serverPattern() {
-  const f = state.filter;
+  return patternFor(state.filter);
+}
+
+/** A pattern box's {text, regex, caseSensitive} as the server's RE2 pattern, or "" (the filter, the search panel). */
+export function patternFor(f) {
   if (!f.text) return "";
   const body = f.regex ? f.text : escapeRegExp(f.text);
   return f.caseSensitive ? body : `(?i)${body}`;
@@ -138,6 +150,7 @@ function hashParams() {
   if (state.max !== DEFAULT_MAX) q.set("max", String(state.max));
   for (const p of state.pinned) q.append("col", p);
   for (const r of state.rules) q.append("hl", `${r.colour}:${r.re}`);
+  for (const [k, v] of Object.entries(state.anchor || {})) q.set(k, v);
   return q.toString();
 }
 
@@ -157,7 +170,7 @@ export function hashIsCurrent() {
 /** Read the view from the URL hash; returns true if the stream must restart. */
 export function readHash() {
   const q = new URLSearchParams(location.hash.slice(1));
-  const before = JSON.stringify([state.files, state.filter, state.where, state.max, state.group]);
+  const before = JSON.stringify([state.files, state.filter, state.where, state.max, state.group, state.anchor]);
   state.files = q.getAll("file").filter(Boolean).slice(0, MAX_FILES);
   state.filter = {
     text: q.get("q") || "",
@@ -177,6 +190,9 @@ export function readHash() {
     ? cleanRules(q.getAll("hl").map((h) => ({ colour: h.slice(0, h.indexOf(":")), re: h.slice(h.indexOf(":") + 1) }))
       .filter((r) => COLOURS.includes(r.colour)))
     : storedRules();
+  state.anchor = q.get("at") ? { at: q.get("at") }
+    : q.get("from") && q.get("to") ? { from: q.get("from"), to: q.get("to") }
+      : q.get("since") ? { since: q.get("since") } : null;
   lastHash = location.hash.slice(1);
-  return JSON.stringify([state.files, state.filter, state.where, state.max, state.group]) !== before;
+  return JSON.stringify([state.files, state.filter, state.where, state.max, state.group, state.anchor]) !== before;
 }

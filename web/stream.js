@@ -32,8 +32,9 @@ export class ResumableStream {
    *   `continuation` (group=1) has continuation: true.
    * onControl(type, info, id): rotate / truncate / reset / deleted / error.
    * onState(state): {status, attempt, nextAt, message, lastActivity, caughtUp}.
+   * lastId: start after this id (history.js: follow on from the last line shown).
    */
-  constructor({ url, onLines, onControl, onState, onEvents = null, retryMs = 2000, merged = false }) {
+  constructor({ url, onLines, onControl, onState, onEvents = null, retryMs = 2000, merged = false, lastId = "" }) {
     this.url = url;
     this.merged = merged; // several files in one stream: data carries the path
     this.onEvents = onEvents; // raw events instead of lines (the files list)
@@ -41,7 +42,7 @@ export class ResumableStream {
     this.onControl = onControl;
     this.onState = onState;
     this.baseRetry = retryMs;
-    this.lastId = "";
+    this.lastId = lastId;
     this.seen = new Set();
     this.seenOrder = [];
     this.seenHead = 0;

@@ -25,6 +25,27 @@ function theme() {
   return THEMES.includes(t) ? t : "system";
 }
 
+/** Put `text` on the clipboard; false if the browser would not. */
+export async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // Not a secure context (plain http on a LAN address): the old way.
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    let ok;
+    try { ok = document.execCommand("copy"); } catch { ok = false; }
+    area.remove();
+    return ok;
+  }
+}
+
 export class Toolbar {
   /**
    * view: the LogView. onFilter(): the filter changed (restart the stream).
@@ -281,23 +302,7 @@ export class Toolbar {
 
   async copyLink() {
     writeHash();
-    const url = location.href;
-    let ok = false;
-    try {
-      await navigator.clipboard.writeText(url);
-      ok = true;
-    } catch {
-      // Not a secure context (plain http on a LAN address): the old way.
-      const area = document.createElement("textarea");
-      area.value = url;
-      area.setAttribute("readonly", "");
-      area.style.position = "fixed";
-      area.style.opacity = "0";
-      document.body.appendChild(area);
-      area.select();
-      try { ok = document.execCommand("copy"); } catch { ok = false; }
-      area.remove();
-    }
+    const ok = await copyText(location.href);
     this.toast(ok ? "Link to this view copied" : "Copy this link from the address bar");
   }
 

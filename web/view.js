@@ -47,6 +47,9 @@ export class LogView {
     this.frameStats = { frames: 0, maxMs: 0 };
     this.paneHeight = 800; // px, corrected by the ResizeObserver below
     this.drawScheduled = false;
+    this.detached = false; // the window's far end is not the live end (history.js owns this)
+    this.onReachEnd = null; // detached: the reader reached the bottom (scroll) or asked to follow
+    this.onCleared = null; // the reader cleared the view
 
     scroller.addEventListener("scroll", () => this._onScroll(), { passive: true });
     scroller.addEventListener("wheel", (e) => { if (e.deltaY < 0) this._userScrolledUp(); }, { passive: true });
@@ -85,7 +88,7 @@ export class LogView {
       if (item.continuation && this._attach(item)) continue;
       const seq = ++this.seq;
       this.lastOf.set(item.source ? item.source.index : -1, seq);
-      this._push({ kind: "line", data: item.data, source: item.source, seq });
+      this._push({ kind: "line", data: item.data, source: item.source, seq, id: item.id });
       added++;
     }
     this.received += added;
@@ -107,6 +110,7 @@ export class LogView {
       const p = this.pending[i];
       if (p.kind !== "line" || p.seq !== last) continue;
       p.data += `\n${item.data}`;
+      if (item.id) p.id = item.id; // an entry's id is the place past its last line
       return true;
     }
     if (this.paused) return false; // never redraw the screen of a held view (simplest; could queue)
@@ -116,7 +120,8 @@ export class LogView {
       if (line.seq !== last) continue;
       if (line.raw === undefined) return false;
       const rec = prepareLine(`${line.raw}\n${item.data}`, line.before);
-      const fresh = this._drawn(rec, line.source, `${line.raw}\n${item.data}`, line.before, line.seq);
+      const fresh = this._drawn(rec, line.source, `${line.raw}\n${item.data}`, line.before, line.seq,
+        item.id || line.dataset.id);
       const more = fresh.querySelector(".more");
       if (more && line.classList.contains("expanded")) setExpanded(fresh, more, true);
       line.replaceWith(fresh);
@@ -126,15 +131,16 @@ export class LogView {
     return false;
   }
 
-  _drawn(rec, source, raw, before, seq) {
-    return this._tagged(lineElement(rec, source, this.highlight, this.look), raw, before, seq);
+  _drawn(rec, source, raw, before, seq, id) {
+    return this._tagged(lineElement(rec, source, this.highlight, this.look), raw, before, seq, id);
   }
 
   /** An entry's element with what drawing it again takes (lazyrows.js carries it to the full row). */
-  _tagged(el, raw, before, seq) {
+  _tagged(el, raw, before, seq, id) {
     el.seq = seq; // which entry this is (view.lastOf)
     el.raw = raw; // what came, to draw it again with a continuation
     el.before = before; // the record its level was read after
+    if (id) el.dataset.id = id; // its place in the history (history.js, linelinks.js)
     return el;
   }
 
@@ -171,7 +177,8 @@ export class LogView {
     this.scheduled = false;
     if (this.paused) { this.onChange(); return; }
     const started = performance.now();
-    let room = this.following ? Infinity : Math.max(0, this.max - this.domCount);
+    // Detached from the live end (history.js): lines come only from paging forward, so the top gives way.
+    let room = this.following || this.detached ? Infinity : Math.max(0, this.max - this.domCount);
     if (this.following && this.pendingCount > this.max) {
       // More than a window waiting: the older part would be trimmed at once.
       while (this.pendingCount > this.max) {
@@ -219,8 +226,8 @@ export class LogView {
     const before = this.records.get(key);
     const rec = prepareLine(item.data, before);
     this.records.set(key, rec.record);
-    if (plain && mayBePlain(rec)) return this._tagged(plainLineElement(rec, item.source), item.data, before, item.seq);
-    return this._drawn(rec, item.source, item.data, before, item.seq);
+    if (plain && mayBePlain(rec)) return this._tagged(plainLineElement(rec, item.source), item.data, before, item.seq, item.id);
+    return this._drawn(rec, item.source, item.data, before, item.seq, item.id);
   }
 
   /** Draw in full, at the next frame, the plain rows that are (nearly) in view. */
@@ -286,7 +293,8 @@ export class LogView {
     const wentUp = top < this.lastScrollTop - 1;
     this.lastScrollTop = top;
     if (this._atBottom()) {
-      if (!this.following) this.follow();
+      if (this.detached) this.onReachEnd?.("scroll");
+      else if (!this.following) this.follow();
     } else if (this.following && wentUp) {
       this._userScrolledUp();
     }
@@ -302,6 +310,7 @@ export class LogView {
 
   /** Follow the bottom again (the "jump to bottom" bar, End, f). */
   follow() {
+    if (this.detached) { this.onReachEnd?.("follow"); return; }
     this.following = true;
     this.newSinceFollow = 0;
     this._stick();
@@ -331,7 +340,8 @@ export class LogView {
     Object.assign(this.look, look);
     for (const line of this.list.querySelectorAll(".ln")) {
       if (!line.rec || line.classList.contains("plain")) continue; // drawn with the new look when seen
-      const fresh = this._drawn(line.rec, line.source, line.raw, line.before, line.seq);
+      const fresh = this._drawn(line.rec, line.source, line.raw, line.before, line.seq, line.dataset.id);
+      if (line.classList.contains("target")) fresh.classList.add("target"); // a link's line stays marked
       if (line.getAttribute("aria-expanded") === "true") toggleTree(fresh, this.look.pinned);
       const more = fresh.querySelector(".more");
       if (more) setExpanded(fresh, more, line.classList.contains("expanded"));
@@ -343,6 +353,62 @@ export class LogView {
     this.max = max;
     this._trim();
     this._schedule();
+  }
+
+  /**
+   * History paging (history.js): put older entries above the window at once,
+   * line items `{data, id}` or separators `{kind: "sep", sepKind, message}`,
+   * oldest first. The caller keeps the scroll position and the bound.
+   */
+  prependEntries(items) {
+    const elements = [];
+    let record;
+    for (const item of items) {
+      if (item.kind === "sep") { elements.push(separatorElement(item.sepKind, item.message)); this.sepCount++; continue; }
+      const before = record;
+      const rec = prepareLine(item.data, before);
+      record = rec.record;
+      elements.push(this._drawn(rec, null, item.data, before, undefined, item.id)); // older: nothing continues it
+    }
+    for (let end = elements.length; end > 0; end -= CHUNK) {
+      const chunk = document.createElement("div");
+      chunk.className = "chunk";
+      chunk.append(...elements.slice(Math.max(0, end - CHUNK), end));
+      this.list.prepend(chunk);
+    }
+    this.domCount += elements.length;
+    this.onChange();
+  }
+
+  /** Drop `n` entries from the bottom (scrolled back: the far end) and what waits to be shown below them. */
+  dropNewest(n) {
+    this.lastOf.clear(); // the entries a continuation could join are going
+    this.pending = [];
+    this.pendingHead = 0;
+    this.skipped = 0;
+    while (n > 0 && this.list.lastElementChild) {
+      const chunk = this.list.lastElementChild;
+      const entry = chunk.lastElementChild;
+      if (!entry) { chunk.remove(); continue; }
+      if (entry.classList.contains("sep")) this.sepCount--;
+      entry.remove();
+      this.domCount--;
+      n--;
+    }
+    if (this.list.lastElementChild && !this.list.lastElementChild.childElementCount) this.list.lastElementChild.remove();
+    this.onChange();
+  }
+
+  /** Put entries (context blocks, counted as separators) beside a line of the window. */
+  insertBeside(line, before, after) {
+    for (const el of [before, after]) {
+      if (!el) continue;
+      // insertBefore, not line.before(): a line element's `before` is the record its level was read after.
+      line.parentNode.insertBefore(el, el === before ? line : line.nextSibling);
+      this.domCount++;
+      this.sepCount++;
+    }
+    this.onChange();
   }
 
   /** Empty the view; `byReader`: the reader asked (the pane then says "Cleared"). */
@@ -360,6 +426,7 @@ export class LogView {
     this.records.clear();
     this.lastOf.clear();
     this.following = true;
+    if (byReader) this.onCleared?.(); // history.js: a pane detached from the live end goes back to it
     this.onChange();
   }
 }

@@ -1,0 +1,71 @@
+"""The viewer's search panel (issue 13), in a real Chromium against the real
+server: a search of the whole history shows its hits newest first, across
+rotations, each with a line of context, with its progress and its end; a click
+on a hit opens the log at that line, highlighted; a bad pattern is told under
+the box."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import browser as fixtures
+from browser import TARGETS, Viewer, save_screenshot
+from conftest import append
+
+browser = fixtures.browser
+new_page = fixtures.new_page
+viewer = fixtures.viewer
+
+HITS = "() => Array.from(document.querySelectorAll('#search-hits .hit .hit-line'), e => e.textContent)"
+
+
+def stamped(start: int, stop: int, every: int = 7) -> list[str]:
+    """Lines one second apart from 04:00:00; every ``every``-th one holds "needle"."""
+    return [f"2026-11-30T04:{i // 60:02d}:{i % 60:02d}Z INFO {'needle' if i % every == 0 else 'hay'} {i:04d}"
+            for i in range(start, stop)]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_search_shows_hits_newest_first_across_rotations_and_a_click_opens_the_line(new_page, server, logdir, scheme):
+    older, current = stamped(0, 300), stamped(300, 420)
+    append(logdir / "app.log", *older)
+    os.rename(logdir / "app.log", logdir / "app.log.1")
+    append(logdir / "app.log", *current)
+    viewer = Viewer(new_page(color_scheme=scheme), server)
+    page = viewer.open("file=app.log").page
+    viewer.wait_texts(current)
+    page.click("#search-open")
+    page.fill("#search-input", "NEEDLE")  # case-insensitive unless Aa is pressed
+    page.press("#search-input", "Enter")
+    history = older + current
+    want = [t for t in reversed(history) if "needle" in t]
+    page.wait_for_function("(n) => /\\bhits? in\\b/.test(document.getElementById('search-state').textContent)",
+                           arg=None)
+    assert page.evaluate(HITS) == want
+    assert page.inner_text("#search-state").startswith(f"{len(want)} hits in ")
+    first = page.locator("#search-hits .hit").nth(1)
+    i = history.index(want[1])
+    assert first.locator(".hit-ctx").all_inner_texts() == [history[i - 1], history[i + 1]]
+    assert first.locator(".hit-line mark").inner_text() == "needle"
+    save_screenshot(page, f"search-panel-{scheme}")
+
+    oldest = page.locator("#search-hits .hit").last  # in app.log.1
+    oldest.click()
+    page.wait_for_function(f"() => ({TARGETS})().length === 1")
+    assert page.evaluate(TARGETS) == [want[-1]]
+    assert "at=" in page.url
+    assert page.is_visible("#history-bar")
+
+
+def test_a_bad_search_pattern_is_told_under_the_box(viewer, logdir):
+    append(logdir / "app.log", *stamped(0, 10))
+    page = viewer.open("file=app.log").page
+    viewer.wait_texts(stamped(0, 10))
+    page.click("#search-open")
+    page.click("#search-regex")
+    page.fill("#search-input", "needle(")
+    page.press("#search-input", "Enter")
+    page.wait_for_selector("#search-error:not([hidden])")
+    assert "missing )" in page.inner_text("#search-error")
