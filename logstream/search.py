@@ -9,7 +9,8 @@ pass, lines cut out only where it matched), so a hit is exactly a line the
 stream's filter would send, with the id the stream gives it.
 
 A compressed sibling (``.gz``, ``.bz2``, ``.xz``) is read forward through the
-standard library's decompressor; its ids are offsets in the decompressed content.
+standard library's decompressor (``search_archive``); its ids are offsets in
+the decompressed content.
 
 Pure: no gevent, no Flask, no sockets. Every step is one block's worth of work;
 the caller runs each ``next()`` where it likes (the server: in a thread of
@@ -20,31 +21,18 @@ path gate opened.
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import lzma
 import os
-import resource
-import time
-import zlib
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .block_search import Hit, block_hits
+from .block_search import MAX_BLOCK, Hit, block_hits, clock
 from .lines import LineSplitter, backlog_start, read_lines
 from .query import Query
+from .search_archive import UNREADABLE, compressed_hits
 
 MIN_BLOCK = 64 * 1024  # bytes: the first block, so the first hits come at once
-MAX_BLOCK = 4 * 1024 * 1024  # bytes: RE2 over 4 MiB costs ~1-4 ms; bigger gained nothing (docs/benchmarks.md)
 STEP_SECONDS = 0.025  # CPU a block should take: progress and hang-up checks stay frequent
 MAX_CONTEXT = 20  # lines each side of a hit
-# Read forward through the standard library's file readers: they handle concatenated
-# members and bound what one read returns (a small file that inflates hugely cannot
-# flood memory). history's Archive works on decompressor objects for its cache.
-OPENERS = {"gz": lambda f: gzip.GzipFile(fileobj=f, mode="rb"), "bz2": bz2.BZ2File, "xz": lzma.LZMAFile}
-MAX_HELD = 64 * 1024 * 1024  # bytes of text a compressed file's hits may hold until it is read to its end
-UNREADABLE = (OSError, EOFError, zlib.error, lzma.LZMAError)  # a corrupt or cut compressed file, a vanished disk
 
 
 @dataclass
@@ -117,7 +105,7 @@ class Search:
         for region in order:
             if self.remaining <= 0:
                 break
-            reader = _compressed if region.compressed else (_forward if self.oldest_first else _backward)
+            reader = compressed_hits if region.compressed else (_forward if self.oldest_first else _backward)
             blocks = reader(self, region)
             while True:
                 try:
@@ -146,7 +134,7 @@ class Search:
         thread's CPU, or of wall time when the block was read from the disk. On a
         busy machine wall time alone would count waits that are not the search's,
         shrink blocks to the minimum and multiply the per-block costs."""
-        wall, cpu, inblock = _clock()
+        wall, cpu, inblock = clock()
         took = wall - started[0] if inblock > started[2] else cpu - started[1]
         if took < STEP_SECONDS / 2:
             self.block = min(self.max_block, self.block * 2)
@@ -158,17 +146,12 @@ class Search:
 
     def _add_context(self, region: Region, hits: list[Hit]) -> None:
         if region.compressed:
-            return  # filled in by _compressed from the decompressed window
+            return  # filled in by search_archive from the decompressed window
         c, max_line = self.context, self.max_line
         for hit in hits:
             first = backlog_start(region.fd, hit.start, c, max_line)
             hit.before = _lines(region, first, hit.start, max_line)[-c:]
             hit.after = _lines(region, hit.end, region.lines_end, max_line, final=region.rotated, count=c)
-
-
-def _clock() -> tuple[float, float, int]:
-    """Wall time, this thread's CPU time, the blocks it read from a disk so far."""
-    return time.perf_counter(), time.thread_time(), resource.getrusage(resource.RUSAGE_THREAD).ru_inblock
 
 
 def _lines(region: Region, start: int, end: int, max_line: int, final: bool = False, count: int | None = None):
@@ -204,7 +187,7 @@ def _forward(search: Search, region: Region) -> Iterator[list[Hit]]:
     """A plain file's region, oldest line first."""
     fd, pos, end = region.fd, region.start, region.end
     while pos < end:
-        started = _clock()
+        started = clock()
         data = os.pread(fd, min(search.block, end - pos), pos)
         if not data:
             break  # the file shrank under us
@@ -229,7 +212,7 @@ def _backward(search: Search, region: Region) -> Iterator[list[Hit]]:
         yield _tail_line(search, region)
     fd, low, pos = region.fd, region.start, region.end
     while pos > low and search.remaining > 0:
-        started = _clock()
+        started = clock()
         at = max(low, pos - search.block)
         data = os.pread(fd, pos - at, at)
         if len(data) < pos - at:
@@ -274,143 +257,3 @@ def prev_lf(fd: int, pos: int, low: int) -> int:
             return at + nl + 1
         pos = at
     return low
-
-
-def _compressed(search: Search, region: Region) -> Iterator[list[Hit]]:
-    """A compressed sibling, read forward (a compressed stream has no way back).
-    Newest first, its hits wait in a bounded queue of the last ``remaining`` and
-    go out, newest first, once the whole file is read."""
-    raw = os.fdopen(os.dup(region.fd), "rb")
-    reader = OPENERS[region.compressed](raw)
-    newest_first = not search.oldest_first
-    try:
-        kept: deque[Hit] = deque()
-        held, dropped = 0, False
-        low, high = region.start, region.end
-        base = 0  # decompressed offset of ``data``
-        data = b""
-        seen = 0  # compressed bytes consumed
-        eof = [False]
-
-        def read() -> bytes:
-            more = reader.read(search.block)
-            eof[0] = eof[0] or not more
-            return more
-
-        ahead = read()
-        before = b""  # the complete lines just before ``data``, for context
-        while data or ahead:
-            started = _clock()
-            chunk, ahead = ahead, read() if ahead else b""
-            data += chunk
-            cut = data.rfind(b"\n") + 1 if ahead else len(data)
-            if not cut:
-                continue  # a line longer than the block: read on
-            # Only the lines in [low, high): offsets of the decompressed content.
-            lo = min(cut, max(0, low - base))
-            hi = cut
-            if high is not None and high - base <= cut:  # only lines that end by ``high``, a line boundary
-                hi = max(lo, high - base)
-            if data[hi - 1:hi] != b"\n" and hi == len(data) and not ahead:
-                hits = _flushed(search, data[lo:hi], base + lo)  # the last line has no LF
-                if newest_first:
-                    hits.reverse()
-            elif hi > lo:
-                view = data[lo:hi] if lo else data
-                hits = block_hits(search.query, view, hi - lo, base + lo, search.max_line, newest_first,
-                                  search.remaining)
-            else:
-                hits = []
-            if newest_first:
-                hits.reverse()  # back to file order
-            if search.context:
-                if hits:
-                    while not eof[0] and ahead.count(b"\n") < search.context:  # the last hit's lines after
-                        ahead += read()
-                    _window_context(search, region, hits, before, data[:cut], base, data[cut:] + ahead, eof[0])
-                before += data[:cut]
-                if len(before) > MAX_BLOCK:  # keep whole lines only
-                    before = before[before.find(b"\n", len(before) - MAX_BLOCK) + 1:]
-            base += cut
-            data = data[cut:]
-            pos = raw.tell()
-            search.scanned += pos - seen
-            seen = pos
-            search._timed(started)
-            if not newest_first:
-                yield hits
-                if search.remaining <= 0:
-                    return
-            else:
-                kept.extend(hits)
-                held += sum(_held(hit) for hit in hits)
-                while len(kept) > search.remaining:  # the newest ``remaining`` are all it may send
-                    held -= _held(kept.popleft())
-                while held > MAX_HELD and len(kept) > 1:
-                    # Bounded memory: the oldest held hits go, and the search must stop
-                    # after this file (what comes next is older than what was dropped).
-                    held -= _held(kept.popleft())
-                    dropped = True
-                yield []
-            if high is not None and base >= high:
-                break
-        search.scanned += region.size - seen  # read to its end
-        if newest_first:
-            yield list(reversed(kept))
-            if dropped:
-                search.remaining = 0
-    finally:
-        reader.close()
-        raw.close()
-
-
-def _held(hit: Hit) -> int:
-    """Bytes of text a hit holds, its context included (roughly)."""
-    return len(hit.text) + sum(len(line["text"]) for line in (*hit.before, *hit.after)) + 100
-
-
-def _flushed(search: Search, data: bytes, base: int) -> list[Hit]:
-    """Lines of ``data``, the end of a file whose last line has no LF."""
-    splitter = LineSplitter(base, search.max_line)
-    lines = splitter.feed(data)
-    lines.extend(splitter.flush())
-    starts = [base, *lines.ends[:-1]]
-    return [Hit(0, starts[i], lines.ends[i], lines.texts[i]) for i in search.query.select(lines.texts)]
-
-
-def _window_context(search: Search, region: Region, hits: list[Hit], before: bytes, data: bytes, base: int,
-                    after: bytes, at_end: bool) -> None:
-    """Context lines of ``hits`` (in ``data``, at ``base``) from the decompressed
-    bytes around them: ``before`` ends at ``base``, ``after`` starts where
-    ``data`` ends and, ``at_end``, is the rest of the file."""
-    window = before + data + after
-    origin = base - len(before)
-    c, max_line = search.context, search.max_line
-    for hit in hits:
-        lo = hi = hit.start - origin
-        for _ in range(c):
-            if lo <= 0:
-                break
-            lo = window.rfind(b"\n", 0, lo - 1) + 1
-        hit.before = _window_lines(window, lo, hit.start - origin, origin, region.ino, max_line)
-        hi = hit.end - origin
-        stop = hi
-        for _ in range(c):
-            nl = window.find(b"\n", stop)
-            if nl < 0:
-                if at_end:  # the file's last line, without its LF
-                    stop = len(window)
-                break
-            stop = nl + 1
-        hit.after = _window_lines(window, hi, stop, origin, region.ino, max_line)[:c]
-
-
-def _window_lines(window: bytes, lo: int, hi: int, origin: int, ino: int, max_line: int) -> list[dict]:
-    if hi <= lo:
-        return []
-    chunk = window[lo:hi]
-    splitter = LineSplitter(origin + lo, max_line)
-    lines = splitter.feed(chunk)
-    if not chunk.endswith(b"\n"):
-        lines.extend(splitter.flush())
-    return [{"id": f"{ino:x}-{e}", "text": t} for t, e in zip(lines.texts, lines.ends, strict=True)]

@@ -17,8 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logstream import paths
-from logstream import search as search_module
+from logstream import paths, search_archive
 from logstream.api.search import SearchParams, open_history
 from logstream.block_search import block_hits
 from logstream.history import History
@@ -118,7 +117,7 @@ def test_block_hits_find_exactly_the_lines_the_filter_keeps(data, pattern):
 
 
 def test_a_compressed_file_holds_bounded_hits_newest_first_then_the_search_stops(tmp_path, monkeypatch):
-    monkeypatch.setattr(search_module, "MAX_HELD", 100_000)
+    monkeypatch.setattr(search_archive, "MAX_HELD", 100_000)
     (tmp_path / "app.log.2.gz").write_bytes(gzip.compress(b"ERROR old\n" * 10))
     lines = [b"ERROR %06d " % i + b"x" * 1000 + b"\n" for i in range(2000)]
     (tmp_path / "app.log.1.gz").write_bytes(gzip.compress(b"".join(lines)))
