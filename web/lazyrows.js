@@ -48,7 +48,7 @@ export function drawRows(block, highlight, look) {
     const full = lineElement(row.rec, row.source, highlight, look);
     full.seq = row.seq; // what view.js needs to draw the entry again (a continuation)
     full.raw = row.raw;
-    full.before = row.before;
+    full.prevRecord = row.prevRecord;
     if (row.dataset.id) full.dataset.id = row.dataset.id; // its place in the history (history.js)
     if (row.classList.contains("target")) full.classList.add("target"); // a link's line stays marked
     row.replaceWith(full);

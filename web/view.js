@@ -119,8 +119,8 @@ export class LogView {
       const line = lines[i];
       if (line.seq !== last) continue;
       if (line.raw === undefined) return false;
-      const rec = prepareLine(`${line.raw}\n${item.data}`, line.before);
-      const fresh = this._drawn(rec, line.source, `${line.raw}\n${item.data}`, line.before, line.seq,
+      const rec = prepareLine(`${line.raw}\n${item.data}`, line.prevRecord);
+      const fresh = this._drawn(rec, line.source, `${line.raw}\n${item.data}`, line.prevRecord, line.seq,
         item.id || line.dataset.id);
       const more = fresh.querySelector(".more");
       if (more && line.classList.contains("expanded")) setExpanded(fresh, more, true);
@@ -139,7 +139,7 @@ export class LogView {
   _tagged(el, raw, before, seq, id) {
     el.seq = seq; // which entry this is (view.lastOf)
     el.raw = raw; // what came, to draw it again with a continuation
-    el.before = before; // the record its level was read after
+    el.prevRecord = before; // the record its level was read after (not "before": Element.before() is the DOM's)
     if (id) el.dataset.id = id; // its place in the history (history.js, linelinks.js)
     return el;
   }
@@ -340,7 +340,7 @@ export class LogView {
     Object.assign(this.look, look);
     for (const line of this.list.querySelectorAll(".ln")) {
       if (!line.rec || line.classList.contains("plain")) continue; // drawn with the new look when seen
-      const fresh = this._drawn(line.rec, line.source, line.raw, line.before, line.seq, line.dataset.id);
+      const fresh = this._drawn(line.rec, line.source, line.raw, line.prevRecord, line.seq, line.dataset.id);
       if (line.classList.contains("target")) fresh.classList.add("target"); // a link's line stays marked
       if (line.getAttribute("aria-expanded") === "true") toggleTree(fresh, this.look.pinned);
       const more = fresh.querySelector(".more");
@@ -403,7 +403,7 @@ export class LogView {
   insertBeside(line, before, after) {
     for (const el of [before, after]) {
       if (!el) continue;
-      // insertBefore, not line.before(): a line element's `before` is the record its level was read after.
+      // A node goes before or after the line (its neighbours stay in place).
       line.parentNode.insertBefore(el, el === before ? line : line.nextSibling);
       this.domCount++;
       this.sepCount++;
