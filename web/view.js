@@ -9,6 +9,7 @@
 // holds more than `max` entries; a frame never spends more than ~8 ms on lines.
 
 import { drawRows, drawRowsInView, mayBePlain, plainLineElement, rowsThatFit } from "./lazyrows.js";
+import { pageEdits } from "./pageedits.js";
 import { lineElement, prepareLine, separatorElement } from "./render.js";
 import { setExpanded, toggleTree } from "./structured.js";
 
@@ -19,6 +20,8 @@ const FRAME_BUDGET_MS = 8;
 const CHUNK = 100;
 
 export class LogView {
+  static CHUNK = CHUNK; // entries per chunk (pageedits.js builds chunks too)
+
   constructor({ scroller, list, onChange, max = 10000 }) {
     this.scroller = scroller;
     this.list = list;
@@ -355,62 +358,6 @@ export class LogView {
     this._schedule();
   }
 
-  /**
-   * History paging (history.js): put older entries above the window at once,
-   * line items `{data, id}` or separators `{kind: "sep", sepKind, message}`,
-   * oldest first. The caller keeps the scroll position and the bound.
-   */
-  prependEntries(items) {
-    const elements = [];
-    let record;
-    for (const item of items) {
-      if (item.kind === "sep") { elements.push(separatorElement(item.sepKind, item.message)); this.sepCount++; continue; }
-      const before = record;
-      const rec = prepareLine(item.data, before);
-      record = rec.record;
-      elements.push(this._drawn(rec, null, item.data, before, undefined, item.id)); // older: nothing continues it
-    }
-    for (let end = elements.length; end > 0; end -= CHUNK) {
-      const chunk = document.createElement("div");
-      chunk.className = "chunk";
-      chunk.append(...elements.slice(Math.max(0, end - CHUNK), end));
-      this.list.prepend(chunk);
-    }
-    this.domCount += elements.length;
-    this.onChange();
-  }
-
-  /** Drop `n` entries from the bottom (scrolled back: the far end) and what waits to be shown below them. */
-  dropNewest(n) {
-    this.lastOf.clear(); // the entries a continuation could join are going
-    this.pending = [];
-    this.pendingHead = 0;
-    this.skipped = 0;
-    while (n > 0 && this.list.lastElementChild) {
-      const chunk = this.list.lastElementChild;
-      const entry = chunk.lastElementChild;
-      if (!entry) { chunk.remove(); continue; }
-      if (entry.classList.contains("sep")) this.sepCount--;
-      entry.remove();
-      this.domCount--;
-      n--;
-    }
-    if (this.list.lastElementChild && !this.list.lastElementChild.childElementCount) this.list.lastElementChild.remove();
-    this.onChange();
-  }
-
-  /** Put entries (context blocks, counted as separators) beside a line of the window. */
-  insertBeside(line, before, after) {
-    for (const el of [before, after]) {
-      if (!el) continue;
-      // A node goes before or after the line (its neighbours stay in place).
-      line.parentNode.insertBefore(el, el === before ? line : line.nextSibling);
-      this.domCount++;
-      this.sepCount++;
-    }
-    this.onChange();
-  }
-
   /** Empty the view; `byReader`: the reader asked (the pane then says "Cleared"). */
   clear(byReader = false) {
     this.cleared = byReader;
@@ -430,3 +377,6 @@ export class LogView {
     this.onChange();
   }
 }
+
+// Paging back and "show context" edit the window too (pageedits.js).
+Object.assign(LogView.prototype, pageEdits);
