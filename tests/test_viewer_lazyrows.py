@@ -44,8 +44,10 @@ def test_a_burst_is_drawn_plain_off_screen_in_full_in_view_and_when_scrolled_to(
     # Scrolled to the top, the rows there are drawn in full (timestamp, level word, colour).
     page.hover("#scroller")
     page.mouse.wheel(0, -10**7)
+    # (At the top the history may put "the start of app.log's history" above, keeping
+    # the place: the rows in view are the same, the scroll offset is not 0 then.)
     page.wait_for_function(f"() => {{ const rows = ({ROWS_IN_VIEW})(); return rows.length > 0 && "
-                           "document.getElementById('scroller').scrollTop === 0 && rows.every(r => !r[0]) "
+                           "document.getElementById('scroller').scrollTop < 100 && rows.every(r => !r[0]) "
                            "&& rows.slice(1).every(r => r[1]); }")  # the first is "start": no timestamp
     page.wait_for_function("() => document.getElementById('follow').getAttribute('aria-pressed') === 'false'")
     assert page.locator("#lines .ln:not(.plain) .lvw").count() > 0
