@@ -162,12 +162,14 @@ function streamedFiles() {
 const past = new History({
   view,
   path: () => (streamedFiles().length === 1 && state.files.length === 1 ? state.files[0] : null),
+  merged: () => (streamedFiles().length > 1 ? { paths: streamedFiles(), lastId: connections.stream?.lastId || "", sources: lineSources } : null),
   openLive: (lastId) => openLive(lastId),
   closeLive: () => { connections.closeStream(); status.render(); },
   restart: () => restartStream(),
   maxPage: () => settings.maxBacklog,
 });
 let openLive = () => {};
+let lineSources = new Map(); // path -> the label of its lines (render.js sourceFor)
 /** Open the view at a place in the history (a search hit, a time): it becomes the page's link too. */
 function openAt(anchor) {
   if (anchor.at) {
@@ -209,6 +211,7 @@ function restartStream() {
   const streamed = streamedFiles();
   const merged = streamed.length > 1;
   const sources = new Map(state.files.map((p, i) => [p, sourceFor(p, i, state.files)]));
+  lineSources = sources;
   $("lines").classList.toggle("merged", merged);
   toolbar.renderFiles();
   search.fileChanged();
@@ -222,11 +225,13 @@ function restartStream() {
     if (streamed.includes(path)) continue;
     view.addSeparator("skipped", `${path} is compressed (${compression(path)}): not shown here; download it from its tab`);
   }
+  // A merged line's id is its file's part of the stream's id (the positions of all files, in the paths' order).
+  const part = (l) => (l.id ? l.id.split(",")[streamed.indexOf(l.path)] : undefined);
   const show = (lines) => view.addLines(merged
-    ? lines.map((l) => ({ data: l.data, source: sources.get(l.path) || sourceFor(l.path, 7), continuation: l.continuation }))
+    ? lines.map((l) => ({ data: l.data, id: part(l), source: sources.get(l.path) || sourceFor(l.path, 7), continuation: l.continuation }))
     : lines);
-  // A merged backlog is held until it is all there, then shown in time order (interleave.js).
-  let held = merged ? [] : null;
+  // A merged backlog (or the catch-up of following on, history.js) is held until it is all there, then shown in time order (interleave.js).
+  let held = null;
   const release = () => {
     if (held === null) return;
     const lines = held;
@@ -234,7 +239,11 @@ function restartStream() {
     if (lines.length) show(interleaveByTime(lines));
   };
   // Follow the live end: with its backlog, or (history.js) from after the last line shown.
-  openLive = (lastId = "") => connections.openStream({
+  openLive = (lastId = "") => {
+    held = merged ? [] : null;
+    openStream(lastId);
+  };
+  const openStream = (lastId) => connections.openStream({
     paths: streamed,
     merged,
     lastId,
