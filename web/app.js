@@ -82,7 +82,6 @@ const empty = new EmptyState({
   }),
 });
 $("file-filter").addEventListener("input", (e) => files.setQuery(e.target.value));
-bindShortcuts({ toolbar, view });
 bindStructured($("lines"), {
   pinned: () => state.pinned,
   onPin: (path) => {
@@ -190,13 +189,19 @@ const search = new SearchPanel({
   },
 });
 const jumpToTime = new JumpToTime({ path: () => past.path(), onJump: (since) => openAt({ since }) });
+/** The file of a line (a merged view's line: its own); with no line, the one file shown or null. */
+const linePath = (line) => past.path() ?? (line && past.merged() ? line.source?.path ?? null : null);
 const lineLinks = new LineLinks({
   list: $("lines"),
-  path: () => past.path(),
+  scroller: $("scroller"),
+  path: linePath,
   filtered: () => Boolean(state.filter.text || state.where.trim()),
-  onContext: (line) => toggleContext(view, past.path(), line),
+  onContext: (line) => toggleContext(view, linePath(line), line),
+  drawn: (line) => view.drawnLine(line),
+  onSelect: () => view.stopFollowing(),
   toast: (text) => toolbar.toast(text),
 });
+bindShortcuts({ toolbar, view, lineLinks });
 
 /** (Re)start the stream for the current files and filter, from a clean view (or at state.anchor in the history). */
 function restartStream() {
