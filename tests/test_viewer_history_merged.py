@@ -149,3 +149,27 @@ def test_a_page_starting_inside_a_stack_trace_holds_it_back_until_its_line_is_fe
         return mergeOlder([file(a, false), file(b, true)], 10).take.map((l) => l.text);
     }""", [["    at frame 1", "    at frame 2", f"{stamp(10)} a"], [f"{stamp(5)} b", f"{stamp(11)} b"]])
     assert got == [f"{stamp(10)} a", f"{stamp(11)} b"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(files=st.lists(st.lists(st.integers(0, 50), max_size=15).map(sorted), min_size=1, max_size=3),
+       n=st.integers(1, 10), data=st.data())
+def test_a_held_catch_up_cut_to_each_file_s_last_lines_keeps_what_the_window_shows(blank, files, n, data):
+    """Following on from far back, the held lines are cut to each file's last
+    n: the newest n of the union in time order are the same."""
+    order = data.draw(st.permutations([f for f, secs in enumerate(files) for _ in secs]))  # arrival order
+    nth = [0] * len(files)
+    lines = []
+    for f in order:
+        lines.append({"path": f"f{f}.log", "data": f"{stamp(files[f][nth[f]])} f{f} {nth[f]}"})
+        nth[f] += 1
+    got = blank.evaluate("""async ([lines, n]) => {
+        const { interleaveByTime, newestOfEach } = await import('./interleave.js');
+        const cut = newestOfEach(lines, n);
+        const last = (ls) => interleaveByTime(ls).slice(-n).map((l) => l.data);
+        return { kept: cut.lines.map((l) => l.data), dropped: cut.dropped, all: last(lines), cut: last(cut.lines) };
+    }""", [lines, n])
+    assert got["cut"] == got["all"]
+    want = [x["data"] for i, x in enumerate(lines)
+            if sum(1 for y in lines[i + 1:] if y["path"] == x["path"]) < n]
+    assert got["kept"] == want and got["dropped"] == len(lines) - len(want)

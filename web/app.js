@@ -17,7 +17,7 @@ import { ConnectionStatus } from "./status.js";
 import { HighlightPanel } from "./highlights.js";
 import { SearchPanel } from "./searchpanel.js";
 import { History } from "./history.js";
-import { interleaveByTime } from "./interleave.js";
+import { interleaveByTime, newestOfEach } from "./interleave.js";
 import { JumpToTime } from "./jumptime.js";
 import { LineLinks } from "./linelinks.js";
 import { makeRuleMarker } from "./rules.js";
@@ -237,15 +237,18 @@ function restartStream() {
     : lines);
   // A merged backlog (or the catch-up of following on, history.js) is held until it is all there, then shown in time order (interleave.js).
   let held = null;
+  let dropped = 0; // held lines let go beyond what the window can show
   const release = () => {
     if (held === null) return;
     const lines = held;
     held = null;
+    if (dropped) view.addSeparator("skipped", `${dropped.toLocaleString()} older lines are not shown: more came at once than the ${view.max.toLocaleString()}-line window holds`);
     if (lines.length) show(interleaveByTime(lines));
   };
   // Follow the live end: with its backlog, or (history.js) from after the last line shown.
   openLive = (lastId = "") => {
     held = merged ? [] : null;
+    dropped = 0;
     openStream(lastId);
   };
   const openStream = (lastId) => connections.openStream({
@@ -254,7 +257,14 @@ function restartStream() {
     lastId,
     onLines: (lines) => {
       if (held === null) show(lines);
-      else for (const l of lines) held.push(l);
+      else {
+        for (const l of lines) held.push(l);
+        if (held.length > 2 * streamed.length * view.max) {
+          const cut = newestOfEach(held, view.max);
+          held = cut.lines;
+          dropped += cut.dropped;
+        }
+      }
     },
     onControl: (type, info) => {
       if (type === "backlog" && info.complete === false) streamNotes.backlog.set(info.path, info);
