@@ -179,7 +179,7 @@ export class LineLinks {
     }
     line.classList.add("selected");
     line.tabIndex = 0; // a roving tab stop: the one focusable row, between the pane and its bar's buttons
-    line.setAttribute("aria-selected", "true");
+    line.setAttribute("aria-current", "true"); // aria-selected needs a role a log line has not
     this.showOn(line);
     line.focus({ preventScroll: true });
     line.scrollIntoView({ block: "nearest" });
@@ -215,7 +215,7 @@ export class LineLinks {
   _unmark(el) {
     el.classList.remove("selected");
     el.removeAttribute("tabindex");
-    el.removeAttribute("aria-selected");
+    el.removeAttribute("aria-current");
   }
 
   /** The last (or first) line inside the pane (chunks off screen are not looked into). */
