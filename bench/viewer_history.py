@@ -3,10 +3,13 @@ history is two files (``app.log.1``, then ``app.log``, ``--mb`` MiB in all),
 then scrolls to the top ``--pages`` times and times each older page, from the
 scroll to the moment the page is drawn above (the fetch of
 ``api/lines?before=`` and the DOM work), and opens links to lines deep in the
-rotated file, from the hash change to the line highlighted. A benchmark, not a
-test: it prints the numbers, and the window's size (it must stay bounded).
+rotated file, from the hash change to the line highlighted. With ``--merged``
+the view also follows ``b.log`` (as many MiB, the same timestamps), merged, so
+each older page is a page of each file merged by time (web/mergedhistory.js).
+A benchmark, not a test: it prints the numbers, and the window's size (it must
+stay bounded).
 
-    .venv/bin/python bench/viewer_history.py [--mb 64] [--pages 30] [--links 10]
+    .venv/bin/python bench/viewer_history.py [--mb 64] [--pages 30] [--links 10] [--merged]
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ def main() -> None:
     ap.add_argument("--mb", type=float, default=64, help="MiB of history, half rotated (default 64)")
     ap.add_argument("--pages", type=int, default=30, help="older pages to load (default 30)")
     ap.add_argument("--links", type=int, default=10, help="links to open (default 10)")
+    ap.add_argument("--merged", action="store_true", help="follow b.log too, merged with app.log")
     args = ap.parse_args()
     rotated = []  # lines in app.log.1
 
@@ -53,9 +57,11 @@ def main() -> None:
         rotated.append(write(root / "app.log", args.mb / 2, 0))
         os.rename(root / "app.log", root / "app.log.1")
         write(root / "app.log", args.mb / 2, rotated[0])
+        if args.merged:
+            write(root / "b.log", args.mb, 0)
 
     with viewer_page("history", setup, "--heartbeat", "1") as (root, server, page):
-        page.goto(f"{server.url}/#file=app.log&max=5000")
+        page.goto(f"{server.url}/#file=app.log{'&file=b.log' if args.merged else ''}&max=5000")
         page.wait_for_function("() => document.querySelectorAll('#lines .ln').length >= 1000")
         pages = []
         for _ in range(args.pages):  # timed in the page: from the scroll to the frame that shows the page
@@ -89,7 +95,8 @@ def main() -> None:
             page.goto(f"{server.url}/#file=app.log&at={ino}-{end}")
             page.wait_for_selector("#lines .ln.target")
             links.append((time.perf_counter() - t0) * 1000)
-    print(f"history: {args.mb:g} MiB in app.log.1 and app.log ({rotated[0]:,} lines rotated), window 5,000")
+    print(f"history: {args.mb:g} MiB in app.log.1 and app.log ({rotated[0]:,} lines rotated)"
+          f"{f', merged with {args.mb:g} MiB of b.log' if args.merged else ''}, window 5,000")
     print(summary("older page of 200 (scroll to drawn)", pages))
     print(summary("  of which the fetch of api/lines?before=", fetches))
     print(summary("open a line link (hash change to highlighted)", links))
