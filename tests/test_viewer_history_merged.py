@@ -96,6 +96,23 @@ def test_scrolling_back_a_merged_view_shows_both_histories_in_time_order_each_on
     assert texts[:-2] == later[-498:], "no gap, no line twice"
 
 
+def test_clearing_a_merged_view_scrolled_back_shows_what_each_file_writes_from_then_on(viewer, logdir):
+    a, b, both = two_files(400)
+    append(logdir / "a.log", *a)
+    append(logdir / "b.log", *b)
+    page = viewer.open("file=a.log&file=b.log&max=100").page
+    viewer.wait_texts(both[-100:])
+    page.evaluate(TO_TOP)
+    page.wait_for_selector("#history-bar:not([hidden])")  # a page of 50 above: the far end given way
+    page.keyboard.press("c")
+    viewer.wait_state("live")
+    append(logdir / "b.log", f"{stamp(401)} INFO b event 00401")
+    append(logdir / "a.log", f"{stamp(402)} INFO a event 00402")
+    page.wait_for_function("() => document.querySelectorAll('#lines .ln').length >= 2")
+    assert viewer.texts() == [f"{stamp(401)} INFO b event 00401", f"{stamp(402)} INFO a event 00402"], \
+        "only what came after each file's last line, each once"
+
+
 @pytest.fixture
 def blank(viewer, logdir):
     append(logdir / "app.log", "x")
