@@ -6,6 +6,8 @@
 // on to the live end from the last line shown, opening the view at a line, a
 // range or a time (state.anchor: links, search hits, jump to time), the
 // history bar that says where the view is (a line's unfiltered context: context.js).
+// A merged view scrolls back and follows on the same way, its older page made
+// of every file's (mergedhistory.js), and follows on at once when scrolled down.
 //
 // Promises kept here: the window is one contiguous stretch of the history (an
 // older page is put above the first line, a newer one below the last, and the
