@@ -6,8 +6,9 @@ Owns the request's parameters, the regions of the history the bounds leave (ids
 and times resolved by ``history.History``, which opens every link through the
 path gate, as for ``/api/lines``), and the response's loop: each block is
 scanned in a thread of gevent's pool (RE2 and ``pread`` release the GIL, so the
-hub serves live streams meanwhile: docs/benchmarks.md), and a client that hangs
-up stops the scan before the next block. Never reads lines itself
+hub serves live streams meanwhile: docs/benchmarks.md; a Redis node's pages in
+a greenlet, ``sources.redis_search``), and a client that hangs up stops the
+scan before the next block. Never reads lines itself
 (``search.Search`` does); never sends an id a client could resume by: a search is
 not a stream.
 """
@@ -81,20 +82,29 @@ class SearchParams:
 def search(path: str):
     rt = runtime()
     params = SearchParams.parse(request.args)
-    if rt.source.kind != "inotify":
-        raise BadRequest("search is served by a node with a local directory, not a Redis-backed one")
     history = rt.source.history(path)
     try:
-        regions = open_history(history, params)
+        scan = open_scan(history, params, rt.config.max_line)
         ip = request.remote_addr or "?"
         rt.admit(ip)
     except BaseException:
         history.close()
         raise
-    scan = Search(regions, params.query, max_line=rt.config.max_line, limit=params.limit,
+    return sse_response(SearchBody(rt, scan, history, ip, request.environ.get("logstream.handler")))
+
+
+def open_scan(history, params: SearchParams, max_line: int):
+    """The scan ``params`` ask for: a ``Search`` of the regions of a local
+    history, or the search a history makes of itself (a Redis node's:
+    ``sources.redis_search``); either yields ``search.Step``s."""
+    own = getattr(history, "search", None)
+    if own is not None:
+        return own(params.query, limit=params.limit, context=params.context, oldest_first=params.oldest_first,
+                   before=params.before, after=params.after, since=params.since, until=params.until)
+    scan = Search(open_history(history, params), params.query, max_line=max_line, limit=params.limit,
                   context=params.context, oldest_first=params.oldest_first)
     scan.skipped.extend(history.skipped)
-    return sse_response(SearchBody(rt, scan, history, ip, request.environ.get("logstream.handler")))
+    return scan
 
 
 def open_history(history: History, params: SearchParams) -> list[Region]:
@@ -160,14 +170,16 @@ class SearchBody:
 
     def __iter__(self):
         scan, metrics = self.scan, self.runtime.metrics
-        first = scan.regions[-1].rel if scan.regions and not scan.oldest_first else \
-            (scan.regions[0].rel if scan.regions else "")
+        first = scan.first_file
         yield self._progress(0, first)
         told = time.monotonic()
         failed = None
         counted = 0
-        pool = gevent.get_hub().threadpool
-        self._inflight = pool.spawn(next, self._steps, None)
+        scanned = metrics.search_scanned if scan.unit == "bytes" else metrics.search_scanned_entries
+        # A file search runs in a thread (RE2 and pread release the GIL); a Redis
+        # one in a greenlet (its socket is gevent's): both leave the hub free.
+        spawn = gevent.get_hub().threadpool.spawn if scan.threaded else gevent.spawn
+        self._inflight = spawn(next, self._steps, None)
         while True:
             try:
                 step = self._inflight.get()
@@ -178,7 +190,7 @@ class SearchBody:
                 break
             # Killed while waiting (GreenletExit), _inflight stays: close() waits for the thread.
             self._inflight = None
-            metrics.search_scanned.inc(scan.scanned - counted)
+            scanned.inc(scan.scanned - counted)
             counted = scan.scanned
             if step is None:
                 break
@@ -188,7 +200,7 @@ class SearchBody:
                 yield sse.comment("server shutting down")
                 return
             # The next block is scanned while this one's hits are encoded and sent.
-            self._inflight = pool.spawn(next, self._steps, None)
+            self._inflight = spawn(next, self._steps, None)
             out = [sse.event(json.dumps(hit.as_json(), ensure_ascii=False), event="hit") for hit in step.hits]
             now = time.monotonic()
             if out or now - told >= PROGRESS_SECONDS:
