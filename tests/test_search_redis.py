@@ -77,7 +77,8 @@ def test_hits_are_the_entries_with_their_ids_newest_first_and_oldest_first(scale
     _, page = node.json(f"/api/lines/{HOST}/{FILE}?limit=100&filter=ERROR")
     assert [(h["id"], h["text"]) for h in reversed(hits)] == [(x["id"], x["text"]) for x in page["lines"]]
     assert done == {**done, "hits": 10, "scanned_bytes": len(items), "complete": True}
-    assert progress[0] == {"scanned_bytes": 0, "total_bytes": len(items), "file": f"{HOST}/{FILE}"}
+    assert progress[0] == {"scanned_bytes": 0, "total_bytes": len(items), "file": f"{HOST}/{FILE}", "unit": "entries"}
+    assert done["unit"] == "entries"
     assert progress[-1]["scanned_bytes"] == len(items)
     hits, _, _ = search(node, q="(?i)error", order="oldest", context=1)
     assert hits == reference(items, Query.build("(?i)error", False, []), context=1, oldest_first=True)

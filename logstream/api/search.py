@@ -166,6 +166,8 @@ class SearchBody:
 
     def _progress(self, scanned: int, file: str) -> bytes:
         info = {"scanned_bytes": scanned, "total_bytes": self.total, "file": file}
+        if self.scan.unit != "bytes":
+            info["unit"] = self.scan.unit  # a Redis node counts entries (README "Search")
         return sse.event(json.dumps(info, ensure_ascii=False), event="progress")
 
     def __iter__(self):
@@ -210,6 +212,8 @@ class SearchBody:
         done = {"hits": scan.found, "scanned_bytes": scan.scanned,
                 "elapsed_ms": round((time.monotonic() - self.started) * 1000),
                 "complete": scan.complete and not scan.skipped and failed is None}
+        if scan.unit != "bytes":
+            done["unit"] = scan.unit
         if scan.skipped:
             done["skipped"] = scan.skipped  # .zst, or unreadable: these files were not searched (to their end)
         if failed:
