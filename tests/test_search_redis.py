@@ -154,6 +154,25 @@ def test_closing_the_connection_stops_the_scan(redis_server, scale):
                                                 "logstream_search_scanned_entries_total", total)
 
 
+def test_entries_trimmed_before_a_newest_first_scan_reached_them_are_never_silent(redis_server, scale):
+    r = redis_server.client()
+    line = '{"level":"info","msg":"%s"}' % ("x" * 40)
+    r.eval("for n = 1, tonumber(ARGV[2]) do redis.call('XADD', KEYS[1], n .. '-0', 'l', ARGV[1]) end", 1, KEY,
+           line, 300_000)
+    node = scale.node()
+    client = node.stream(f"/api/search/{HOST}/{FILE}?where=level%3Derror")
+    client.read_until(lambda c: any(json.loads(e.data)["scanned_bytes"] > 0 for e in c.of_type("progress")),
+                      message="the scan to start")
+    r.xtrim(KEY, maxlen=1000, approximate=False)  # as an agent's --maxlen does under a burst of lines
+    client.read_until(lambda c: c.of_type("done"), timeout=60, message="done")
+    done = json.loads(client.of_type("done")[0].data)
+    client.close()
+    assert done["complete"] is False and done["skipped"] == [f"{HOST}/{FILE}"]
+    assert done["scanned_bytes"] < 300_000
+    _, _, whole = search(node, where="level=error")
+    assert whole == {**whole, "complete": True, "scanned_bytes": 1000} and "skipped" not in whole
+
+
 WORDS = ["ERROR", "error", "a", "b", "ab", " ", "é", "x" * 30, "[", "\r", "\n"]
 PATTERNS = ["a", "ERROR", "(?i)error", "^a", "b$", "a.b", "^$", "x*", "é", r"\s", "^ab$", r"\Aa", r"a\z", r"\bab\b"]
 

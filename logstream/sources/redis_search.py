@@ -92,7 +92,7 @@ class RedisSearch:
     unit = "entries"
 
     def __init__(self, history: RedisHistory, query: Query, *, limit: int, context: int, oldest_first: bool,
-                 low: EntryId, high: EntryId, top: EntryId, total: int) -> None:
+                 low: EntryId, high: EntryId, top: EntryId, total: int, oldest: EntryId | None = None) -> None:
         self.history = history
         self.query = query
         self.remaining = limit
@@ -106,12 +106,15 @@ class RedisSearch:
         self.complete = True  # False once the limit stopped the scan
         self.skipped: list[str] = []
         self.count = MIN_BATCH
+        self.oldest = oldest  # the stream's first entry when the search began
 
     def steps(self) -> Iterator[Step]:
         if self.high <= self.low:
             return
+        reached = None  # the oldest entry read
         for page in self.history.walk(self.low, self.high, not self.oldest_first, lambda: self.count):
             self.scanned += len(page)
+            reached = min(reached or page[0][0], page[0][0], page[-1][0])
             if not self.oldest_first:
                 page.reverse()  # stream order: context and matching read it forward
             lines = [(e, f["l"]) for e, f in page if "l" in f and "k" not in f]
@@ -128,6 +131,11 @@ class RedisSearch:
             if self.remaining <= 0:
                 self.complete = False  # the limit ended it: older (newer) entries were not looked at
                 return
+        oldest = self.oldest
+        if oldest is not None and self.low < oldest <= self.high and (reached is None or reached > oldest):
+            # Never silent: Redis trimmed (--maxlen) the oldest entries before a
+            # newest-first scan reached them; done names the file in "skipped".
+            self.skipped.append(self.history.rel)
 
     def _resize(self, entries: int, chars: int) -> None:
         """The next page: twice this one, at most ``PAGE`` entries and about ``BATCH_BYTES`` of text."""
@@ -189,5 +197,6 @@ def open_search(history: RedisHistory, query: Query, *, limit: int, context: int
     if until is not None:
         high = min(high, history.seek(until, strict=True))
     total = history.length()
+    first = next(history.walk(ZERO, count=lambda: 1), None)
     return RedisSearch(history, query, limit=limit, context=context, oldest_first=oldest_first, low=low,
-                       high=high, top=top, total=total)
+                       high=high, top=top, total=total, oldest=first[0][0] if first else None)
