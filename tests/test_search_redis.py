@@ -173,6 +173,22 @@ def test_entries_trimmed_before_a_newest_first_scan_reached_them_are_never_silen
     assert whole == {**whole, "complete": True, "scanned_bytes": 1000} and "skipped" not in whole
 
 
+def test_redis_going_away_mid_search_ends_it_with_an_error_in_done(redis_server, scale):
+    r = redis_server.client()
+    r.eval("for n = 1, tonumber(ARGV[2]) do redis.call('XADD', KEYS[1], n .. '-0', 'l', ARGV[1]) end", 1, KEY,
+           '{"level":"info"}', 300_000)
+    node = scale.node()
+    client = node.stream(f"/api/search/{HOST}/{FILE}?where=level%3Derror")
+    client.read_until(lambda c: any(json.loads(e.data)["scanned_bytes"] > 0 for e in c.of_type("progress")),
+                      message="the scan to start")
+    redis_server.stop()
+    client.read_until(lambda c: c.of_type("done"), timeout=30, message="done")
+    done = json.loads(client.of_type("done")[0].data)
+    client.close()
+    assert done["complete"] is False and "failed" in done["error"]
+    assert "Traceback" not in node.stderr()
+
+
 WORDS = ["ERROR", "error", "a", "b", "ab", " ", "é", "x" * 30, "[", "\r", "\n"]
 PATTERNS = ["a", "ERROR", "(?i)error", "^a", "b$", "a.b", "^$", "x*", "é", r"\s", "^ab$", r"\Aa", r"a\z", r"\bab\b"]
 

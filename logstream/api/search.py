@@ -25,7 +25,7 @@ import gevent
 from flask import Blueprint, request
 
 from .. import sse
-from ..errors import BadRequest
+from ..errors import BadRequest, LogstreamError
 from ..history import History, Place
 from ..lines import last_line_end
 from ..query import Query
@@ -146,6 +146,15 @@ def open_history(history: History, params: SearchParams) -> list[Region]:
     return regions
 
 
+def _step(steps):
+    """The scan's next step (None at its end), or the exception it raised: a
+    greenlet that raised would have gevent's hub print a traceback besides ours."""
+    try:
+        return next(steps, None)
+    except Exception as exc:
+        return exc
+
+
 class SearchBody:
     """The response body: a first ``progress``, then per block its ``hit``s and a
     ``progress`` when 100 ms have passed, then ``done``. ``close()`` (the client
@@ -181,10 +190,17 @@ class SearchBody:
         # A file search runs in a thread (RE2 and pread release the GIL); a Redis
         # one in a greenlet (its socket is gevent's): both leave the hub free.
         spawn = gevent.get_hub().threadpool.spawn if scan.threaded else gevent.spawn
-        self._inflight = spawn(next, self._steps, None)
+        self._inflight = spawn(_step, self._steps)
         while True:
             try:
                 step = self._inflight.get()
+                if isinstance(step, Exception):
+                    raise step
+            except LogstreamError as exc:  # a source that stopped answering (Redis): no traceback
+                self._inflight = None
+                log.warning("search of %s failed: %s", first, exc.message)
+                failed = f"the search failed: {exc.message}"
+                break
             except Exception:
                 self._inflight = None
                 log.exception("search of %s failed", first)
@@ -202,7 +218,7 @@ class SearchBody:
                 yield sse.comment("server shutting down")
                 return
             # The next block is scanned while this one's hits are encoded and sent.
-            self._inflight = spawn(next, self._steps, None)
+            self._inflight = spawn(_step, self._steps)
             out = [sse.event(json.dumps(hit.as_json(), ensure_ascii=False), event="hit") for hit in step.hits]
             now = time.monotonic()
             if out or now - told >= PROGRESS_SECONDS:
