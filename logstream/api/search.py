@@ -6,8 +6,9 @@ Owns the request's parameters, the regions of the history the bounds leave (ids
 and times resolved by ``history.History``, which opens every link through the
 path gate, as for ``/api/lines``), and the response's loop: each block is
 scanned in a thread of gevent's pool (RE2 and ``pread`` release the GIL, so the
-hub serves live streams meanwhile: docs/benchmarks.md), and a client that hangs
-up stops the scan before the next block. Never reads lines itself
+hub serves live streams meanwhile: docs/benchmarks.md; a Redis node's pages in
+a greenlet, ``sources.redis_search``), and a client that hangs up stops the
+scan before the next block. Never reads lines itself
 (``search.Search`` does); never sends an id a client could resume by: a search is
 not a stream.
 """
@@ -24,7 +25,7 @@ import gevent
 from flask import Blueprint, request
 
 from .. import sse
-from ..errors import BadRequest
+from ..errors import BadRequest, LogstreamError
 from ..history import History, Place
 from ..lines import last_line_end
 from ..query import Query
@@ -81,20 +82,29 @@ class SearchParams:
 def search(path: str):
     rt = runtime()
     params = SearchParams.parse(request.args)
-    if rt.source.kind != "inotify":
-        raise BadRequest("search is served by a node with a local directory, not a Redis-backed one")
     history = rt.source.history(path)
     try:
-        regions = open_history(history, params)
+        scan = open_scan(history, params, rt.config.max_line)
         ip = request.remote_addr or "?"
         rt.admit(ip)
     except BaseException:
         history.close()
         raise
-    scan = Search(regions, params.query, max_line=rt.config.max_line, limit=params.limit,
+    return sse_response(SearchBody(rt, scan, history, ip, request.environ.get("logstream.handler")))
+
+
+def open_scan(history, params: SearchParams, max_line: int):
+    """The scan ``params`` ask for: a ``Search`` of the regions of a local
+    history, or the search a history makes of itself (a Redis node's:
+    ``sources.redis_search``); either yields ``search.Step``s."""
+    own = getattr(history, "search", None)
+    if own is not None:
+        return own(params.query, limit=params.limit, context=params.context, oldest_first=params.oldest_first,
+                   before=params.before, after=params.after, since=params.since, until=params.until)
+    scan = Search(open_history(history, params), params.query, max_line=max_line, limit=params.limit,
                   context=params.context, oldest_first=params.oldest_first)
     scan.skipped.extend(history.skipped)
-    return sse_response(SearchBody(rt, scan, history, ip, request.environ.get("logstream.handler")))
+    return scan
 
 
 def open_history(history: History, params: SearchParams) -> list[Region]:
@@ -136,6 +146,15 @@ def open_history(history: History, params: SearchParams) -> list[Region]:
     return regions
 
 
+def _step(steps):
+    """The scan's next step (None at its end), or the exception it raised: a
+    greenlet that raised would have gevent's hub print a traceback besides ours."""
+    try:
+        return next(steps, None)
+    except Exception as exc:
+        return exc
+
+
 class SearchBody:
     """The response body: a first ``progress``, then per block its ``hit``s and a
     ``progress`` when 100 ms have passed, then ``done``. ``close()`` (the client
@@ -156,21 +175,32 @@ class SearchBody:
 
     def _progress(self, scanned: int, file: str) -> bytes:
         info = {"scanned_bytes": scanned, "total_bytes": self.total, "file": file}
+        if self.scan.unit != "bytes":
+            info["unit"] = self.scan.unit  # a Redis node counts entries (README "Search")
         return sse.event(json.dumps(info, ensure_ascii=False), event="progress")
 
     def __iter__(self):
         scan, metrics = self.scan, self.runtime.metrics
-        first = scan.regions[-1].rel if scan.regions and not scan.oldest_first else \
-            (scan.regions[0].rel if scan.regions else "")
+        first = scan.first_file
         yield self._progress(0, first)
         told = time.monotonic()
         failed = None
         counted = 0
-        pool = gevent.get_hub().threadpool
-        self._inflight = pool.spawn(next, self._steps, None)
+        scanned = metrics.search_scanned if scan.unit == "bytes" else metrics.search_scanned_entries
+        # A file search runs in a thread (RE2 and pread release the GIL); a Redis
+        # one in a greenlet (its socket is gevent's): both leave the hub free.
+        spawn = gevent.get_hub().threadpool.spawn if scan.threaded else gevent.spawn
+        self._inflight = spawn(_step, self._steps)
         while True:
             try:
                 step = self._inflight.get()
+                if isinstance(step, Exception):
+                    raise step
+            except LogstreamError as exc:  # a source that stopped answering (Redis): no traceback
+                self._inflight = None
+                log.warning("search of %s failed: %s", first, exc.message)
+                failed = f"the search failed: {exc.message}"
+                break
             except Exception:
                 self._inflight = None
                 log.exception("search of %s failed", first)
@@ -178,7 +208,7 @@ class SearchBody:
                 break
             # Killed while waiting (GreenletExit), _inflight stays: close() waits for the thread.
             self._inflight = None
-            metrics.search_scanned.inc(scan.scanned - counted)
+            scanned.inc(scan.scanned - counted)
             counted = scan.scanned
             if step is None:
                 break
@@ -188,7 +218,7 @@ class SearchBody:
                 yield sse.comment("server shutting down")
                 return
             # The next block is scanned while this one's hits are encoded and sent.
-            self._inflight = pool.spawn(next, self._steps, None)
+            self._inflight = spawn(_step, self._steps)
             out = [sse.event(json.dumps(hit.as_json(), ensure_ascii=False), event="hit") for hit in step.hits]
             now = time.monotonic()
             if out or now - told >= PROGRESS_SECONDS:
@@ -198,6 +228,8 @@ class SearchBody:
         done = {"hits": scan.found, "scanned_bytes": scan.scanned,
                 "elapsed_ms": round((time.monotonic() - self.started) * 1000),
                 "complete": scan.complete and not scan.skipped and failed is None}
+        if scan.unit != "bytes":
+            done["unit"] = scan.unit
         if scan.skipped:
             done["skipped"] = scan.skipped  # .zst, or unreadable: these files were not searched (to their end)
         if failed:
