@@ -98,6 +98,7 @@ def _first_stamp(history: History, index: int, start: int, limit: int | None = N
             if limit is not None and begin - start >= limit:
                 return None
     except ArchiveError:
+        history.skipped.append(history.chain[index].rel)  # corrupt or truncated: the page names it
         return None
     return None
 
@@ -126,12 +127,15 @@ def _crossing(history: History, index: int, lo: int, late: Callable[[float], boo
     begin = lo
     scan = (read_lines(reader.fd, lo, reader.end(), history.max_line, final=True, block=PROBE_BLOCK)
             if isinstance(reader, PlainLink) else reader.forward(lo))
-    for lines in scan:
-        for text, end in zip(lines.texts, lines.ends, strict=True):
-            stamp = line_time(text, year, tz)
-            if stamp is not None and late(stamp):
-                return begin
-            begin = end
+    try:
+        for lines in scan:
+            for text, end in zip(lines.texts, lines.ends, strict=True):
+                stamp = line_time(text, year, tz)
+                if stamp is not None and late(stamp):
+                    return begin
+                begin = end
+    except ArchiveError:  # a truncated archive: what could be read has no late stamp; the page names it
+        history.skipped.append(history.chain[index].rel)
     return None
 
 

@@ -36,17 +36,27 @@ def local_zone() -> tzinfo:
     return datetime.now().astimezone().tzinfo or UTC
 
 
-def _zone(text: str | None, tz: tzinfo) -> tzinfo:
+def _zone(text: str | None, tz: tzinfo) -> tzinfo | None:
+    """The zone ``text`` names (``Z``, ``+01:00``, ``-0800``), ``tz`` if none;
+    None for an offset no clock has (``+99:00``: ``timezone`` would raise)."""
     if not text:
         return tz
     if text == "Z":
         return UTC
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
-    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
+    hours, minutes = int(digits[:2]), int(digits[2:4])
+    if hours > 23 or minutes > 59:
+        return None
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
-def _epoch(year: int, month: int, day: int, h: int, m: int, s: int, fraction: str | None, zone: tzinfo) -> float | None:
+def _epoch(year: int, month: int, day: int, h: int, m: int, s: int, fraction: str | None,
+           zone: tzinfo | None) -> float | None:
+    """Epoch seconds of that moment, or None if it is no moment (a 13th month, a
+    zone no clock has, a year out of range)."""
+    if zone is None:
+        return None
     try:
         moment = datetime(year, month, day, h, m, min(s, 59), tzinfo=zone)  # a leap second counts as :59
     except ValueError:
@@ -100,6 +110,7 @@ def parse_value(value, *, tz: tzinfo | None = None) -> float | None:
     return None
 
 
+_EARLIEST = datetime(1, 1, 1, tzinfo=UTC).timestamp()  # the first moment a datetime (and utc()) can name
 _RELATIVE = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -112,7 +123,10 @@ def parse_time(text: str, *, now: float | None = None, tz: tzinfo | None = None)
     text = (text or "").strip()
     m = _RELATIVE.fullmatch(text)
     if m:
-        return (time.time() if now is None else now) - float(m.group(1)) * _UNITS[m.group(2)]
+        value = (time.time() if now is None else now) - float(m.group(1)) * _UNITS[m.group(2)]
+        if not _EARLIEST <= value:  # also NaN and -inf: 10**400 days ago is no time, and utc() cannot say it
+            raise ValueError(f"{text[:40]!r} reaches back before the year 1")
+        return value
     m = _ISO.fullmatch(text)
     if m and not text.startswith(("<", "[")):
         y, mo, d, h, mi, s, frac, zone = m.groups()

@@ -137,6 +137,10 @@ def test_filter_invert_and_where_give_n_matching_lines_however_far_apart(history
     ({"until": "2026-13-40T00:00:00Z"}, 400, "until: expected"),
     ({"since": "1h", "before": "APP-0"}, 400, "at most one of"),
     ({"until": "1h", "around": "APP-0"}, 400, "until: not with around"),
+    ({"since": STAMP.format(3, 0), "until": STAMP.format(2, 0)}, 400, "until: earlier than since"),
+    ({"since": "1h", "until": "2h"}, 400, "until: earlier than since"),
+    ({"since": "9" * 400 + "s"}, 400, "since: '999"),
+    ({"until": "99999999999999999999d"}, 400, "reaches back before the year 1"),
     ({"limit": "0"}, 400, "limit: must be between 1 and 500"),
     ({"limit": "501"}, 400, "limit: must be between 1 and 500"),
     ({"limit": "ten"}, 400, "limit: expected a whole number"),
@@ -188,3 +192,30 @@ def test_group_1_never_starts_a_page_inside_a_stack_trace(tmp_path_factory):
         assert texts(before) == [f"{STAMP.format(0, 59)} INFO before"]
     finally:
         server.stop()
+
+
+def test_a_line_stamped_with_an_impossible_zone_is_a_line_without_a_time(server, logdir):
+    append(logdir / "app.log", "2026-11-30T04:00:00+99:00 no clock has this zone", stamped(0, 1))
+    append(logdir / "app.json", json.dumps({"time": "2026-11-30T04:00:00+99:00", "msg": "no clock"}))
+    status, body = get(server, "app.log", since=STAMP.format(0, 0))
+    assert (status, texts(body)) == (200, [stamped(0, 1)]), body
+    status, body = get(server, "app.json", since=STAMP.format(0, 0))
+    assert status == 400 and "no timestamp found" in body["error"]
+    stream = server.stream("/api/stream/app.json?format=ndjson&lines=1")  # fields are parsed for NDJSON
+    assert stream.status == 200
+    stream.read_until(lambda c: b"no clock" in c.raw, message="the line")
+    record = json.loads(bytes(stream.raw).split(b"\n")[0])
+    assert record["fields"]["msg"] == "no clock"
+
+
+def test_since_past_a_truncated_archive_answers_from_the_next_file_and_names_it(server, logdir):
+    old = "".join(f"{STAMP.format(1, n % 60)} old {n}\n" for n in range(6000)).encode()
+    archive = gzip.compress(old)
+    (logdir / "app.log.2.gz").write_bytes(archive[:len(archive) // 2])  # every stamp it still has is early
+    append(logdir / "app.log.1", *(stamped(2, n) for n in range(3)))
+    append(logdir / "app.log", stamped(3, 0))
+    status, body = get(server, "app.log", since=STAMP.format(2, 0), limit=2)
+    assert (status, texts(body)) == (200, [stamped(2, 0), stamped(2, 1)]), body
+    assert body["skipped"] == ["app.log.2.gz"]
+    status, headers, data = server.get(f"/api/download/app.log?since={STAMP.format(2, 1)}")
+    assert (status, data.decode().splitlines()) == (200, [stamped(2, 1), stamped(2, 2), stamped(3, 0)])

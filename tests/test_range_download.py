@@ -70,7 +70,28 @@ def test_without_range_parameters_the_download_is_the_files_bytes(server, rotate
     ("from=1-0&since=1h", 400, "not both"),
     ("format=xml&since=1h", 400, "format: expected text or ndjson"),
     ("filter=(", 400, "filter: invalid regular expression"),
+    ("since=99999999999999999999d", 400, "since: '99999999999999999999d' reaches back before the year 1"),
+    (f"since={STAMP.format(2, 0)}&until={STAMP.format(1, 0)}", 400, "until: earlier than since"),
 ])
 def test_bad_range_parameters_are_json_errors(server, rotated, query, status, reason):
     got, body = server.json(f"/api/download/app.log?{query}")
     assert got == status and reason in body["error"], body
+
+
+def test_to_before_from_is_a_400_not_an_empty_download(server, rotated):
+    _, page = server.json("/api/lines/app.log?limit=15")
+    ids = [line["id"] for line in page["lines"]]
+    for first, last in ((ids[9], ids[3]), (ids[9], ids[8])):
+        status, body = server.json(f"/api/download/app.log?from={first}&to={last}")
+        assert status == 400 and "to: names a line before from's" in body["error"], body
+    status, _, data = server.get(f"/api/download/app.log?from={ids[9]}&to={ids[9]}")
+    assert (status, data.decode().splitlines()) == (200, rotated[9:10])
+
+
+def test_the_range_header_carries_the_ids_as_the_server_writes_them_not_the_clients_bytes(server, rotated):
+    _, page = server.json("/api/lines/app.log?limit=15")
+    ids = [line["id"] for line in page["lines"]]
+    status, headers, data = server.get(f"/api/download/app.log?from=%0A{ids[12]}%20&to=%20{ids[13]}%0D%0A")
+    assert status == 200, data
+    assert headers["logstream-range"] == f"from={ids[12]}; to={ids[13]}"
+    assert data.decode().splitlines() == rotated[12:14]

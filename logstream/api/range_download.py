@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 from flask import Response
@@ -24,7 +24,7 @@ from ..history import Chunk, History, Place
 from ..query import Query
 from ..timestamps import utc
 from . import SSE_HEADERS
-from .params import bool_arg, time_arg
+from .params import bool_arg, time_range
 
 RANGE_PARAMS = ("from", "to", "since", "until", "filter", "invert", "where", "format")
 FIRST_ID_HEADER = "Logstream-First-Id"  # the id of the first line in the body ("" if none)
@@ -56,7 +56,7 @@ class RangeParams:
         if fmt not in ("text", "ndjson"):
             raise BadRequest("format: expected text or ndjson")
         first, last = args.get("from") or None, args.get("to") or None
-        since, until = time_arg(args, "since"), time_arg(args, "until")
+        since, until = time_range(args)
         if (first or last) and (since is not None or until is not None):
             raise BadRequest("give a range by ids (from, to) or by times (since, until), not both")
         query = Query.build(args.get("filter", ""), bool_arg(args, "invert"), args.getlist("where"))
@@ -75,7 +75,7 @@ def range_response(history: History, path: str, params: RangeParams) -> Response
     """The response for a range download of ``history`` (which it closes when the
     body is done). Raises ``BadRequest``/``NotFound`` for bad ids or times."""
     try:
-        start, stop = _bounds(history, params)
+        start, stop, params = _bounds(history, params)
         body = RangeBody(history, start, stop, Encoder(format=params.format, query=params.query, merged=False))
         first_id = body.first_id()
     except BaseException:
@@ -94,20 +94,28 @@ def range_response(history: History, path: str, params: RangeParams) -> Response
     return response
 
 
-def _bounds(history: History, params: RangeParams) -> tuple[Place, Place | None]:
+def _bounds(history: History, params: RangeParams) -> tuple[Place, Place | None, RangeParams]:
+    """Where the range starts and stops, and ``params`` with its ids as the
+    history writes them (a header carries them: never the client's bytes, which
+    may hold a line break). Raises ``BadRequest``/``NotFound``."""
     if params.first:
-        start = history.line_start(history.locate(params.first))
+        at = history.locate(params.first)
+        start = history.line_start(at)
+        params = replace(params, first=history.id_of(at))
     elif params.since is not None:
         start = history.seek(params.since)
     else:
         start = history.first()
     if params.last:
         stop = history.locate(params.last)
+        params = replace(params, last=history.id_of(stop))
+        if stop <= start:
+            raise BadRequest("to: names a line before from's (give from, then to, oldest first)")
     elif params.until is not None:
         stop = history.seek(params.until, strict=True)
     else:
         stop = None
-    return start, stop
+    return start, stop, params
 
 
 class RangeBody:
