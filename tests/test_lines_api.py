@@ -219,3 +219,24 @@ def test_since_past_a_truncated_archive_answers_from_the_next_file_and_names_it(
     assert body["skipped"] == ["app.log.2.gz"]
     status, headers, data = server.get(f"/api/download/app.log?since={STAMP.format(2, 1)}")
     assert (status, data.decode().splitlines()) == (200, [stamped(2, 1), stamped(2, 2), stamped(3, 0)])
+
+
+def peak_rss_mib(server) -> float:
+    """The server process's peak resident memory (VmHWM), in MiB."""
+    with open(f"/proc/{server.proc.pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+
+
+def test_paging_back_into_an_archive_larger_than_the_cache_holds_a_window_not_the_archive(server, logdir):
+    block = "".join(f"{STAMP.format(1, n % 60)} old {n:07d}\n" for n in range(30_000)).encode()  # 1 MiB
+    member = gzip.compress(block, mtime=0)
+    with open(logdir / "app.log.1.gz", "wb") as f:
+        for _ in range(400):  # 400 MiB of text, well past the 256 MiB the archive cache holds
+            f.write(member)
+    append(logdir / "app.log", stamped(3, 0))
+    status, body = get(server, "app.log", limit=3)
+    assert (status, texts(body)[-1]) == (200, stamped(3, 0)), body
+    assert texts(body)[:2] == [f"{STAMP.format(1, n % 60)} old {n:07d}" for n in (29_998, 29_999)]
+    status, back = get(server, "app.log", before=body["start"], limit=2)
+    assert status == 200 and texts(back) == [f"{STAMP.format(1, n % 60)} old {n:07d}" for n in (29_996, 29_997)]
+    assert peak_rss_mib(server) < 600  # it held the whole 400 MiB, twice while joining it, before
