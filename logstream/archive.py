@@ -134,18 +134,19 @@ class Archive:
         oldest first. ``start`` must be a line boundary."""
         cached = _CACHE.get(self.key)
         if cached is not None:  # start at start: no need to cut what comes before
-            splitter = LineSplitter(start, self.max_line)
+            splitter, fed = LineSplitter(start, self.max_line), start
             source = (cached[at:at + CHUNK] for at in range(start, len(cached), CHUNK))
         else:
-            splitter, source = LineSplitter(0, self.max_line), self._chunks()
+            splitter, fed, source = LineSplitter(0, self.max_line), 0, self._chunks()
         for data in source:
             lines = splitter.feed(data)
+            fed += len(data)
             if lines:
                 part = _between(lines, start, stop)
                 if part:
                     yield part
-                if stop is not None and lines.ends[-1] >= stop:
-                    return
+            if stop is not None and fed > stop:
+                return  # every line ending at stop or before has come (a line longer than that is not read through)
         lines = splitter.flush()
         part = _between(lines, start, stop) if lines else None
         if part:
@@ -260,6 +261,12 @@ class Archive:
         while sum(map(len, _CACHE.values())) > CACHE_BYTES:
             _CACHE.popitem(last=False)
         return content
+
+    def has_lines(self) -> bool:
+        """Whether a line ends in this archive: any decompressed byte that is not
+        a NUL (as ``PlainLink.has_lines``); decompresses only up to it. Raises
+        ``ArchiveError``."""
+        return any(chunk.strip(b"\0") for chunk in self._chunks())
 
     def is_boundary(self, offset: int) -> bool:
         """Whether a line ends at ``offset`` (or it is 0): an id may name it."""

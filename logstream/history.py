@@ -352,12 +352,13 @@ class History:
         return any(self._has_lines(i) for i in range(place.link - 1, -1, -1))  # newest first: plain ones first
 
     def _has_lines(self, index: int) -> bool:
-        """Whether link ``index`` holds a line (an archive: its first block decompressed, not all of it)."""
+        """Whether link ``index`` holds a line (read up to its first byte of text:
+        an archive's first block, not all of it; never a line through)."""
         reader = self.reader(index)
         if reader is None:
             return False
         try:
-            return any(True for _ in reader.forward(0))
+            return reader.has_lines()
         except ArchiveError:
             return False
 

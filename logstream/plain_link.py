@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from .lines import BLOCK, FIRST_BLOCK, Lines, hole_start, is_line_boundary, read_lines
+from .lines import BLOCK, FIRST_BLOCK, Lines, hole_start, is_line_boundary, next_data, read_lines
 
 
 class PlainLink:
@@ -70,6 +70,22 @@ class PlainLink:
                 out.extend(lines)
             if out:
                 yield start, out
+
+    def has_lines(self) -> bool:
+        """Whether a line ends in this link: whether any byte before its end is
+        not a NUL (NULs alone are a hole, no line; anything else starts or ends
+        one). Reads up to the first such byte, jumping holes: never a whole
+        line that has no end in sight."""
+        pos = 0
+        while pos < self.size:
+            pos = next_data(self.fd, pos, self.size)
+            data = os.pread(self.fd, min(self.block, self.size - pos), pos) if pos < self.size else b""
+            if not data:
+                return False
+            if data.strip(b"\0"):
+                return True
+            pos += len(data)
+        return False
 
     def is_boundary(self, offset: int) -> bool:
         return offset == self.size or is_line_boundary(self.fd, offset)

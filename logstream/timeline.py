@@ -79,15 +79,19 @@ def _year(history: History, index: int) -> int:
 def _first_stamp(history: History, index: int, start: int, limit: int | None = None,
                  stop: int | None = None) -> tuple[int, float] | None:
     """(start of the first stamped line after ``start`` in link ``index``, its
-    time), reading at most ``limit`` bytes and up to ``stop``; None if none."""
+    time), reading at most ``limit`` bytes and up to ``stop``; None if none. A
+    plain file's line that the limit cuts is looked at by its head (where a
+    stamp is); a line longer than the limit is never read through."""
     reader = history.reader(index)
     if reader is None:
         return None
     year, tz = _year(history, index), local_zone()
+    if limit is not None:
+        stop = start + limit if stop is None else min(stop, start + limit)
     begin = start
     try:
-        lines_iter = (read_lines(reader.fd, start, reader.end() if stop is None else stop, history.max_line,
-                                 final=True, block=PROBE_BLOCK)
+        lines_iter = (read_lines(reader.fd, start, reader.end() if stop is None else min(stop, reader.end()),
+                                 history.max_line, final=True, block=PROBE_BLOCK)
                       if isinstance(reader, PlainLink) else reader.forward(start, stop))
         for lines in lines_iter:
             for text, end in zip(lines.texts, lines.ends, strict=True):
@@ -95,8 +99,6 @@ def _first_stamp(history: History, index: int, start: int, limit: int | None = N
                 if stamp is not None:
                     return begin, stamp
                 begin = end
-            if limit is not None and begin - start >= limit:
-                return None
     except ArchiveError:
         history.skipped.append(history.chain[index].rel)  # corrupt or truncated: the page names it
         return None

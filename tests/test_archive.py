@@ -1,7 +1,9 @@
 """A compressed sibling is read as the one definition of a line cuts its
 decompressed content, whatever its size: one too large to cache is read back a
 window at a time, in bounded memory, and gives the same lines; concatenated
-streams read as one content wherever their boundaries fall in the reads."""
+streams read as one content wherever their boundaries fall in the reads. A
+link (plain or compressed) says whether it holds a line without reading one
+through."""
 
 import bz2
 import gzip
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 
 from logstream.archive import Archive
 from logstream.lines import FIRST_BLOCK, LineSplitter
+from logstream.plain_link import PlainLink
 
 COMPRESS = {"gz": lambda b: gzip.compress(b, mtime=0), "bz2": bz2.compress, "xz": lzma.compress}
 MAX_LINE = 40
@@ -95,4 +98,23 @@ def test_a_stream_that_ends_exactly_where_a_read_ends_is_followed_by_the_next_on
         assert [t for lines in reader.forward() for t in lines.texts][1:] == ["after the boundary"]
         assert reader.end() == n + 1 + len(b"after the boundary\n")
     finally:
+        reader.close()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.one_of(st.binary(max_size=300), st.binary(max_size=30).map(lambda b: b"\0" * 5000 + b)),
+       kind=st.sampled_from(sorted(COMPRESS)), block=st.integers(1, 64))
+def test_a_link_holds_a_line_exactly_when_the_definition_cuts_one_from_it(tmp_path, content, kind, block):
+    plain = tmp_path / f"p{next(SERIAL)}.log.1"
+    plain.write_bytes(content)
+    packed = tmp_path / f"p{next(SERIAL)}.log.2.{kind}"
+    packed.write_bytes(COMPRESS[kind](content))
+    want = bool(reference(content))
+    link = PlainLink(os.open(plain, os.O_RDONLY), len(content), MAX_LINE, block)
+    reader = opened(packed, kind)
+    try:
+        assert link.has_lines() == want
+        assert reader.has_lines() == want
+    finally:
+        link.close()
         reader.close()

@@ -240,3 +240,19 @@ def test_paging_back_into_an_archive_larger_than_the_cache_holds_a_window_not_th
     status, back = get(server, "app.log", before=body["start"], limit=2)
     assert status == 200 and texts(back) == [f"{STAMP.format(1, n % 60)} old {n:07d}" for n in (29_996, 29_997)]
     assert peak_rss_mib(server) < 600  # it held the whole 400 MiB, twice while joining it, before
+
+
+def test_since_looks_for_a_files_first_stamp_in_its_first_mib_only_and_never_reads_a_long_line_through(
+        server, logdir):
+    with open(logdir / "app.log.1", "wb") as f:  # its one stamp comes after 2 MiB without one
+        f.write(b"x" * (2 << 20) + b"\n" + stamped(1, 0).encode() + b"\n")
+    append(logdir / "app.log", "no stamp here either")
+    status, body = get(server, "app.log", since=STAMP.format(0, 0))
+    assert status == 400 and "no timestamp found" in body["error"], body
+    with open(logdir / "long.log.1", "wb") as f:  # a stamped line 3 MiB long: its head says when
+        f.write(stamped(1, 0).encode() + b" " + b"y" * (3 << 20) + b"\n" + stamped(1, 1).encode() + b"\n")
+    append(logdir / "long.log", stamped(2, 0))
+    status, body = get(server, "long.log", since=STAMP.format(1, 0), limit=3)
+    assert status == 200 and texts(body)[1:] == [stamped(1, 1), stamped(2, 0)], body
+    assert texts(body)[0].startswith(stamped(1, 0) + " yyy") and texts(body)[0].endswith("bytes]")
+    assert not body["more_before"]
