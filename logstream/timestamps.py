@@ -64,10 +64,13 @@ def _epoch(year: int, month: int, day: int, h: int, m: int, s: int, fraction: st
     return moment.timestamp() + (int(fraction) / 10 ** len(fraction) if fraction else 0.0)
 
 
-def detect(line: str, *, year: int | None = None, tz: tzinfo | None = None) -> float | None:
+def detect(line: str, *, year: int | None = None, tz: tzinfo | None = None,
+           latest: float | None = None) -> float | None:
     """When ``line`` says it was written (epoch seconds), or None. ``year`` is
-    used for formats without one (default: this year); ``tz`` for times without
-    a zone (default: the server's local zone)."""
+    used for formats without one (default: this year), and the year before if
+    that puts the line more than a day after ``latest`` (its file's last write:
+    ``Dec 31`` in a file written on into January is last year's); ``tz`` for
+    times without a zone (default: the server's local zone)."""
     if not line:
         return None
     tz = tz or local_zone()
@@ -79,11 +82,11 @@ def detect(line: str, *, year: int | None = None, tz: tzinfo | None = None) -> f
     m = _SYSLOG.match(head)
     if m and m.group(1) in _MONTHS:
         mon, d, h, mi, s, frac = m.groups()
-        return _epoch(year or time.localtime().tm_year, _MONTHS[mon], int(d), int(h), int(mi), int(s), frac, tz)
+        return _yearless(year, _MONTHS[mon], int(d), int(h), int(mi), int(s), frac, tz, latest)
     m = _KLOG.match(head)
     if m:
         mo, d, h, mi, s, frac = m.groups()
-        return _epoch(year or time.localtime().tm_year, int(mo), int(d), int(h), int(mi), int(s), frac, tz)
+        return _yearless(year, int(mo), int(d), int(h), int(mi), int(s), frac, tz, latest)
     if line.startswith("{"):
         return None  # a JSON line's time is a field (fields.parse), not text
     m = _CLF.search(line, 0, 100)
@@ -91,6 +94,17 @@ def detect(line: str, *, year: int | None = None, tz: tzinfo | None = None) -> f
         d, mon, y, h, mi, s, zone = m.groups()
         return _epoch(int(y), _MONTHS[mon], int(d), int(h), int(mi), int(s), None, _zone(zone, tz))
     return None
+
+
+def _yearless(year: int | None, month: int, day: int, h: int, m: int, s: int, fraction: str | None,
+              zone: tzinfo, latest: float | None) -> float | None:
+    """A stamp without a year (syslog RFC 3164, klog): in ``year`` (default this
+    one), or the year before if that is more than a day after ``latest``."""
+    year = year or time.localtime().tm_year
+    value = _epoch(year, month, day, h, m, s, fraction, zone)
+    if value is not None and latest is not None and value > latest + 86400:
+        return _epoch(year - 1, month, day, h, m, s, fraction, zone)
+    return value
 
 
 def parse_value(value, *, tz: tzinfo | None = None) -> float | None:

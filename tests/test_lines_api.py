@@ -6,6 +6,7 @@ stream's; every bad input is a JSON error with the stream's reasons."""
 import gzip
 import json
 import os
+import time
 import urllib.parse
 
 import pytest
@@ -256,3 +257,14 @@ def test_since_looks_for_a_files_first_stamp_in_its_first_mib_only_and_never_rea
     assert status == 200 and texts(body)[1:] == [stamped(1, 1), stamped(2, 0)], body
     assert texts(body)[0].startswith(stamped(1, 0) + " yyy") and texts(body)[0].endswith("bytes]")
     assert not body["more_before"]
+
+
+def test_a_syslog_file_written_across_new_year_reads_december_as_the_year_before(server, logdir):
+    log = logdir / "syslog"
+    append(log, "Dec 31 23:59:58 host app: the old year", "Jan  1 00:00:02 host app: the new year")
+    written = time.mktime((2027, 1, 1, 0, 0, 5, 0, 0, -1))  # the file's last write, in the server's zone
+    os.utime(log, (written, written))
+    status, body = get(server, "syslog", since="2027-01-01T00:00:00")  # no zone: the server's, as syslog's
+    assert (status, texts(body)) == (200, ["Jan  1 00:00:02 host app: the new year"]), body
+    status, body = get(server, "syslog", since="2026-12-31T23:59:57")
+    assert texts(body) == ["Dec 31 23:59:58 host app: the old year", "Jan  1 00:00:02 host app: the new year"]
