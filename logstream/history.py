@@ -121,7 +121,8 @@ class History:
             if self.current is None:
                 os.close(fd)  # replaced between the open and the listing: read it as listed
             else:
-                self._readers[self.current] = PlainLink(fd, last_line_end(fd, st.st_size), max_line, block)
+                self._readers[self.current] = PlainLink(fd, last_line_end(fd, st.st_size), max_line, block,
+                                                          self.pause)
         if not self.chain:
             raise NotFound(f"no such file: {rel}")
 
@@ -154,7 +155,7 @@ class History:
                 os.close(fd)
                 fd = None
             if fd is not None:
-                reader = (PlainLink(fd, st.st_size, self.max_line, self.block) if link.compressed is None
+                reader = (PlainLink(fd, st.st_size, self.max_line, self.block, self.pause) if link.compressed is None
                           else Archive(fd, link.compressed, self.max_line, self.block, self.pause))
         if reader is None:
             self.skipped.append(link.rel)

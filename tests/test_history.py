@@ -249,3 +249,20 @@ def test_a_concatenated_gzip_reads_as_one_and_a_truncated_one_is_skipped_and_nam
         page = history.after(history.first(), 10)
         assert [text for _, text in page.lines] == ["a", "bc", "d"]
         assert "app.log.1.gz" in page.skipped
+
+
+def test_reading_back_a_line_longer_than_a_block_pauses_after_each_block(tmp_path):
+    """A line without an LF in sight (a progress bar redrawn with CR for hours)
+    is read back and cut through the one definition, and the server's pause
+    (``gevent.sleep``) comes after every block of it, so live streams never
+    wait for the whole line."""
+    line = b"\0" * 5000 + b"\xef\xbb\xbfbar \xc3" + b"\r".join(b"%05d%%" % n for n in range(20_000)) + b"\r\n"
+    (tmp_path / "app.log.1").write_bytes(b"before\n" + line + b"x\n")
+    (tmp_path / "app.log").write_bytes(b"")
+    pauses = []
+    with History(tmp_path, "app.log", MAX_LINE, block=4096, pause=lambda: pauses.append(1)) as history:
+        ref = reference(history)
+        page = history.before(history.last(), 3)
+        assert page.lines == ref
+        assert len(ref) == 3 and ref[1][1].endswith(f"[…cut {len(line) - 5000 - 2 - MAX_LINE} bytes]")
+    assert len(pauses) >= 2 * len(line) // 4096 - 4  # back to its start, then forward through it
