@@ -103,6 +103,7 @@ def _first_stamp(history: History, index: int, start: int, limit: int | None = N
                 if stamp is not None:
                     return begin, stamp
                 begin = end
+            history.pause()  # a probe may read far through unstamped lines: live streams go on meanwhile
     except ArchiveError:
         history.skipped.append(history.chain[index].rel)  # corrupt or truncated: the page names it
         return None
@@ -140,6 +141,7 @@ def _crossing(history: History, index: int, lo: int, late: Callable[[float], boo
                 if stamp is not None and late(stamp):
                     return begin
                 begin = end
+            history.pause()
     except ArchiveError:  # a truncated archive: what could be read has no late stamp; the page names it
         history.skipped.append(history.chain[index].rel)
     return None

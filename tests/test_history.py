@@ -266,3 +266,13 @@ def test_reading_back_a_line_longer_than_a_block_pauses_after_each_block(tmp_pat
         assert page.lines == ref
         assert len(ref) == 3 and ref[1][1].endswith(f"[…cut {len(line) - 5000 - 2 - MAX_LINE} bytes]")
     assert len(pauses) >= 2 * len(line) // 4096 - 4  # back to its start, then forward through it
+
+
+def test_finding_a_time_through_unstamped_lines_pauses_as_it_reads(tmp_path):
+    body = b"".join(b"  at frame %06d %s\n" % (n, b"." * 1000) for n in range(3000))  # 3 MB of a trace
+    (tmp_path / "app.log").write_bytes(b"2026-11-30T04:00:00Z start\n" + body + b"2026-11-30T04:00:09Z end\n")
+    pauses = []
+    with History(tmp_path, "app.log", 4096, pause=lambda: pauses.append(1)) as history:
+        place = seek_time(history, line_time("2026-11-30T04:00:05Z"))
+        assert [t for _, t in history.after(place, 1).lines] == ["2026-11-30T04:00:09Z end"]
+    assert len(pauses) >= 50  # at least once per 64 KiB read (3 MB of probes)
