@@ -27,7 +27,7 @@ from pathlib import Path
 from . import paths
 from .archive import DECOMPRESSORS, Archive, ArchiveError
 from .errors import BadRequest, LogstreamError, NotFound, Unsupported
-from .lines import BLOCK, Lines, last_line_end
+from .lines import BLOCK, Lines
 from .plain_link import PlainLink
 from .position import malformed, parse_position, split_id
 
@@ -121,8 +121,9 @@ class History:
             if self.current is None:
                 os.close(fd)  # replaced between the open and the listing: read it as listed
             else:
-                self._readers[self.current] = PlainLink(fd, last_line_end(fd, st.st_size), max_line, block,
-                                                          self.pause)
+                link = PlainLink(fd, st.st_size, max_line, block, self.pause)
+                link.size = link.last_line_end()  # its unfinished last line is not a line yet
+                self._readers[self.current] = link
         if not self.chain:
             raise NotFound(f"no such file: {rel}")
 

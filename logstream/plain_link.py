@@ -55,6 +55,14 @@ class PlainLink:
             yield start, end
             end = start
 
+    def last_line_end(self) -> int:
+        """The offset just past the last LF before ``size`` (0 if none), as
+        ``lines.last_line_end`` finds it, pausing after each block: the file
+        followed now may end in an unfinished line of any length."""
+        if self.size == 0 or os.pread(self.fd, 1, self.size - 1) == b"\n":
+            return self.size
+        return self._line_start(self.size)
+
     def _line_start(self, pos: int) -> int:
         """The start of the line holding byte ``pos - 1`` (a line longer than a block)."""
         while pos > 0:

@@ -276,3 +276,12 @@ def test_finding_a_time_through_unstamped_lines_pauses_as_it_reads(tmp_path):
         place = seek_time(history, line_time("2026-11-30T04:00:05Z"))
         assert [t for _, t in history.after(place, 1).lines] == ["2026-11-30T04:00:09Z end"]
     assert len(pauses) >= 50  # at least once per 64 KiB read (3 MB of probes)
+
+
+def test_opening_a_history_whose_file_ends_in_a_long_unfinished_line_pauses_as_it_reads_back(tmp_path):
+    (tmp_path / "app.log").write_bytes(b"done\n" + b"\r".join(b"%05d%%" % n for n in range(20_000)))
+    pauses = []
+    with History(tmp_path, "app.log", MAX_LINE, block=4096, pause=lambda: pauses.append(1)) as history:
+        assert history.last() == Place(0, 5)  # the unfinished line is not a line yet
+        assert history.before(history.last(), 5).lines == [(f"{os.stat(tmp_path / 'app.log').st_ino:x}-5", "done")]
+    assert len(pauses) >= 140_000 // 4096 - 2
