@@ -18,7 +18,8 @@ def test_idle_streams_hold_no_greenlet_yet_get_lines_and_heartbeats(logserver, l
     log = logdir / "app.log"
     append(log, "before")
     srv = logserver(logdir, "--heartbeat", "1")
-    srv.stream("/api/stream/app.log").wait_lines(1)  # the tailer and the pinger are running
+    warm = srv.stream("/api/stream/app.log")  # the tailer and the pinger are running
+    warm.wait_lines(1)
     base = greenlets(srv)
     kinds = ["/api/stream/app.log", "/api/stream/app.log?format=text", "/api/stream?path=app.log&path=b.log"]
     append(logdir / "b.log", "b")
@@ -47,11 +48,16 @@ def test_a_parked_client_that_stops_reading_holds_up_nobody(logserver, logdir):
     log = logdir / "app.log"
     append(log, "seq 0")
     srv = logserver(logdir, "--write-timeout", "2", "--heartbeat", "1", "--queue-bytes", "20000")
+    warm = srv.stream("/api/stream/app.log")  # the tailer and the pinger are running
+    warm.wait_lines(1)
+    base = greenlets(srv)  # with one stream open
     stuck = srv.stream("/api/stream/app.log", rcvbuf=4096)
     stuck.wait_lines(1)
     healthy = srv.stream("/api/stream/app.log?lines=0")
     healthy.read_until(lambda c: b"caught up" in c.raw, message="caught up")
-    base = greenlets(srv)
+    warm.close()  # it would stop reading too
+    wait_for(lambda: metrics(srv)["logstream_open_streams"] == 2, timeout=5, message="the first one gone")
+    wait_for(lambda: greenlets(srv) <= base, timeout=5, message="both streams parked")
     total = 60_000  # ~4 MB: more than the socket buffers hold
     reader = threading.Thread(target=healthy.wait_lines, args=(total - 1, 90), daemon=True)
     reader.start()
