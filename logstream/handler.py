@@ -120,7 +120,12 @@ class Handler(pywsgi.WSGIHandler):
         descriptor leaves gevent's socket (its watchers dropped, nothing closed),
         and pywsgi ends the request without its last chunk and without reading
         another request, then lets go of this handler, its buffers and the
-        environ. Only when ``can_send_nowait`` and nothing is ``pending``."""
+        environ. Only when ``can_send_nowait`` and nothing is ``pending``. Sends
+        the response head first if no body byte has sent it yet (a ``format=text``
+        stream with nothing to show): blocks this greenlet under the write timeout,
+        raises ``OSError``."""
+        if not self.headers_sent:
+            self.write(b"")  # pywsgi sends the head with the first write, even an empty one
         if self._live is not None and self._live.hangup:
             self._live.hangup.close()  # on the same descriptor: the parked stream makes its own
             self._live.hangup = None

@@ -48,7 +48,6 @@ class ParkedConnection:
 
     __slots__ = ("sock", "chunked", "write_timeout", "pending", "hangup", "readable")
     can_send_nowait = True
-    headers_sent = True
 
     def __init__(self, fd: int, chunked: bool, write_timeout: float | None) -> None:
         self.sock = _socket.socket(fileno=fd)  # the C socket: no gevent watchers, ~70 bytes

@@ -239,10 +239,10 @@ class Stream:
     # -- parked: no greenlet while idle (parking.py) ---------------------------------------------
     def _may_park(self) -> bool:
         """Idle with a heartbeat pinger, on a connection that can give its socket
-        away (a plain TCP one under logstream's own server, headers sent), and not
-        holding a group (its hold needs a timed wait)."""
+        away (a plain TCP one under logstream's own server), and not holding a
+        group (its hold needs a timed wait)."""
         return (self.sub.direct is not None and self.pinger is not None and not self.encoder.group
-                and self.handler.headers_sent and not self.handler.pending)
+                and not self.handler.pending)
 
     def _park(self) -> None:
         sub = self.sub
