@@ -3,9 +3,13 @@ greenlet ends once it is caught up, the socket stays open, and the stream still
 gets every line and its heartbeats, is released at once when its client hangs up,
 and a parked client that stops reading holds up nobody else."""
 
+import socket
 import threading
 
+import pytest
+
 from conftest import append, metrics, wait_for
+from logstream.parking import TERMINATOR, ParkedConnection
 
 STREAMS = 20
 
@@ -70,3 +74,36 @@ def test_a_parked_client_that_stops_reading_holds_up_nobody(logserver, logdir):
              timeout=20, message="the stuck client to be cut off")
     wait_for(lambda: metrics(srv)["logstream_open_streams"] == 1, timeout=5, message="its slot freed")
     wait_for(lambda: greenlets(srv) <= base, timeout=5, message="the healthy stream to park again")
+
+
+def test_a_parked_connection_keeps_what_a_send_left_and_ends_with_the_last_chunk():
+    # In-process, over a real socket pair: the parts a parked stream's socket work is made of.
+    ours, theirs = socket.socketpair()
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    conn = ParkedConnection(ours.detach(), chunked=True, write_timeout=0.2)
+    try:
+        big = b"x" * 1_000_000
+        sent = conn.send_nowait(big)  # never blocks: the socket takes what fits
+        assert sent is not None and conn.pending and not conn.ready_to_send_nowait()
+        with pytest.raises(TimeoutError):
+            conn.flush_pending()  # nobody reads: cut off after the write timeout
+    finally:
+        conn.close(finished=False)
+        theirs.close()
+
+    ours, theirs = socket.socketpair()
+    conn = ParkedConnection(ours.detach(), chunked=True, write_timeout=1)
+    assert conn.send_nowait(b"data: a\n\n") == len(b"9\r\ndata: a\n\n\r\n") and not conn.pending
+    assert not conn.peer_gone()
+    conn.close(finished=True)
+    received = b""
+    while chunk := theirs.recv(65536):
+        received += chunk
+    assert received == b"9\r\ndata: a\n\n\r\n" + TERMINATOR
+    theirs.close()
+
+    ours, theirs = socket.socketpair()
+    conn = ParkedConnection(ours.detach(), chunked=False, write_timeout=1)
+    theirs.close()
+    assert conn.peer_gone()  # a client that hung up reads as end-of-file
+    conn.close(finished=True)
