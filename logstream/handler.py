@@ -45,8 +45,9 @@ class Handler(pywsgi.WSGIHandler):
     stopped reading; answers malformed requests with JSON; keeps tokens out of
     the access log; and offers a live stream (through
     ``environ["logstream.handler"]``) the socket work it needs: a non-blocking send
-    from another greenlet (``send_nowait``, ``pending``, ``flush_pending``) and a
-    check for a client that hung up while idle (``peer_gone``)."""
+    from another greenlet (``send_nowait``, ``pending``, ``flush_pending``), a
+    check for a client that hung up while idle (``peer_gone``) and, for an idle
+    stream that parks, its socket given away (``detach``)."""
 
     write_timeout: float | None = None
     header_timeout: float | None = None  # seconds for a whole request head; None: no deadline

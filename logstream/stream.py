@@ -36,7 +36,8 @@ class Stream:
     ``params`` (``api.params.StreamParams``): ``paths`` (one or more, in the
     client's order), ``lines`` (backlog), ``last_id`` (or None), ``format`` and
     ``query``. ``environ`` may carry the server's handler
-    (``logstream.handler``) for the direct-write path and hang-up checks. Raises
+    (``logstream.handler``) for the direct-write path, hang-up checks and parking
+    (an idle stream then lets go of the environ and the handler). Raises
     what the source raises for a path (``NotFound``, ``PathRejected``,
     ``Unavailable``), having released whatever it had taken."""
 
