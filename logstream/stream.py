@@ -204,8 +204,9 @@ class Stream:
                     continue
                 sub.wakeup.clear()  # it may still be set by an overflow; nothing can run in between
                 if self._may_park():
-                    self._park()
-                    return  # the connection greenlet ends; the stream lives on, parked
+                    if self._park():
+                        return  # the connection greenlet ends; the stream lives on, parked
+                    continue  # the client wrote or hung up while a send blocked: look first
                 if handler is not None:
                     handler.watch_hangup(sub.wakeup.set)  # a client that hangs up wakes us at once
                 hold = self._hold_timeout() if encoder.group else None
@@ -245,10 +246,17 @@ class Stream:
         return (self.sub.direct is not None and self.pinger is not None and not self.encoder.group
                 and not self.handler.pending)
 
-    def _park(self) -> None:
+    def _park(self) -> bool:
+        """Park (True), or not yet (False): a resumed stream whose hang-up watcher
+        fired while it was sending must look at that first (``hung_up``), in this
+        greenlet. Waking another one instead would let this one's end (``resume``)
+        close the stream under it."""
         sub = self.sub
         conn = self.handler
-        if not isinstance(conn, ParkedConnection):  # the first time: take the socket from pywsgi
+        if isinstance(conn, ParkedConnection):
+            if conn.readable:
+                return False
+        else:  # the first time: take the socket from pywsgi
             self.disconnect = self.environ.get("logstream.disconnect")
             self.scope = scopes.current()
             self.handler = conn = conn.detach()
@@ -257,8 +265,7 @@ class Stream:
             conn.watch_hangup(sub.wakeup.set)  # a client that hangs up resumes the stream, which ends
         sub.wakeup.running = False
         sub.parked = True  # from now on the publisher writes for us
-        if conn.readable:  # the client hung up (or wrote) while the stream was running
-            sub.wakeup.set()
+        return True
 
     def resume(self) -> None:
         """A parked stream's loop again, in a greenlet of its own (spawned by its

@@ -107,3 +107,34 @@ def test_a_parked_connection_keeps_what_a_send_left_and_ends_with_the_last_chunk
     theirs.close()
     assert conn.peer_gone()  # a client that hung up reads as end-of-file
     conn.close(finished=True)
+
+
+def test_a_client_that_writes_while_its_resumed_stream_sends_keeps_its_stream(logserver, logdir):
+    # A parked stream's socket that takes only part of a batch leaves the rest
+    # pending; a resumed greenlet flushes it and blocks while the client does not
+    # read. A byte from the client meanwhile (a pipelined request, a proxy's probe)
+    # fires the hang-up watcher: the stream must look at it, see no hang-up and go
+    # on (parked again), not end the response under a second resumed greenlet.
+    log = logdir / "app.log"
+    append(log, "a")
+    srv = logserver(logdir, "--heartbeat", "5", "--write-timeout", "30")
+    client = srv.stream("/api/stream/app.log", rcvbuf=4096)
+    client.read_until(lambda c: b"caught up" in c.raw, message="caught up")
+    sent_bytes = "logstream_sent_bytes_total"
+    sent = full = 0
+    while True:  # the client reads nothing: batches until one is taken only in part
+        assert sent < 100 * 1000, "the socket buffers never filled"
+        before = metrics(srv)[sent_bytes]
+        append(log, *[f"big {sent + i:06d} " + "z" * 200 for i in range(1000)])  # one write: one batch (< 256 KB)
+        sent += 1000
+        took = wait_for(lambda before=before: metrics(srv)[sent_bytes] - before, message="the batch taken")
+        if took < full:  # less than the one before (ids only grow): the rest is pending, being flushed
+            break
+        full = took
+    client.sock.sendall(b"x")
+    client.wait_lines(1 + sent, timeout=60)
+    append(log, "after")
+    client.read_until(lambda c: c.lines[-1:] == ["after"], message="the line after")
+    assert not client.ended
+    assert [int(line.split()[1]) for line in client.lines[1:-1]] == list(range(sent))
+    assert metrics(srv)["logstream_open_streams"] == 1
