@@ -24,9 +24,13 @@ import _socket
 import errno
 
 import gevent
+import gevent.pool
 from gevent.socket import wait_write
 
 TERMINATOR = b"0\r\n\r\n"  # the last chunk of a chunked response (RFC 9112 7.1)
+# The greenlets of resumed streams (``Waker.set``), for shutdown to wait on as it
+# waits on the server's connection greenlets (``server.serve``): none of them is one.
+RESUMED = gevent.pool.Group()
 
 
 def chunk_parts(data: bytes, chunked: bool) -> tuple[bytes, ...]:
@@ -172,7 +176,7 @@ class Waker:
             return
         self.running = True
         stream.sub.parked = False  # live items queue (in order) until it parks again
-        gevent.spawn(stream.resume)
+        RESUMED.spawn(stream.resume)
 
     def clear(self) -> None:
         """Nothing to clear: the resumed greenlet never waits on it."""

@@ -12,6 +12,7 @@ import logging
 import resource
 import signal
 import sys
+import time
 from collections.abc import Callable
 
 import gevent
@@ -22,6 +23,7 @@ from .app import create_app
 from .config import Config
 from .handler import MASK_TOKENS, Handler
 from .listener import Listener, Unfinished, share_descriptors
+from .parking import RESUMED
 from .runtime import Runtime
 
 log = logging.getLogger("logstream")
@@ -137,7 +139,9 @@ def serve(config: Config, started: Callable[[Runtime, Callable[[], None]], None]
     stopping.wait()
     server.close()  # stop accepting
     runtime.stop()  # tell every stream; they end with a last comment
+    grace = time.monotonic() + 1.5
     server.stop(timeout=1.5)
+    RESUMED.join(timeout=max(0.0, grace - time.monotonic()))  # parked streams, resumed to say it
     return 0
 
 

@@ -3,6 +3,7 @@ greenlet ends once it is caught up, the socket stays open, and the stream still
 gets every line and its heartbeats, is released at once when its client hangs up,
 and a parked client that stops reading holds up nobody else."""
 
+import signal
 import socket
 import threading
 
@@ -115,22 +116,7 @@ def test_a_client_that_writes_while_its_resumed_stream_sends_keeps_its_stream(lo
     # read. A byte from the client meanwhile (a pipelined request, a proxy's probe)
     # fires the hang-up watcher: the stream must look at it, see no hang-up and go
     # on (parked again), not end the response under a second resumed greenlet.
-    log = logdir / "app.log"
-    append(log, "a")
-    srv = logserver(logdir, "--heartbeat", "5", "--write-timeout", "30")
-    client = srv.stream("/api/stream/app.log", rcvbuf=4096)
-    client.read_until(lambda c: b"caught up" in c.raw, message="caught up")
-    sent_bytes = "logstream_sent_bytes_total"
-    sent = full = 0
-    while True:  # the client reads nothing: batches until one is taken only in part
-        assert sent < 100 * 1000, "the socket buffers never filled"
-        before = metrics(srv)[sent_bytes]
-        append(log, *[f"big {sent + i:06d} " + "z" * 200 for i in range(1000)])  # one write: one batch (< 256 KB)
-        sent += 1000
-        took = wait_for(lambda before=before: metrics(srv)[sent_bytes] - before, message="the batch taken")
-        if took < full:  # less than the one before (ids only grow): the rest is pending, being flushed
-            break
-        full = took
+    srv, log, client, sent = stream_left_pending(logserver, logdir, "--heartbeat", "5")
     client.sock.sendall(b"x")
     client.wait_lines(1 + sent, timeout=60)
     append(log, "after")
@@ -138,3 +124,38 @@ def test_a_client_that_writes_while_its_resumed_stream_sends_keeps_its_stream(lo
     assert not client.ended
     assert [int(line.split()[1]) for line in client.lines[1:-1]] == list(range(sent))
     assert metrics(srv)["logstream_open_streams"] == 1
+
+
+def test_shutdown_waits_for_a_parked_stream_resumed_to_send_the_rest_and_say_goodbye(logserver, logdir):
+    # A parked stream is resumed by shutdown in a greenlet of its own, not one of
+    # the server's: the server must give it the same grace as a connection's.
+    srv, log, client, sent = stream_left_pending(logserver, logdir, "--heartbeat", "30")
+    srv.proc.send_signal(signal.SIGTERM)
+    client.read_until(lambda c: c.ended, message="the end of the stream")  # reading only now
+    assert srv.proc.wait(10) == 0
+    assert [int(line.split()[1]) for line in client.lines[1:]] == list(range(sent))
+    assert any("shutting down" in c for c in client.parser.comments)
+
+
+def stream_left_pending(logserver, logdir, *args: str):
+    """A server (``args``) and a parked stream of ``app.log`` whose client reads
+    nothing, fed batches of lines until its socket takes one only in part: the
+    rest is pending, a resumed greenlet waits to send it. Returns the server, the
+    log's path, the client (``a`` read) and the number of lines appended since
+    (``big 000000 zzz…`` on)."""
+    log = logdir / "app.log"
+    append(log, "a")
+    srv = logserver(logdir, "--write-timeout", "30", *args)
+    client = srv.stream("/api/stream/app.log", rcvbuf=4096)
+    client.read_until(lambda c: b"caught up" in c.raw, message="caught up")
+    sent = full = 0
+    while True:
+        assert sent < 100 * 1000, "the socket buffers never filled"
+        before = metrics(srv)["logstream_sent_bytes_total"]
+        append(log, *[f"big {sent + i:06d} " + "z" * 200 for i in range(1000)])  # one write: one batch (< 256 KB)
+        sent += 1000
+        took = wait_for(lambda before=before: metrics(srv)["logstream_sent_bytes_total"] - before,
+                        message="the batch taken")
+        if took < full:  # less than the one before (ids only grow): the rest is pending
+            return srv, log, client, sent
+        full = took
