@@ -140,6 +140,13 @@ class History:
         self._readers.clear()
 
     # -- links -------------------------------------------------------------------------------------
+    def open_span(self, start: Place, stop: Place | None) -> None:
+        """Open every file from ``start`` to ``stop`` (None: the end) now, so that
+        one that cannot be read is in ``skipped`` before a byte is sent (a range
+        download names them in a header)."""
+        for index in range(start.link, (len(self.chain) - 1 if stop is None else stop.link) + 1):
+            self.reader(index)
+
     def reader(self, index: int) -> Reader | None:
         """The reader of link ``index``, or None if it cannot be read (gone, another
         inode by now, a ``.zst``): noted in ``skipped``."""

@@ -135,8 +135,7 @@ class RangeBody:
     def __init__(self, history: History, start: Place, stop: Place | None, encoder: Encoder) -> None:
         self.history = history
         self.encoder = encoder
-        for index in range(start.link, (len(history.chain) - 1 if stop is None else stop.link) + 1):
-            history.reader(index)  # never silent: a .zst or unopenable file is in history.skipped now
+        history.open_span(start, stop)  # never silent: a .zst or unopenable file is in history.skipped now
         self.chunks = history.forward(start, stop)
         self.held: list[Chunk] = []
 

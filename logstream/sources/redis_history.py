@@ -126,6 +126,9 @@ class RedisHistory:
         return _previous((max(0, ms), 0))
 
     # -- walks -------------------------------------------------------------------------------------
+    def open_span(self, start: EntryId, stop: EntryId | None) -> None:
+        """Nothing to open ahead: one stream holds the whole range (``History.open_span``)."""
+
     def forward(self, place: EntryId, stop: EntryId | None = None) -> Iterator[EntryChunk]:
         """Lines after ``place`` up to ``stop`` (inclusive), a page at a time."""
         for page in self.walk(place, stop):
