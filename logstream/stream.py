@@ -14,6 +14,7 @@ releases them itself when it ends.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from types import MappingProxyType
@@ -25,6 +26,8 @@ from .parking import ParkedConnection, Waker
 from .position import malformed, split_id
 from .sources.base import GAP, Follower
 from .topic import Subscriber
+
+log = logging.getLogger(__name__)
 
 CAUGHT_UP = "caught up"  # the comment after the backlog (README "Events")
 NO_ENVIRON = MappingProxyType({})  # a parked stream's: the request's environ is let go
@@ -275,9 +278,16 @@ class Stream:
         conn = self.handler
         try:
             for chunk in self._counted(self._live()):
-                conn.send(chunk)
-        except OSError as exc:
-            self.disconnect = "write_timeout" if isinstance(exc, TimeoutError) else "client_gone"
+                try:
+                    conn.send(chunk)
+                except OSError as exc:
+                    self.disconnect = "write_timeout" if isinstance(exc, TimeoutError) else "client_gone"
+                    break
+        except Exception:
+            # Not the client's doing (a read error from a file, a bug): said once, and the
+            # connection closes without its last chunk, so the client resumes by id.
+            log.exception("the live stream of %s ended by an error", ", ".join(f.rel for f in self.followers))
+            self.disconnect = "error"
         finally:
             if not self.sub.parked:  # it did not park again: the stream is over
                 conn.close(finished=self.disconnect is None)
