@@ -210,6 +210,16 @@ class Handler(pywsgi.WSGIHandler):
             # went away meanwhile is no server error, and deserves no traceback.
             pass
 
+    def finalize_headers(self):
+        """As pywsgi's, but a ``HEAD`` answer is never framed in chunks: its head is
+        the one a ``GET`` would get (``Transfer-Encoding: chunked`` included) and
+        nothing follows it (RFC 9110 9.3.2). pywsgi would end it with the last
+        chunk, ``0\r\n\r\n``, which a keep-alive client reads as the start of
+        its next response (every streamed answer: a stream, a search, a range)."""
+        super().finalize_headers()
+        if self.command == "HEAD":
+            self.response_use_chunked = False
+
     def get_environ(self):
         environ = super().get_environ()
         # One key (the socket is the handler's): every key an idle stream's environ

@@ -140,3 +140,34 @@ def test_a_compressed_file_is_refused_plainly_not_streamed_as_noise(server, logd
     assert status == 415
     assert body["error"].startswith("access.log.1.gz is compressed: download it")
     assert server.get("/api/download/access.log.1.gz")[0] == 200  # still downloads
+
+
+@pytest.mark.parametrize("target", ["/api/stream/app.log", "/api/stream?path=app.log&path=other.log",
+                                    "/api/stream/app.log?format=text", "/api/search/app.log?q=one",
+                                    "/api/download/app.log?from=0&format=ndjson", "/api/files/events"])
+def test_a_head_request_gets_the_head_alone_and_the_connection_stays_usable(server, logdir, target):
+    # A streamed answer has no length, so it goes out in chunks; to a HEAD, pywsgi
+    # sent the last chunk anyway, and a keep-alive client read those five bytes
+    # as the start of its next response.
+    import http.client
+
+    append(logdir / "app.log", "one", "two")
+    append(logdir / "other.log", "three")
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        conn.request("HEAD", target.replace("from=0", f"from={first_id(server)}"))
+        head = conn.getresponse()
+        assert head.status == 200 and head.read() == b""
+        conn.request("GET", "/api/files")
+        after = conn.getresponse()
+        assert after.status == 200 and "app.log" in {f["path"] for f in json.loads(after.read())["files"]}
+    finally:
+        conn.close()
+
+
+def first_id(server) -> str:
+    """The id of app.log's first line, from /api/lines."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{server.url}/api/lines/app.log?after=&limit=1", timeout=10) as r:
+        return json.loads(r.read())["lines"][0]["id"]
