@@ -62,6 +62,9 @@ class Metrics:
         self.latency = Buckets(LATENCY_BUCKETS)
         self.catchups = Counter("logstream_catchups", "Times a slow client's queue overflowed and it caught "
                                 "up from the file instead.", registry=self.registry)
+        self.resumes = Counter("logstream_resumes", "Times a parked (idle, greenlet-less) stream needed a greenlet "
+                               "again: a send the socket did not take, a catch-up, a control event, its end.",
+                               registry=self.registry)
         self.disconnects = Counter("logstream_disconnects", "Streams ended, by reason.", ["reason"],
                                    registry=self.registry)
         self.rejected = Counter("logstream_rejected_requests", "Requests refused, by HTTP status.", ["status"],

@@ -176,6 +176,8 @@ class Waker:
             return
         self.running = True
         stream.sub.parked = False  # live items queue (in order) until it parks again
+        if stream.metrics is not None:
+            stream.metrics.resumes.inc()
         RESUMED.spawn(stream.resume)
 
     def clear(self) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from conftest import ROOT, Server, append, free_port, wait_for
+from conftest import ROOT, Server, append, free_port, metrics, wait_for
 from logstream.redis_schema import masked
 
 REDIS_SERVER = shutil.which("redis-server")
@@ -797,3 +797,24 @@ def test_redis_merged_backlog_without_group_first_files_ids_pass_second_files_ba
     rr.read_until(lambda c: b"caught up" in c.raw, message="caught up")
     got = [m.data for m in msgs(rr)]
     assert "web-1/b.log\nb0" in got, (first.last_event_id, got)
+
+
+def test_a_parked_stream_on_a_web_node_gets_live_lines_without_waking_its_greenlet(scale):
+    # An idle stream parks (logstream/parking.py); live entries that continue it
+    # exactly are written to its socket by the reader's greenlet, as on a file
+    # node. Before, every batch spawned the stream's greenlet again.
+    agent = scale.agent("web-1")
+    append(agent.root / "app.log", "first")
+    node = scale.node()
+    wait_for(lambda: node.json("/api/files")[1]["files"], message="file listed")
+    streams = [node.stream("/api/stream/web-1/app.log"), node.stream("/api/stream/web-1/app.log?filter=odd")]
+    streams[0].wait_lines(1)
+    before = metrics(node).get("logstream_resumes_total", 0)
+    for n in range(30):
+        append(agent.root / "app.log", f"{'odd' if n % 2 else 'even'} {n}")
+        streams[0].wait_lines(n + 2)
+    assert streams[0].lines == ["first", *[f"{'odd' if n % 2 else 'even'} {n}" for n in range(30)]]
+    assert streams[1].wait_lines(15) == [f"odd {n}" for n in range(1, 30, 2)]
+    # Heartbeats go out without a greenlet too; a few resumes may come from the
+    # parks' own timing, never one per batch (60 here without the direct path).
+    assert metrics(node)["logstream_resumes_total"] - before < 10

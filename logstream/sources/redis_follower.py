@@ -194,6 +194,20 @@ class RedisFollower(Follower):
             return chunk
         return GAP
 
+    def live_chunk(self, item) -> bytes | None:
+        """For the direct path (``Follower.live_chunk``): ``apply``'s shared case,
+        entries that continue the cursor exactly with nothing of this client's own
+        (no lines to skip, no reset to read, no group held); else None. Without it
+        every batch woke a parked stream's greenlet again (``parking``)."""
+        if (not isinstance(item, Entries) or item.prev != self.cursor or self._lost_at or self._skip
+                or item.resets or self.encoder.group):
+            return None
+        return self.encode_shared(item, lambda item, left, right: self._encode(item.fields, item.ids, left, right))
+
+    def delivered(self, item: Entries, now: float) -> None:
+        self.cursor = item.last
+        self._count(len(item.ids))
+
     def catch_up(self) -> Iterator[bytes]:
         """Bring the cursor up to what the reader has published, from Redis."""
         key = self._key
