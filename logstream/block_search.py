@@ -63,8 +63,8 @@ def block_hits(query: Query, data: bytes, n: int, base: int, max_line: int, newe
     search, find, rfind = regex.search, data.find, data.rfind
     while pos < n:
         m = search(data, pos, n)
-        if m is None:
-            break
+        if m is None or m.start() >= n:
+            break  # an empty match at n (`^$`) is the line after the block: from it, find() would restart at 0
         begin = rfind(b"\n", lo, m.start()) + 1 or lo
         pos = find(b"\n", m.end(), n) + 1  # no match spans an LF, and data[n-1] is one
         spans.append((begin, pos))

@@ -17,10 +17,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import gevent
+import gevent.threadpool
 from flask import Blueprint, request
 
 from .. import sse
@@ -28,7 +31,7 @@ from ..errors import BadRequest
 from ..history import History, Place
 from ..lines import last_line_end
 from ..query import Query
-from ..search import MAX_CONTEXT, Region, Search
+from ..search import MAX_CONTEXT, Job, Region, Search
 from ..timeline import seek_time
 from . import runtime, sse_response
 from .params import bool_arg, int_arg, time_arg
@@ -138,8 +141,10 @@ def open_history(history: History, params: SearchParams) -> list[Region]:
 
 class SearchBody:
     """The response body: a first ``progress``, then per block its ``hit``s and a
-    ``progress`` when 100 ms have passed, then ``done``. ``close()`` (the client
-    went away, or the body ended) stops the scan and releases everything."""
+    ``progress`` when 100 ms have passed, then ``done``. Up to ``SCANNERS`` blocks
+    are scanned at once in the search pool's threads, their hits sent in order.
+    ``close()`` (the client went away, or the body ended) stops the scan and
+    releases everything once no thread reads the files."""
 
     def __init__(self, rt, scan: Search, history: History, ip: str, handler=None) -> None:
         self.runtime = rt
@@ -149,14 +154,27 @@ class SearchBody:
         self.handler = handler  # the server's, for hang-up checks (none under gunicorn)
         self.started = time.monotonic()
         self.total = scan.total
-        self._steps = scan.steps()
-        self._inflight = None  # the block being scanned in a thread
+        self._jobs = scan.jobs()
+        self._inflight: deque = deque()  # (job, its result) in sending order, being scanned in threads
+        self._held = None  # a planned job that must wait for the ones in flight (a serial one, or after one)
         self._closed = False
         rt.metrics.search_started()
 
     def _progress(self, scanned: int, file: str) -> bytes:
         info = {"scanned_bytes": scanned, "total_bytes": self.total, "file": file}
         return sse.event(json.dumps(info, ensure_ascii=False), event="progress")
+
+    def _fill(self) -> None:
+        """Start planned jobs until ``SCANNERS`` are in flight (a serial job alone)."""
+        pool = scan_pool()
+        while len(self._inflight) < SCANNERS:
+            job, self._held = self._held or next(self._jobs, None), None
+            if job is None:
+                return
+            if self._inflight and (job.serial or self._inflight[-1][0].serial):
+                self._held = job
+                return
+            self._inflight.append((job, pool.spawn(_run, job)))
 
     def __iter__(self):
         scan, metrics = self.scan, self.runtime.metrics
@@ -166,35 +184,37 @@ class SearchBody:
         told = time.monotonic()
         failed = None
         counted = 0
-        pool = gevent.get_hub().threadpool
-        self._inflight = pool.spawn(next, self._steps, None)
-        while True:
+        self._fill()
+        while self._inflight:
+            job, result = self._inflight[0]
             try:
-                step = self._inflight.get()
+                result.get()
             except Exception:
-                self._inflight = None
                 log.exception("search of %s failed", first)
                 failed = "the search failed (see the server log)"
                 break
-            # Killed while waiting (GreenletExit), _inflight stays: close() waits for the thread.
-            self._inflight = None
+            # Killed while waiting (GreenletExit), the job stays in flight: close() waits for its thread.
+            self._inflight.popleft()
+            step = scan.finish(job)
             metrics.search_scanned.inc(scan.scanned - counted)
             counted = scan.scanned
-            if step is None:
-                break
             if self.handler is not None and self.handler.peer_gone():
                 return  # the client hung up: stop before the next block (close() follows)
             if self.runtime.shutdown.is_set():
                 yield sse.comment("server shutting down")
                 return
-            # The next block is scanned while this one's hits are encoded and sent.
-            self._inflight = pool.spawn(next, self._steps, None)
+            if scan.remaining > 0:
+                self._fill()  # the next blocks are scanned while this one's hits are encoded and sent
+            if step is None:
+                continue
             out = [sse.event(json.dumps(hit.as_json(), ensure_ascii=False), event="hit") for hit in step.hits]
             now = time.monotonic()
             if out or now - told >= PROGRESS_SECONDS:
                 out.append(self._progress(step.scanned, step.file))
                 told = now
                 yield b"".join(out)
+            if scan.remaining <= 0:
+                break  # the limit: what is still in flight is not sent (close() waits for it)
         done = {"hits": scan.found, "scanned_bytes": scan.scanned,
                 "elapsed_ms": round((time.monotonic() - self.started) * 1000),
                 "complete": scan.complete and not scan.skipped and failed is None}
@@ -210,15 +230,49 @@ class SearchBody:
         self._closed = True
         self.runtime.metrics.search_ended()
         self.runtime.release(self.ip)
-        inflight = self._inflight
-        if inflight is not None and not inflight.ready():
-            inflight.rawlink(lambda _: self._release_files())  # never close a descriptor a thread reads
-        else:
+        busy = [result for _, result in self._inflight if not result.ready()]
+        left = [len(busy)]
+
+        def one_done(_) -> None:
+            left[0] -= 1
+            if not left[0]:
+                self._release_files()  # never close a descriptor a thread reads
+
+        for result in busy:
+            result.rawlink(one_done)
+        if not busy:
             self._release_files()
 
     def _release_files(self) -> None:
-        try:
-            self._steps.close()
-        except ValueError:  # still running: cannot happen after the thread is done
-            pass
+        self._inflight.clear()
+        self._held = None
+        self._jobs.close()
         self.history.close()
+
+
+SCANNERS = 2  # blocks scanned at once: grep is single-threaded, this machine class has 2 cores
+SCAN_NICE = 10  # the scanning threads' nice: the hub (live streams) wins the CPU (docs/benchmarks.md)
+_pool = None
+_niced: set[int] = set()  # native ids of the threads that lowered their priority
+
+
+def scan_pool():
+    """The search threads of this process (``SCANNERS`` of them, shared by all
+    searches), made on first use in the hub's thread."""
+    global _pool
+    if _pool is None:
+        _pool = gevent.threadpool.ThreadPool(SCANNERS)
+    return _pool
+
+
+def _run(job: Job) -> Job:
+    """``job.run()`` in a search thread, which lowers its own priority once
+    (Linux: a thread's nice, ``setpriority`` on its thread id)."""
+    tid = threading.get_native_id()
+    if tid not in _niced:
+        _niced.add(tid)
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, SCAN_NICE)
+        except OSError:
+            pass  # not Linux, or not allowed: the same search at the same priority
+    return job.run()
