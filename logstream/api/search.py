@@ -4,10 +4,11 @@ sent as Server-Sent Events: ``hit`` per matching line (with context),
 
 Owns the request's parameters, the regions of the history the bounds leave (ids
 and times resolved by ``history.History``, which opens every link through the
-path gate, as for ``/api/lines``), and the response's loop: each block is
-scanned in a thread of gevent's pool (RE2 and ``pread`` release the GIL, so the
-hub serves live streams meanwhile: docs/benchmarks.md), and a client that hangs
-up stops the scan before the next block. Never reads lines itself
+path gate, as for ``/api/lines``), and the response's loop: blocks are
+scanned two at once in the search pool's threads, at a lower priority (RE2 and
+``pread`` release the GIL, so both cores scan and the hub serves live streams
+meanwhile: docs/benchmarks.md), their hits sent in order, and a client that
+hangs up stops the scan before the next block. Never reads lines itself
 (``search.Search`` does); never sends an id a client could resume by: a search is
 not a stream.
 """
