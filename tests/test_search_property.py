@@ -108,6 +108,8 @@ def test_search_agrees_with_brute_force(data):
     (b"a\xffb\n", "a.b"),  # a byte that is not UTF-8 is U+FFFD, which . matches
     (b"a\xffb\n", r"\x{FFFD}"),
     (b"ab\r\n", r"b\r"),  # a CR only before LF is not text
+    (b"\xffab\xe2\n", "ab"),  # an ASCII-only pattern: no UTF-8 check, the hit's text has U+FFFD all the same
+    (b"\xe2b\n\xc3\n", r"\bb|^\s*$"),
     (b"ab\n", "^$"),  # the empty match after the last LF is no line of the block (it once looped forever)
     (b"ab\n\ncd\n", "^$"),
 ])
