@@ -14,8 +14,11 @@ grouped by the innermost frame of logstream, gevent, greenlet, werkzeug or flask
 code (the saved C stack of a parked greenlet is allocated by greenlet through
 ``PyMem_Malloc`` and is traced at the switch that saved it).
 
-Prints one JSON object: bytes per connection in all, and the top sites. RSS per
-connection is scenario E of ``bench/run.py``; this says what makes it up.
+Prints one JSON object: bytes per connection in all, whether that is within issue
+15's 10 KB per idle stream (``within_target``), and the top sites. RSS per
+connection is scenario E of ``bench/run.py`` (its report checks the same 10 KB);
+this says what makes it up. An idle stream is parked (``logstream/parking.py``): no
+greenlet, no request state.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from logstream.server import serve  # noqa: E402
 
 HERE = os.path.abspath(__file__)
 KEEP = ("logstream", "gevent", "greenlet", "werkzeug", "flask")
+TARGET = 10 * 1024  # bytes per idle stream (issue 15: 10 KB of RSS each at 10,000 held)
 
 
 def free_port() -> int:
@@ -107,6 +111,7 @@ def main() -> None:
         sizes[key] = sizes.get(key, 0) + stat.size_diff
     top = sorted(sizes.items(), key=lambda kv: -kv[1])[: args.top]
     print(json.dumps({"connections": n, "bytes_per_connection": round(total / n),
+                      "within_target": total / n <= TARGET,
                       "sites": [{"site": k, "bytes_per_connection": round(v / n)} for k, v in top]}, indent=1))
     for sock in opened:
         sock.close()

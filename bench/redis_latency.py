@@ -21,6 +21,7 @@ bench/results/redis-latency-<time>.json).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import selectors
@@ -165,8 +166,13 @@ def percentile(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(p / 100 * len(values)))]
 
 
-def latency_run(args, work: Path) -> dict:
+def latency_run(args, work: Path, prepare=None, during=None) -> dict:
+    """``prepare(redis)`` runs before anything else starts; ``during(ports)``
+    returns a context manager held while the lines are written
+    (bench/redis_search.py: a stream to search, a search running on the nodes)."""
     redis_ = Redis(work)
+    if prepare:
+        prepare(redis_)
     logs = work / "host"
     logs.mkdir()
     log = logs / "app.log"
@@ -194,9 +200,9 @@ def latency_run(args, work: Path) -> dict:
         load_before = [round(x, 2) for x in os.getloadavg()]
         pad = "x" * max(0, args.line_bytes - 40)
         seq = 0
-        t0 = time.monotonic()
         tick = 0.005
-        with open(log, "a") as f:
+        with (during(ports) if during else contextlib.nullcontext()), open(log, "a") as f:
+            t0 = time.monotonic()
             while time.monotonic() - t0 < args.seconds:
                 due = int((time.monotonic() - t0) * args.rate)
                 if due > seq:

@@ -195,8 +195,9 @@ def targets(res: dict) -> list[str]:
         kb = med(e, "kb_per_connection")
         top = max(int(n) for n in e[0]["steps"])
         held = all(r.get("one_line_reached_all") for r in e)
-        line(kb is not None and kb <= 30 and held,
-             f"E ≤ 30 KB per connection, {top:,} held: {fmt(kb, 1)} KB, all reached: {held}")
+        # Issue 15 lowered issue 5's 30 KB to 10 KB (an idle stream parks without a greenlet).
+        line(kb is not None and kb <= 10 and held,
+             f"E ≤ 10 KB per connection, {top:,} held: {fmt(kb, 1)} KB, all reached: {held}")
     f = _ok(res, "F", "logstream")
     if f:
         big, small = med(f, "resume_big", "median_ms"), med(f, "resume_small", "median_ms")

@@ -12,19 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from chromium import press_while_writing  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-from browser import CHROMIUM_ARGS, INPUT_PROBE  # noqa: E402
-from conftest import Server  # noqa: E402
+from chromium import INPUT_PROBE, press_while_writing, viewer_page
 
 
 def json_line(i: int) -> bytes:
@@ -41,30 +32,23 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=10)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="logstream-viewer-json-"))
-    (root / "app.json").write_bytes(json_line(0))
-    server = Server(root, ("--heartbeat", "1"), 0, None, ())
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(f"{server.url}/#file=app.json&col=user&hl=blue%3A%5Cd%2B%5C.%5Cd%2B%5C.%5Cd%2B%5C.%5Cd%2B")
-            page.wait_for_function("() => document.getElementById('status').dataset.state === 'live'")
-            page.evaluate(INPUT_PROBE)
-            written, most = press_while_writing(page, root / "app.json", args.rate, args.seconds, json_line, 1,
-                                                "() => document.querySelectorAll('#lines .ln').length")
-            page.wait_for_function("(n) => window.__logstream.view.received >= n", arg=written, timeout=60_000)
-            lat = sorted(page.evaluate("window.__lat"))
-            p95 = lat[max(0, int(len(lat) * 0.95) - 1)]
-            print(f"{written} JSON lines at {args.rate}/s for {args.seconds:g} s: input latency "
-                  f"p50 {lat[len(lat) // 2]:.1f} ms, p95 {p95:.1f} ms, max {lat[-1]:.1f} ms ({len(lat)} presses); "
-                  f"longest task {page.evaluate('window.__longest'):.0f} ms; at most {most} lines in the DOM; "
-                  f"{'OK' if p95 <= 50 else 'ABOVE'} the 50 ms target")
-            browser.close()
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
+    def setup(root: Path) -> None:
+        (root / "app.json").write_bytes(json_line(0))
+
+    with viewer_page("viewer-json", setup, "--heartbeat", "1") as (root, server, page):
+        page.goto(f"{server.url}/#file=app.json&col=user&hl=blue%3A%5Cd%2B%5C.%5Cd%2B%5C.%5Cd%2B%5C.%5Cd%2B")
+        page.wait_for_function("() => document.getElementById('status').dataset.state === 'live'")
+        page.evaluate(INPUT_PROBE)
+        written, most = press_while_writing(page, root / "app.json", args.rate, args.seconds, json_line, 1,
+                                            "() => document.querySelectorAll('#lines .ln').length")
+        page.wait_for_function("(n) => window.__logstream.view.received >= n", arg=written, timeout=60_000)
+        lat = sorted(page.evaluate("window.__lat"))
+        p95 = lat[max(0, int(len(lat) * 0.95) - 1)]
+        print(f"{written} JSON lines at {args.rate}/s for {args.seconds:g} s: input latency "
+              f"p50 {lat[len(lat) // 2]:.1f} ms, p95 {p95:.1f} ms, max {lat[-1]:.1f} ms ({len(lat)} presses); "
+              f"longest task {page.evaluate('window.__longest'):.0f} ms; at most {most} lines in the DOM; "
+              f"{'OK' if p95 <= 50 else 'ABOVE'} the 50 ms target")
 
 if __name__ == "__main__":
     main()

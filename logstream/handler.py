@@ -25,6 +25,7 @@ import gevent.event
 from gevent import pywsgi
 
 from .listener import Unfinished
+from .parking import ParkedConnection, chunk_parts
 
 _SECRET_QUERY = re.compile(r"((?:^|[?&])access_token=)[^&\s]*", re.IGNORECASE)
 _ADDRESS = re.compile(r"[0-9A-Za-z.:_%\[\]-]{1,80}")  # an IP address or a proxy's name for the client
@@ -44,8 +45,9 @@ class Handler(pywsgi.WSGIHandler):
     stopped reading; answers malformed requests with JSON; keeps tokens out of
     the access log; and offers a live stream (through
     ``environ["logstream.handler"]``) the socket work it needs: a non-blocking send
-    from another greenlet (``send_nowait``, ``pending``, ``flush_pending``) and a
-    check for a client that hung up while idle (``peer_gone``)."""
+    from another greenlet (``send_nowait``, ``pending``, ``flush_pending``), a
+    check for a client that hung up while idle (``peer_gone``) and, for an idle
+    stream that parks, its socket given away (``detach``)."""
 
     write_timeout: float | None = None
     header_timeout: float | None = None  # seconds for a whole request head; None: no deadline
@@ -96,7 +98,7 @@ class Handler(pywsgi.WSGIHandler):
         what it did not take is kept (``pending``) for the connection's own greenlet
         to ``flush_pending``. None if it took nothing (it would block, or the client
         is gone: the connection's greenlet finds out which)."""
-        parts = (b"%x\r\n" % len(data), data, b"\r\n") if self.response_use_chunked else (data,)
+        parts = chunk_parts(data, self.response_use_chunked)
         try:
             sent = self.socket._sock.sendmsg(parts)
         except OSError:
@@ -113,6 +115,25 @@ class Handler(pywsgi.WSGIHandler):
         rest, live.pending = live.pending, b""
         self.socket.sendall(rest)
         self.response_length += len(rest)
+
+    def detach(self) -> ParkedConnection:
+        """Give this connection's socket to a parked stream (``parking``): the
+        descriptor leaves gevent's socket (its watchers dropped, nothing closed),
+        and pywsgi ends the request without its last chunk and without reading
+        another request, then lets go of this handler, its buffers and the
+        environ. Only when ``can_send_nowait`` and nothing is ``pending``. Sends
+        the response head first if no body byte has sent it yet (a ``format=text``
+        stream with nothing to show): blocks this greenlet under the write timeout,
+        raises ``OSError``."""
+        if not self.headers_sent:
+            self.write(b"")  # pywsgi sends the head with the first write, even an empty one
+        if self._live is not None and self._live.hangup:
+            self._live.hangup.close()  # on the same descriptor: the parked stream makes its own
+            self._live.hangup = None
+        conn = ParkedConnection(self.socket.detach(), self.response_use_chunked, self.write_timeout)
+        self.response_use_chunked = False  # pywsgi would send the terminator after the body ends
+        self.close_connection = True  # …and then wait for the next request on it
+        return conn
 
     def watch_hangup(self, wake) -> None:
         """While a stream waits with nothing to send, call ``wake()`` as soon as the

@@ -27,7 +27,7 @@ from pathlib import Path
 from . import paths
 from .archive import DECOMPRESSORS, Archive, ArchiveError
 from .errors import BadRequest, LogstreamError, NotFound, Unsupported
-from .lines import BLOCK, Lines, last_line_end
+from .lines import BLOCK, Lines
 from .plain_link import PlainLink
 from .position import malformed, parse_position, split_id
 
@@ -121,7 +121,9 @@ class History:
             if self.current is None:
                 os.close(fd)  # replaced between the open and the listing: read it as listed
             else:
-                self._readers[self.current] = PlainLink(fd, last_line_end(fd, st.st_size), max_line, block)
+                link = PlainLink(fd, st.st_size, max_line, block, self.pause)
+                link.size = link.last_line_end()  # its unfinished last line is not a line yet
+                self._readers[self.current] = link
         if not self.chain:
             raise NotFound(f"no such file: {rel}")
 
@@ -154,7 +156,7 @@ class History:
                 os.close(fd)
                 fd = None
             if fd is not None:
-                reader = (PlainLink(fd, st.st_size, self.max_line, self.block) if link.compressed is None
+                reader = (PlainLink(fd, st.st_size, self.max_line, self.block, self.pause) if link.compressed is None
                           else Archive(fd, link.compressed, self.max_line, self.block, self.pause))
         if reader is None:
             self.skipped.append(link.rel)
@@ -352,12 +354,13 @@ class History:
         return any(self._has_lines(i) for i in range(place.link - 1, -1, -1))  # newest first: plain ones first
 
     def _has_lines(self, index: int) -> bool:
-        """Whether link ``index`` holds a line (an archive: its first block decompressed, not all of it)."""
+        """Whether link ``index`` holds a line (read up to its first byte of text:
+        an archive's first block, not all of it; never a line through)."""
         reader = self.reader(index)
         if reader is None:
             return False
         try:
-            return any(True for _ in reader.forward(0))
+            return reader.has_lines()
         except ArchiveError:
             return False
 

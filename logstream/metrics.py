@@ -71,6 +71,7 @@ class Metrics:
                                 registry=self.registry)
         self.searches = Gauge("logstream_searches", "Searches (/api/search) running.", registry=self.registry)
         self.search_scanned = Count()
+        self.search_scanned_entries = Count()  # a Redis node's searches count entries, not bytes
         topics_ref = topics
         metrics = self
 
@@ -86,6 +87,9 @@ class Metrics:
                 yield CounterMetricFamily("logstream_search_scanned_bytes", "Bytes of history read by "
                                           "searches (compressed files: compressed bytes).",
                                           value=metrics.search_scanned.value)
+                yield CounterMetricFamily("logstream_search_scanned_entries", "Redis stream entries read by "
+                                          "searches on a scale-out web node.",
+                                          value=metrics.search_scanned_entries.value)
                 yield metrics.latency.family("logstream_delivery_seconds", "From reading a batch of lines off "
                                              "the file to handing it to a live client's connection.")
                 family = GaugeMetricFamily("logstream_subscribers", "Subscribers per followed file.",

@@ -131,9 +131,19 @@ class Search:
         self.found = 0  # hits handed out
         self.skipped: list[str] = []
 
+    threaded = True  # pread and RE2 release the GIL: the server runs each step in a thread
+    unit = "bytes"  # what ``scanned`` and ``total`` count
+
     @property
     def total(self) -> int:
         return sum(r.total for r in self.regions)
+
+    @property
+    def first_file(self) -> str:
+        """The file the scan begins with ("" if none)."""
+        if not self.regions:
+            return ""
+        return self.regions[0 if self.oldest_first else -1].rel
 
     def steps(self) -> Iterator[Step]:
         """The jobs run one after the other, here: a ``Step`` per block."""

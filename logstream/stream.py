@@ -8,21 +8,26 @@ gap is filled belongs to each file's ``Follower`` (``sources``); what bytes they
 become belongs to the ``Encoder``; socket work (a send from another greenlet, a
 hung-up peer) to the server's handler. Releases its subscriptions in ``close()``,
 which the WSGI server calls when the client goes away (also before the first chunk
-was sent).
+was sent); a parked stream (``parking``: idle, its connection greenlet ended)
+releases them itself when it ends.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from types import MappingProxyType
 
+from . import scopes
 from .encode import Encoder
 from .errors import BadEventId, SourceGone
+from .parking import ParkedConnection, Waker
 from .position import malformed, split_id
 from .sources.base import GAP, Follower
 from .topic import Subscriber
 
 CAUGHT_UP = "caught up"  # the comment after the backlog (README "Events")
+NO_ENVIRON = MappingProxyType({})  # a parked stream's: the request's environ is let go
 
 
 class Stream:
@@ -31,7 +36,8 @@ class Stream:
     ``params`` (``api.params.StreamParams``): ``paths`` (one or more, in the
     client's order), ``lines`` (backlog), ``last_id`` (or None), ``format`` and
     ``query``. ``environ`` may carry the server's handler
-    (``logstream.handler``) for the direct-write path and hang-up checks. Raises
+    (``logstream.handler``) for the direct-write path, hang-up checks and parking
+    (an idle stream then lets go of the environ and the handler). Raises
     what the source raises for a path (``NotFound``, ``PathRejected``,
     ``Unavailable``), having released whatever it had taken."""
 
@@ -55,6 +61,8 @@ class Stream:
         if self.handler is not None and self.handler.can_send_nowait:
             self.sub.direct = self._send_direct
         self.followers: list[Follower] = []
+        self.disconnect: str | None = None  # why the client was let go, if a write failed
+        self.scope = None  # a parked stream's: the request's scope (scopes), for its resumed greenlets
         self._closed = False
         try:
             for index, rel in enumerate(params.paths):
@@ -68,6 +76,12 @@ class Stream:
             raise
 
     def close(self) -> None:
+        """The response ended (the WSGI server calls this): release everything,
+        unless the stream parked (``resume`` releases it when it ends)."""
+        if not isinstance(self.handler, ParkedConnection):
+            self._release()
+
+    def _release(self) -> None:
         if self._closed:
             return
         self._closed = True
@@ -78,15 +92,18 @@ class Stream:
         if self.on_close is not None:
             self.on_close()
         if self.metrics is not None:
-            self.metrics.stream_closed(self.environ.get("logstream.disconnect", self.end_reason))
+            self.metrics.stream_closed(self.disconnect or self.environ.get("logstream.disconnect", self.end_reason))
 
     def __iter__(self) -> Iterator[bytes]:
         if self.pinger is not None:
             self.pinger.add(self.sub)
+        return self._counted(self._run())
+
+    def _counted(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
         sent = self.metrics.bytes_sent if self.metrics is not None else None
         sub = self.sub
         try:
-            for chunk in self._run():
+            for chunk in chunks:
                 sub.last_sent = time.monotonic()
                 if sent is not None:
                     sent.value += len(chunk)
@@ -129,7 +146,7 @@ class Stream:
 
     # -- the loop --------------------------------------------------------------------------------
     def _run(self) -> Iterator[bytes]:
-        encoder, handler, sub = self.encoder, self.handler, self.sub
+        encoder = self.encoder
         opening = encoder.opening(self.config.retry)
         if opening:
             yield opening
@@ -144,14 +161,20 @@ class Stream:
         caught_up = encoder.comment(CAUGHT_UP)
         if caught_up:
             yield caught_up
+        yield from self._live()
+
+    def _live(self) -> Iterator[bytes]:
+        """Live items as they come, until the stream ends or parks (returns either way)."""
+        encoder, handler, sub = self.encoder, self.handler, self.sub
         heartbeat = self.config.heartbeat or None
         while True:
+            if handler is not None and handler.hung_up():
+                return
             if handler is not None and handler.pending:
                 try:
                     handler.flush_pending()  # under the handler's write timeout
                 except OSError as exc:
-                    timed_out = isinstance(exc, TimeoutError)
-                    self.environ["logstream.disconnect"] = "write_timeout" if timed_out else "client_gone"
+                    self.disconnect = "write_timeout" if isinstance(exc, TimeoutError) else "client_gone"
                     return
             if sub.closed or self.shutdown is not None and self.shutdown.is_set():
                 self.end_reason = "shutdown"
@@ -180,6 +203,9 @@ class Stream:
                         yield ping
                     continue
                 sub.wakeup.clear()  # it may still be set by an overflow; nothing can run in between
+                if self._may_park():
+                    self._park()
+                    return  # the connection greenlet ends; the stream lives on, parked
                 if handler is not None:
                     handler.watch_hangup(sub.wakeup.set)  # a client that hangs up wakes us at once
                 hold = self._hold_timeout() if encoder.group else None
@@ -196,8 +222,6 @@ class Stream:
                     sub.parked = False
                     if handler is not None:
                         handler.unwatch_hangup()
-                if handler is not None and handler.hung_up():
-                    return
                 continue
             out: list[bytes] = []
             for index, item in sub.take():
@@ -212,6 +236,63 @@ class Stream:
                     out.append(chunk)
             if out:
                 yield b"".join(out)
+
+    # -- parked: no greenlet while idle (parking.py) ---------------------------------------------
+    def _may_park(self) -> bool:
+        """Idle with a heartbeat pinger, on a connection that can give its socket
+        away (a plain TCP one under logstream's own server), and not holding a
+        group (its hold needs a timed wait)."""
+        return (self.sub.direct is not None and self.pinger is not None and not self.encoder.group
+                and not self.handler.pending)
+
+    def _park(self) -> None:
+        sub = self.sub
+        conn = self.handler
+        if not isinstance(conn, ParkedConnection):  # the first time: take the socket from pywsgi
+            self.disconnect = self.environ.get("logstream.disconnect")
+            self.scope = scopes.current()
+            self.handler = conn = conn.detach()
+            self.environ = NO_ENVIRON
+            sub.wakeup = Waker(self)
+            conn.watch_hangup(sub.wakeup.set)  # a client that hangs up resumes the stream, which ends
+        sub.wakeup.running = False
+        sub.parked = True  # from now on the publisher writes for us
+        if conn.readable:  # the client hung up (or wrote) while the stream was running
+            sub.wakeup.set()
+
+    def resume(self) -> None:
+        """A parked stream's loop again, in a greenlet of its own (spawned by its
+        ``Waker``): send what is due under the write timeout, then park again, or
+        end: the last chunk, the descriptor closed, the stream released."""
+        scopes.bind(self.scope)  # a greenlet starts with no scope: the request's, for the path gate
+        conn = self.handler
+        try:
+            for chunk in self._counted(self._live()):
+                conn.send(chunk)
+        except OSError as exc:
+            self.disconnect = "write_timeout" if isinstance(exc, TimeoutError) else "client_gone"
+        finally:
+            if not self.sub.parked:  # it did not park again: the stream is over
+                conn.close(finished=self.disconnect is None)
+                self._release()
+
+    def ping_nowait(self) -> bool:
+        """Parked, with only a heartbeat due: send it from the caller's greenlet (the
+        pinger's) without spawning one. False: the stream's loop is needed (anything
+        queued, the socket would not take it all, a hang-up to look at, shutdown)."""
+        sub, conn = self.sub, self.handler
+        if (not sub.ping_due or sub.queue or sub.overflowed or sub.closed or conn.pending or conn.readable
+                or not conn.hangup or self.shutdown is not None and self.shutdown.is_set()):
+            return False
+        ping = self.encoder.comment("ping")
+        sent = conn.send_nowait(ping) if ping else 0
+        if sent is None:
+            return False  # the loop checks the peer, then sends it under the write timeout
+        sub.ping_due = False
+        sub.last_sent = time.monotonic()
+        if self.metrics is not None:
+            self.metrics.bytes_sent.inc(sent)
+        return not conn.pending
 
     def _held_groups(self) -> bytes:
         """group=1: the open groups whose hold has expired."""

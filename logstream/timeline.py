@@ -35,10 +35,11 @@ LINEAR_BELOW = 64 * 1024  # a span this small is scanned line by line instead of
 FIRST_STAMP_SCAN = 1024 * 1024  # bytes read from a link's start to find its first stamped line
 
 
-def line_time(text: str, year: int | None = None, tz: tzinfo | None = None) -> float | None:
-    """When the line ``text`` says it was written (epoch seconds), or None; ``year``
-    and ``tz`` as ``timestamps.detect`` takes them."""
-    stamp = detect(text, year=year, tz=tz)
+def line_time(text: str, year: int | None = None, tz: tzinfo | None = None,
+              latest: float | None = None) -> float | None:
+    """When the line ``text`` says it was written (epoch seconds), or None; ``year``,
+    ``tz`` and ``latest`` as ``timestamps.detect`` takes them."""
+    stamp = detect(text, year=year, tz=tz, latest=latest)
     if stamp is None and text.startswith("{"):
         parsed = parse_fields(text)
         stamp = parsed.time if parsed is not None else None
@@ -72,32 +73,39 @@ def seek_time(history: History, when: float, strict: bool = False, linear_below:
     return Place(later[0], later[1]) if later is not None else history.last()
 
 
-def _year(history: History, index: int) -> int:
-    return time.localtime(history.chain[index].mtime).tm_year
+def _year(history: History, index: int) -> tuple[int, float]:
+    """The year of link ``index``'s last write and its time: what a stamp
+    without a year is read against (``timestamps.detect``)."""
+    mtime = history.chain[index].mtime
+    return time.localtime(mtime).tm_year, mtime
 
 
 def _first_stamp(history: History, index: int, start: int, limit: int | None = None,
                  stop: int | None = None) -> tuple[int, float] | None:
     """(start of the first stamped line after ``start`` in link ``index``, its
-    time), reading at most ``limit`` bytes and up to ``stop``; None if none."""
+    time), reading at most ``limit`` bytes and up to ``stop``; None if none. A
+    plain file's line that the limit cuts is looked at by its head (where a
+    stamp is); a line longer than the limit is never read through."""
     reader = history.reader(index)
     if reader is None:
         return None
-    year, tz = _year(history, index), local_zone()
+    (year, latest), tz = _year(history, index), local_zone()
+    if limit is not None:
+        stop = start + limit if stop is None else min(stop, start + limit)
     begin = start
     try:
-        lines_iter = (read_lines(reader.fd, start, reader.end() if stop is None else stop, history.max_line,
-                                 final=True, block=PROBE_BLOCK)
+        lines_iter = (read_lines(reader.fd, start, reader.end() if stop is None else min(stop, reader.end()),
+                                 history.max_line, final=True, block=PROBE_BLOCK)
                       if isinstance(reader, PlainLink) else reader.forward(start, stop))
         for lines in lines_iter:
             for text, end in zip(lines.texts, lines.ends, strict=True):
-                stamp = line_time(text, year, tz)
+                stamp = line_time(text, year, tz, latest)
                 if stamp is not None:
                     return begin, stamp
                 begin = end
-            if limit is not None and begin - start >= limit:
-                return None
+            history.pause()  # a probe may read far through unstamped lines: live streams go on meanwhile
     except ArchiveError:
+        history.skipped.append(history.chain[index].rel)  # corrupt or truncated: the page names it
         return None
     return None
 
@@ -107,7 +115,7 @@ def _crossing(history: History, index: int, lo: int, late: Callable[[float], boo
     first late stamped line after the crossing the search lands on, or None if
     the link's stamps after ``lo`` are all early."""
     reader = history.reader(index)
-    year, tz = _year(history, index), local_zone()
+    (year, latest), tz = _year(history, index), local_zone()
     if isinstance(reader, PlainLink):
         hi = reader.end()
         # Invariants: a stamped line starts at lo and is early; the first stamped
@@ -126,12 +134,16 @@ def _crossing(history: History, index: int, lo: int, late: Callable[[float], boo
     begin = lo
     scan = (read_lines(reader.fd, lo, reader.end(), history.max_line, final=True, block=PROBE_BLOCK)
             if isinstance(reader, PlainLink) else reader.forward(lo))
-    for lines in scan:
-        for text, end in zip(lines.texts, lines.ends, strict=True):
-            stamp = line_time(text, year, tz)
-            if stamp is not None and late(stamp):
-                return begin
-            begin = end
+    try:
+        for lines in scan:
+            for text, end in zip(lines.texts, lines.ends, strict=True):
+                stamp = line_time(text, year, tz, latest)
+                if stamp is not None and late(stamp):
+                    return begin
+                begin = end
+            history.pause()
+    except ArchiveError:  # a truncated archive: what could be read has no late stamp; the page names it
+        history.skipped.append(history.chain[index].rel)
     return None
 
 

@@ -36,17 +36,27 @@ def local_zone() -> tzinfo:
     return datetime.now().astimezone().tzinfo or UTC
 
 
-def _zone(text: str | None, tz: tzinfo) -> tzinfo:
+def _zone(text: str | None, tz: tzinfo) -> tzinfo | None:
+    """The zone ``text`` names (``Z``, ``+01:00``, ``-0800``), ``tz`` if none;
+    None for an offset no clock has (``+99:00``: ``timezone`` would raise)."""
     if not text:
         return tz
     if text == "Z":
         return UTC
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
-    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
+    hours, minutes = int(digits[:2]), int(digits[2:4])
+    if hours > 23 or minutes > 59:
+        return None
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
-def _epoch(year: int, month: int, day: int, h: int, m: int, s: int, fraction: str | None, zone: tzinfo) -> float | None:
+def _epoch(year: int, month: int, day: int, h: int, m: int, s: int, fraction: str | None,
+           zone: tzinfo | None) -> float | None:
+    """Epoch seconds of that moment, or None if it is no moment (a 13th month, a
+    zone no clock has, a year out of range)."""
+    if zone is None:
+        return None
     try:
         moment = datetime(year, month, day, h, m, min(s, 59), tzinfo=zone)  # a leap second counts as :59
     except ValueError:
@@ -54,10 +64,13 @@ def _epoch(year: int, month: int, day: int, h: int, m: int, s: int, fraction: st
     return moment.timestamp() + (int(fraction) / 10 ** len(fraction) if fraction else 0.0)
 
 
-def detect(line: str, *, year: int | None = None, tz: tzinfo | None = None) -> float | None:
+def detect(line: str, *, year: int | None = None, tz: tzinfo | None = None,
+           latest: float | None = None) -> float | None:
     """When ``line`` says it was written (epoch seconds), or None. ``year`` is
-    used for formats without one (default: this year); ``tz`` for times without
-    a zone (default: the server's local zone)."""
+    used for formats without one (default: this year), and the year before if
+    that puts the line more than a day after ``latest`` (its file's last write:
+    ``Dec 31`` in a file written on into January is last year's); ``tz`` for
+    times without a zone (default: the server's local zone)."""
     if not line:
         return None
     tz = tz or local_zone()
@@ -69,11 +82,11 @@ def detect(line: str, *, year: int | None = None, tz: tzinfo | None = None) -> f
     m = _SYSLOG.match(head)
     if m and m.group(1) in _MONTHS:
         mon, d, h, mi, s, frac = m.groups()
-        return _epoch(year or time.localtime().tm_year, _MONTHS[mon], int(d), int(h), int(mi), int(s), frac, tz)
+        return _yearless(year, _MONTHS[mon], int(d), int(h), int(mi), int(s), frac, tz, latest)
     m = _KLOG.match(head)
     if m:
         mo, d, h, mi, s, frac = m.groups()
-        return _epoch(year or time.localtime().tm_year, int(mo), int(d), int(h), int(mi), int(s), frac, tz)
+        return _yearless(year, int(mo), int(d), int(h), int(mi), int(s), frac, tz, latest)
     if line.startswith("{"):
         return None  # a JSON line's time is a field (fields.parse), not text
     m = _CLF.search(line, 0, 100)
@@ -81,6 +94,17 @@ def detect(line: str, *, year: int | None = None, tz: tzinfo | None = None) -> f
         d, mon, y, h, mi, s, zone = m.groups()
         return _epoch(int(y), _MONTHS[mon], int(d), int(h), int(mi), int(s), None, _zone(zone, tz))
     return None
+
+
+def _yearless(year: int | None, month: int, day: int, h: int, m: int, s: int, fraction: str | None,
+              zone: tzinfo, latest: float | None) -> float | None:
+    """A stamp without a year (syslog RFC 3164, klog): in ``year`` (default this
+    one), or the year before if that is more than a day after ``latest``."""
+    year = year or time.localtime().tm_year
+    value = _epoch(year, month, day, h, m, s, fraction, zone)
+    if value is not None and latest is not None and value > latest + 86400:
+        return _epoch(year - 1, month, day, h, m, s, fraction, zone)
+    return value
 
 
 def parse_value(value, *, tz: tzinfo | None = None) -> float | None:
@@ -100,6 +124,7 @@ def parse_value(value, *, tz: tzinfo | None = None) -> float | None:
     return None
 
 
+_EARLIEST = datetime(1, 1, 1, tzinfo=UTC).timestamp()  # the first moment a datetime (and utc()) can name
 _RELATIVE = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -112,7 +137,10 @@ def parse_time(text: str, *, now: float | None = None, tz: tzinfo | None = None)
     text = (text or "").strip()
     m = _RELATIVE.fullmatch(text)
     if m:
-        return (time.time() if now is None else now) - float(m.group(1)) * _UNITS[m.group(2)]
+        value = (time.time() if now is None else now) - float(m.group(1)) * _UNITS[m.group(2)]
+        if not _EARLIEST <= value:  # also NaN and -inf: 10**400 days ago is no time, and utc() cannot say it
+            raise ValueError(f"{text[:40]!r} reaches back before the year 1")
+        return value
     m = _ISO.fullmatch(text)
     if m and not text.startswith(("<", "[")):
         y, mo, d, h, mi, s, frac, zone = m.groups()

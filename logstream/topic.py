@@ -52,8 +52,9 @@ class Subscriber:
         self.closed = False
         self.ping_due = False
         self.last_sent = time.monotonic()
-        self.parked = False  # its greenlet waits with nothing queued
+        self.parked = False  # nothing queued, its greenlet waiting or gone (parking.py)
         self.direct = None  # callable(index, item) -> bool: deliver without waking it
+        # self.wakeup: a gevent Event while a greenlet serves it; a parking.Waker once parked
 
     def offer(self, index: int, item) -> None:
         if self.overflowed:

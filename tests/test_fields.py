@@ -44,6 +44,25 @@ def test_no_line_makes_the_parsers_raise(line):
     timestamps.detect(line)
 
 
+zones = st.one_of(st.just("Z"), st.from_regex(r"[+-]\d{2}:?\d{2}", fullmatch=True))
+stamps = st.builds("{}-{:02d}-{:02d}{}{:02d}:{:02d}:{:02d}{}".format, st.integers(0, 9999).map("{:04d}".format),
+                   st.integers(0, 99), st.integers(0, 99), st.sampled_from("T "), st.integers(0, 99),
+                   st.integers(0, 99), st.integers(0, 99), st.one_of(st.just(""), zones))
+
+
+@settings(max_examples=300)
+@given(stamps, st.one_of(st.from_regex(r"\d{1,400}(\.\d{1,5})?(ms|s|m|h|d|w)", fullmatch=True), stamps))
+def test_no_stamp_makes_the_detector_raise_and_every_time_a_client_gives_is_one_utc_can_say(stamp, asked):
+    timestamps.detect(stamp + " x")  # a zone no clock has (+99:00) is no time, not an exception
+    timestamps.detect(f"[30/Nov/2026:04:25:58 {stamp[-6:].replace(':', '')}] x")
+    parse(json.dumps({"time": stamp, "msg": "x"}))
+    try:
+        when = timestamps.parse_time(asked)
+    except ValueError:
+        return  # a 400 naming the parameter
+    assert timestamps.utc(when)
+
+
 @pytest.mark.parametrize("line,kind,level,message", [
     ('{"level":"WARNING","msg":"disk 91% full"}', "json", "warn", "disk 91% full"),
     ('{"severity":"ERROR","message":"boom"}', "json", "error", "boom"),

@@ -249,3 +249,39 @@ def test_a_concatenated_gzip_reads_as_one_and_a_truncated_one_is_skipped_and_nam
         page = history.after(history.first(), 10)
         assert [text for _, text in page.lines] == ["a", "bc", "d"]
         assert "app.log.1.gz" in page.skipped
+
+
+def test_reading_back_a_line_longer_than_a_block_pauses_after_each_block(tmp_path):
+    """A line without an LF in sight (a progress bar redrawn with CR for hours)
+    is read back and cut through the one definition, and the server's pause
+    (``gevent.sleep``) comes after every block of it, so live streams never
+    wait for the whole line."""
+    line = b"\0" * 5000 + b"\xef\xbb\xbfbar \xc3" + b"\r".join(b"%05d%%" % n for n in range(20_000)) + b"\r\n"
+    (tmp_path / "app.log.1").write_bytes(b"before\n" + line + b"x\n")
+    (tmp_path / "app.log").write_bytes(b"")
+    pauses = []
+    with History(tmp_path, "app.log", MAX_LINE, block=4096, pause=lambda: pauses.append(1)) as history:
+        ref = reference(history)
+        page = history.before(history.last(), 3)
+        assert page.lines == ref
+        assert len(ref) == 3 and ref[1][1].endswith(f"[…cut {len(line) - 5000 - 2 - MAX_LINE} bytes]")
+    assert len(pauses) >= 2 * len(line) // 4096 - 4  # back to its start, then forward through it
+
+
+def test_finding_a_time_through_unstamped_lines_pauses_as_it_reads(tmp_path):
+    body = b"".join(b"  at frame %06d %s\n" % (n, b"." * 1000) for n in range(3000))  # 3 MB of a trace
+    (tmp_path / "app.log").write_bytes(b"2026-11-30T04:00:00Z start\n" + body + b"2026-11-30T04:00:09Z end\n")
+    pauses = []
+    with History(tmp_path, "app.log", 4096, pause=lambda: pauses.append(1)) as history:
+        place = seek_time(history, line_time("2026-11-30T04:00:05Z"))
+        assert [t for _, t in history.after(place, 1).lines] == ["2026-11-30T04:00:09Z end"]
+    assert len(pauses) >= 50  # at least once per 64 KiB read (3 MB of probes)
+
+
+def test_opening_a_history_whose_file_ends_in_a_long_unfinished_line_pauses_as_it_reads_back(tmp_path):
+    (tmp_path / "app.log").write_bytes(b"done\n" + b"\r".join(b"%05d%%" % n for n in range(20_000)))
+    pauses = []
+    with History(tmp_path, "app.log", MAX_LINE, block=4096, pause=lambda: pauses.append(1)) as history:
+        assert history.last() == Place(0, 5)  # the unfinished line is not a line yet
+        assert history.before(history.last(), 5).lines == [(f"{os.stat(tmp_path / 'app.log').st_ino:x}-5", "done")]
+    assert len(pauses) >= 140_000 // 4096 - 2

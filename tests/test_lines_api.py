@@ -6,6 +6,7 @@ stream's; every bad input is a JSON error with the stream's reasons."""
 import gzip
 import json
 import os
+import time
 import urllib.parse
 
 import pytest
@@ -137,6 +138,10 @@ def test_filter_invert_and_where_give_n_matching_lines_however_far_apart(history
     ({"until": "2026-13-40T00:00:00Z"}, 400, "until: expected"),
     ({"since": "1h", "before": "APP-0"}, 400, "at most one of"),
     ({"until": "1h", "around": "APP-0"}, 400, "until: not with around"),
+    ({"since": STAMP.format(3, 0), "until": STAMP.format(2, 0)}, 400, "until: earlier than since"),
+    ({"since": "1h", "until": "2h"}, 400, "until: earlier than since"),
+    ({"since": "9" * 400 + "s"}, 400, "since: '999"),
+    ({"until": "99999999999999999999d"}, 400, "reaches back before the year 1"),
     ({"limit": "0"}, 400, "limit: must be between 1 and 500"),
     ({"limit": "501"}, 400, "limit: must be between 1 and 500"),
     ({"limit": "ten"}, 400, "limit: expected a whole number"),
@@ -188,3 +193,78 @@ def test_group_1_never_starts_a_page_inside_a_stack_trace(tmp_path_factory):
         assert texts(before) == [f"{STAMP.format(0, 59)} INFO before"]
     finally:
         server.stop()
+
+
+def test_a_line_stamped_with_an_impossible_zone_is_a_line_without_a_time(server, logdir):
+    append(logdir / "app.log", "2026-11-30T04:00:00+99:00 no clock has this zone", stamped(0, 1))
+    append(logdir / "app.json", json.dumps({"time": "2026-11-30T04:00:00+99:00", "msg": "no clock"}))
+    status, body = get(server, "app.log", since=STAMP.format(0, 0))
+    assert (status, texts(body)) == (200, [stamped(0, 1)]), body
+    status, body = get(server, "app.json", since=STAMP.format(0, 0))
+    assert status == 400 and "no timestamp found" in body["error"]
+    stream = server.stream("/api/stream/app.json?format=ndjson&lines=1")  # fields are parsed for NDJSON
+    assert stream.status == 200
+    stream.read_until(lambda c: b"no clock" in c.raw, message="the line")
+    record = json.loads(bytes(stream.raw).split(b"\n")[0])
+    assert record["fields"]["msg"] == "no clock"
+
+
+def test_since_past_a_truncated_archive_answers_from_the_next_file_and_names_it(server, logdir):
+    old = "".join(f"{STAMP.format(1, n % 60)} old {n}\n" for n in range(6000)).encode()
+    archive = gzip.compress(old)
+    (logdir / "app.log.2.gz").write_bytes(archive[:len(archive) // 2])  # every stamp it still has is early
+    append(logdir / "app.log.1", *(stamped(2, n) for n in range(3)))
+    append(logdir / "app.log", stamped(3, 0))
+    status, body = get(server, "app.log", since=STAMP.format(2, 0), limit=2)
+    assert (status, texts(body)) == (200, [stamped(2, 0), stamped(2, 1)]), body
+    assert body["skipped"] == ["app.log.2.gz"]
+    status, headers, data = server.get(f"/api/download/app.log?since={STAMP.format(2, 1)}")
+    assert (status, data.decode().splitlines()) == (200, [stamped(2, 1), stamped(2, 2), stamped(3, 0)])
+
+
+def peak_rss_mib(server) -> float:
+    """The server process's peak resident memory (VmHWM), in MiB."""
+    with open(f"/proc/{server.proc.pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+
+
+def test_paging_back_into_an_archive_larger_than_the_cache_holds_a_window_not_the_archive(server, logdir):
+    block = "".join(f"{STAMP.format(1, n % 60)} old {n:07d}\n" for n in range(30_000)).encode()  # 1 MiB
+    member = gzip.compress(block, mtime=0)
+    with open(logdir / "app.log.1.gz", "wb") as f:
+        for _ in range(400):  # 400 MiB of text, well past the 256 MiB the archive cache holds
+            f.write(member)
+    append(logdir / "app.log", stamped(3, 0))
+    status, body = get(server, "app.log", limit=3)
+    assert (status, texts(body)[-1]) == (200, stamped(3, 0)), body
+    assert texts(body)[:2] == [f"{STAMP.format(1, n % 60)} old {n:07d}" for n in (29_998, 29_999)]
+    status, back = get(server, "app.log", before=body["start"], limit=2)
+    assert status == 200 and texts(back) == [f"{STAMP.format(1, n % 60)} old {n:07d}" for n in (29_996, 29_997)]
+    assert peak_rss_mib(server) < 600  # it held the whole 400 MiB, twice while joining it, before
+
+
+def test_since_looks_for_a_files_first_stamp_in_its_first_mib_only_and_never_reads_a_long_line_through(
+        server, logdir):
+    with open(logdir / "app.log.1", "wb") as f:  # its one stamp comes after 2 MiB without one
+        f.write(b"x" * (2 << 20) + b"\n" + stamped(1, 0).encode() + b"\n")
+    append(logdir / "app.log", "no stamp here either")
+    status, body = get(server, "app.log", since=STAMP.format(0, 0))
+    assert status == 400 and "no timestamp found" in body["error"], body
+    with open(logdir / "long.log.1", "wb") as f:  # a stamped line 3 MiB long: its head says when
+        f.write(stamped(1, 0).encode() + b" " + b"y" * (3 << 20) + b"\n" + stamped(1, 1).encode() + b"\n")
+    append(logdir / "long.log", stamped(2, 0))
+    status, body = get(server, "long.log", since=STAMP.format(1, 0), limit=3)
+    assert status == 200 and texts(body)[1:] == [stamped(1, 1), stamped(2, 0)], body
+    assert texts(body)[0].startswith(stamped(1, 0) + " yyy") and texts(body)[0].endswith("bytes]")
+    assert not body["more_before"]
+
+
+def test_a_syslog_file_written_across_new_year_reads_december_as_the_year_before(server, logdir):
+    log = logdir / "syslog"
+    append(log, "Dec 31 23:59:58 host app: the old year", "Jan  1 00:00:02 host app: the new year")
+    written = time.mktime((2027, 1, 1, 0, 0, 5, 0, 0, -1))  # the file's last write, in the server's zone
+    os.utime(log, (written, written))
+    status, body = get(server, "syslog", since="2027-01-01T00:00:00")  # no zone: the server's, as syslog's
+    assert (status, texts(body)) == (200, ["Jan  1 00:00:02 host app: the new year"]), body
+    status, body = get(server, "syslog", since="2026-12-31T23:59:57")
+    assert texts(body) == ["Dec 31 23:59:58 host app: the old year", "Jan  1 00:00:02 host app: the new year"]

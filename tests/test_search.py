@@ -173,16 +173,23 @@ def test_closing_the_connection_stops_the_scan(server, logdir):
     line = b'{"level":"info","msg":"%s"}\n' % (b"x" * 60)
     with open(logdir / "app.log", "wb") as f:
         f.write(line * (64 * 1024 * 1024 // len(line)))
-    total = os.path.getsize(logdir / "app.log")
-    client = server.stream("/api/search/app.log?where=level%3Derror")
+    assert_a_hang_up_stops_the_scan(server, "app.log", "logstream_search_scanned_bytes_total",
+                                    os.path.getsize(logdir / "app.log"))
+
+
+def assert_a_hang_up_stops_the_scan(server, path: str, counter: str, total: int) -> None:
+    """Starts a search of ``path`` for ``level=error``, hangs up once it has read
+    something, and checks through ``/metrics`` that it ended with less than
+    ``total`` (what ``counter`` counts in the whole history) read, and stays ended."""
+    client = server.stream(f"/api/search/{path}?where=level%3Derror")
     client.read_until(lambda c: any(json.loads(e.data)["scanned_bytes"] > 0 for e in c.of_type("progress")),
                       message="the scan to start")
     assert metrics(server)["logstream_searches"] == 1
     client.close()
     wait_for(lambda: metrics(server)["logstream_searches"] == 0, message="the search to end")
-    scanned = metrics(server)["logstream_search_scanned_bytes_total"]
+    scanned = metrics(server)[counter]
     assert 0 < scanned < total
-    assert metrics(server)["logstream_search_scanned_bytes_total"] == scanned  # and it stays stopped
+    assert metrics(server)[counter] == scanned  # and it stays stopped
 
 
 def test_since_and_until_bound_the_history_by_time(server, logdir):

@@ -58,7 +58,7 @@ def test_a_line_link_reads_back_as_its_file_and_line(page, file, a, b, ranged):
 @given(lines=st.lists(st.integers(0, 40), max_size=60), shown=st.sets(st.integers(0, 40)))
 def test_a_page_adds_only_lines_not_shown_each_once_in_order(page, lines, shown):
     got = page.evaluate("""async ([lines, shown]) => {
-        const { unseen } = await import('./history.js');
+        const { unseen } = await import('./historypage.js');
         const have = new Set(shown.map(String));
         return unseen(lines.map(n => ({ id: String(n), text: 'line ' + n })), id => have.has(id));
     }""", [lines, sorted(shown)])
@@ -77,7 +77,7 @@ def test_an_anchor_highlights_exactly_its_line_or_range(page, n, data):
     a = data.draw(st.integers(0, n - 1))
     b = data.draw(st.integers(0, n - 1))
     got = page.evaluate("""async ([ids, a, b]) => {
-        const { anchorSpan } = await import('./history.js');
+        const { anchorSpan } = await import('./historypage.js');
         return [anchorSpan(ids, { at: ids[a] }), anchorSpan(ids, { from: ids[a], to: ids[b] }),
                 anchorSpan(ids, { since: '15m' }), anchorSpan(ids, { at: 'gone' }), anchorSpan(ids, null)];
     }""", [window, a, b])

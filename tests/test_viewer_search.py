@@ -11,12 +11,14 @@ import os
 import pytest
 
 import browser as fixtures
+import test_redis
 from browser import TARGETS, Viewer, save_screenshot
-from conftest import append
+from conftest import append, wait_for
 
 browser = fixtures.browser
 new_page = fixtures.new_page
 viewer = fixtures.viewer
+redis_server, scale = test_redis.redis_server, test_redis.scale  # the scale-out fixtures, shared
 
 HITS = "() => Array.from(document.querySelectorAll('#search-hits .hit .hit-line'), e => e.textContent)"
 
@@ -27,15 +29,37 @@ def stamped(start: int, stop: int, every: int = 7) -> list[str]:
             for i in range(start, stop)]
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_search_shows_hits_newest_first_across_rotations_and_a_click_opens_the_line(new_page, server, logdir, scheme):
+def scale_out_node(request, older: list[str], current: list[str]):
+    """A web node serving a Redis stream to which an agent shipped ``older``,
+    then (after a rotation) ``current``: the same history, as a scale-out user sees it."""
+    if test_redis.REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (./run.sh test installs it)")
+    scale = request.getfixturevalue("scale")
+    root = scale.agent("web-1").root
+    r = scale.redis.client()
+    shipped = lambda: len(test_redis.stream_lines(r, "web-1", "app.log"))  # noqa: E731
+    append(root / "app.log", *older)
+    wait_for(lambda: shipped() == len(older), message="the older lines shipped")
+    os.rename(root / "app.log", root / "app.log.1")
+    append(root / "app.log", *current)
+    wait_for(lambda: shipped() == len(older) + len(current), message="the rotated file's lines shipped")
+    return scale.node(), "web-1/app.log"
+
+
+@pytest.mark.parametrize("scheme, source", [("light", "local"), ("dark", "local"), ("light", "redis")])
+def test_search_shows_hits_newest_first_across_rotations_and_a_click_opens_the_line(request, new_page, logdir,
+                                                                                  scheme, source):
     older, current = stamped(0, 300), stamped(300, 420)
-    append(logdir / "app.log", *older)
-    os.rename(logdir / "app.log", logdir / "app.log.1")
-    append(logdir / "app.log", *current)
+    if source == "redis":  # a scale-out web node: the stream's entries (tests/test_search_redis.py)
+        server, path = scale_out_node(request, older, current)
+    else:
+        append(logdir / "app.log", *older)
+        os.rename(logdir / "app.log", logdir / "app.log.1")
+        append(logdir / "app.log", *current)
+        server, path = request.getfixturevalue("server"), "app.log"
     viewer = Viewer(new_page(color_scheme=scheme), server)
-    page = viewer.open("file=app.log").page
-    viewer.wait_texts(current)
+    page = viewer.open(f"file={path}").page
+    viewer.wait_texts(older + current if source == "redis" else current)  # a stream's backlog crosses rotations
     page.click("#search-open")
     page.fill("#search-input", "NEEDLE")  # case-insensitive unless Aa is pressed
     page.press("#search-input", "Enter")
@@ -49,7 +73,9 @@ def test_search_shows_hits_newest_first_across_rotations_and_a_click_opens_the_l
     i = history.index(want[1])
     assert first.locator(".hit-ctx").all_inner_texts() == [history[i - 1], history[i + 1]]
     assert first.locator(".hit-line mark").inner_text() == "needle"
-    save_screenshot(page, f"search-panel-{scheme}")
+    if source == "redis":
+        assert " entries in " in page.inner_text("#search-state")  # what a Redis node counts
+    save_screenshot(page, f"search-panel-{scheme}" + ("-redis" if source == "redis" else ""))
 
     oldest = page.locator("#search-hits .hit").last  # in app.log.1
     oldest.click()

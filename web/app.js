@@ -17,7 +17,7 @@ import { ConnectionStatus } from "./status.js";
 import { HighlightPanel } from "./highlights.js";
 import { SearchPanel } from "./searchpanel.js";
 import { History } from "./history.js";
-import { interleaveByTime } from "./interleave.js";
+import { interleaveByTime, newestOfEach } from "./interleave.js";
 import { JumpToTime } from "./jumptime.js";
 import { LineLinks } from "./linelinks.js";
 import { makeRuleMarker } from "./rules.js";
@@ -82,7 +82,6 @@ const empty = new EmptyState({
   }),
 });
 $("file-filter").addEventListener("input", (e) => files.setQuery(e.target.value));
-bindShortcuts({ toolbar, view });
 bindStructured($("lines"), {
   pinned: () => state.pinned,
   onPin: (path) => {
@@ -162,12 +161,14 @@ function streamedFiles() {
 const past = new History({
   view,
   path: () => (streamedFiles().length === 1 && state.files.length === 1 ? state.files[0] : null),
+  merged: () => (streamedFiles().length > 1 ? { paths: streamedFiles(), lastId: connections.stream?.lastId || "", sources: lineSources } : null),
   openLive: (lastId) => openLive(lastId),
   closeLive: () => { connections.closeStream(); status.render(); },
   restart: () => restartStream(),
   maxPage: () => settings.maxBacklog,
 });
 let openLive = () => {};
+let lineSources = new Map(); // path -> the label of its lines (render.js sourceFor)
 /** Open the view at a place in the history (a search hit, a time): it becomes the page's link too. */
 function openAt(anchor) {
   if (anchor.at) {
@@ -188,13 +189,19 @@ const search = new SearchPanel({
   },
 });
 const jumpToTime = new JumpToTime({ path: () => past.path(), onJump: (since) => openAt({ since }) });
+/** The file of a line (a merged view's line: its own); with no line, the one file shown or null. */
+const linePath = (line) => past.path() ?? (line && past.merged() ? line.source?.path ?? null : null);
 const lineLinks = new LineLinks({
   list: $("lines"),
-  path: () => past.path(),
+  scroller: $("scroller"),
+  path: linePath,
   filtered: () => Boolean(state.filter.text || state.where.trim()),
-  onContext: (line) => toggleContext(view, past.path(), line),
+  onContext: (line) => toggleContext(view, linePath(line), line),
+  drawn: (line) => view.drawnLine(line),
+  onSelect: () => view.stopFollowing(),
   toast: (text) => toolbar.toast(text),
 });
+bindShortcuts({ toolbar, view, lineLinks });
 
 /** (Re)start the stream for the current files and filter, from a clean view (or at state.anchor in the history). */
 function restartStream() {
@@ -209,6 +216,7 @@ function restartStream() {
   const streamed = streamedFiles();
   const merged = streamed.length > 1;
   const sources = new Map(state.files.map((p, i) => [p, sourceFor(p, i, state.files)]));
+  lineSources = sources;
   $("lines").classList.toggle("merged", merged);
   toolbar.renderFiles();
   search.fileChanged();
@@ -222,25 +230,41 @@ function restartStream() {
     if (streamed.includes(path)) continue;
     view.addSeparator("skipped", `${path} is compressed (${compression(path)}): not shown here; download it from its tab`);
   }
+  // A merged line's id is its file's part of the stream's id (the positions of all files, in the paths' order).
+  const part = (l) => (l.id ? l.id.split(",")[streamed.indexOf(l.path)] : undefined);
   const show = (lines) => view.addLines(merged
-    ? lines.map((l) => ({ data: l.data, source: sources.get(l.path) || sourceFor(l.path, 7), continuation: l.continuation }))
+    ? lines.map((l) => ({ data: l.data, id: part(l), source: sources.get(l.path) || sourceFor(l.path, 7), continuation: l.continuation }))
     : lines);
-  // A merged backlog is held until it is all there, then shown in time order (interleave.js).
-  let held = merged ? [] : null;
+  // A merged backlog (or the catch-up of following on, history.js) is held until it is all there, then shown in time order (interleave.js).
+  let held = null;
+  let dropped = 0; // held lines let go beyond what the window can show
   const release = () => {
     if (held === null) return;
     const lines = held;
     held = null;
+    if (dropped) view.addSeparator("skipped", `${dropped.toLocaleString()} older lines are not shown: more came at once than the ${view.max.toLocaleString()}-line window holds`);
     if (lines.length) show(interleaveByTime(lines));
   };
   // Follow the live end: with its backlog, or (history.js) from after the last line shown.
-  openLive = (lastId = "") => connections.openStream({
+  openLive = (lastId = "") => {
+    held = merged ? [] : null;
+    dropped = 0;
+    openStream(lastId);
+  };
+  const openStream = (lastId) => connections.openStream({
     paths: streamed,
     merged,
     lastId,
     onLines: (lines) => {
       if (held === null) show(lines);
-      else for (const l of lines) held.push(l);
+      else {
+        for (const l of lines) held.push(l);
+        if (held.length > 2 * streamed.length * view.max) {
+          const cut = newestOfEach(held, view.max);
+          held = cut.lines;
+          dropped += cut.dropped;
+        }
+      }
     },
     onControl: (type, info) => {
       if (type === "backlog" && info.complete === false) streamNotes.backlog.set(info.path, info);

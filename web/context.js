@@ -5,7 +5,7 @@
 // in the view (view.insertBeside), so the counts stay the filtered log's own.
 // Never changes the filtered lines themselves.
 
-import { fetchPage } from "./history.js";
+import { fetchPage } from "./historypage.js";
 import { lineElement, prepareLine } from "./render.js";
 
 export const CONTEXT = 5; // unfiltered lines each side

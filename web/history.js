@@ -6,6 +6,8 @@
 // on to the live end from the last line shown, opening the view at a line, a
 // range or a time (state.anchor: links, search hits, jump to time), the
 // history bar that says where the view is (a line's unfiltered context: context.js).
+// A merged view scrolls back and follows on the same way, its older page made
+// of every file's (mergedhistory.js), and follows on at once when scrolled down.
 //
 // Promises kept here: the window is one contiguous stretch of the history (an
 // older page is put above the first line, a newer one below the last, and the
@@ -16,80 +18,14 @@
 // Never builds a line's DOM itself (render.js, view.js) and never opens the
 // live stream (the app does, through openLive).
 
-import { encodePath, filterParams } from "./connection.js";
+import { anchorSpan, fetchPage, unseen } from "./historypage.js";
+import { MergedHistory } from "./mergedhistory.js";
+import { separatorElement } from "./render.js";
 import { setAnchor, state } from "./state.js";
 
 export const PAGE = 200; // lines per page, the server's default (fewer if its --max-backlog is lower)
 const RANGE_PAGES = 25; // a linked range is read at most this many pages past its start
 const TOP_PX = 48; // this close to the top loads the page before
-
-/**
- * The URL of a page of `path`'s history: `params` is {before|after|around|since, limit};
- * the view's filter goes with it unless `filtered` is false (context, links).
- */
-export function linesUrl(path, params, filtered = true) {
-  const q = filtered ? filterParams() : new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) q.set(k, String(v));
-  return `api/lines/${encodePath(path)}?${q}`;
-}
-
-/** A page the server could not give: its HTTP status (0: no answer) and its reason, in its words. */
-export class HistoryError extends Error {
-  constructor(status, reason) {
-    super(reason);
-    this.status = status;
-    this.reason = reason;
-  }
-}
-
-/**
- * One page: {lines: [{id, text}], more_before, more_after}, oldest first.
- * Raises HistoryError with the server's JSON `error` (400/404: a malformed or
- * gone id, a bad time, a bad filter) or a network failure (status 0).
- */
-export async function fetchPage(path, params, filtered = true) {
-  let r;
-  try {
-    r = await fetch(linesUrl(path, params, filtered), { cache: "no-store" });
-  } catch {
-    throw new HistoryError(0, "the server cannot be reached");
-  }
-  let body = null;
-  try { body = await r.json(); } catch { /* not JSON */ }
-  if (!r.ok) throw new HistoryError(r.status, body && typeof body.error === "string" ? body.error : `HTTP ${r.status}`);
-  if (!body || !Array.isArray(body.lines)) throw new HistoryError(r.status, "the server's answer is not a page of lines");
-  return body;
-}
-
-/**
- * The lines of a page that the window does not show yet (`shown(id)` says
- * which it does), as view items {data, id}, in order: the seam between a page
- * and the window never repeats a line (pure).
- */
-export function unseen(lines, shown) {
-  const out = [];
-  const here = new Set();
-  for (const l of lines) {
-    if (typeof l.id !== "string" || here.has(l.id) || shown(l.id)) continue;
-    here.add(l.id);
-    out.push({ data: String(l.text), id: l.id });
-  }
-  return out;
-}
-
-/**
- * The lines of a window (their ids, in order) to highlight for an anchor:
- * {at} the line itself, {from, to} every line from `from` to `to` (either way
- * round), {since} the first line; [] when the window does not hold it (pure).
- */
-export function anchorSpan(ids, anchor) {
-  if (!anchor) return [];
-  if (anchor.since) return ids.length ? [ids[0]] : [];
-  if (anchor.at) return ids.includes(anchor.at) ? [anchor.at] : [];
-  const a = ids.indexOf(anchor.from), b = ids.indexOf(anchor.to);
-  if (a < 0 || b < 0) return [];
-  return ids.slice(Math.min(a, b), Math.max(a, b) + 1);
-}
 
 const $ = (id) => document.getElementById(id);
 
@@ -103,17 +39,21 @@ function describeAnchor(anchor) {
 export class History {
   /**
    * view: the LogView; path(): the one file shown (null for a merged view or
-   * none: no history then); openLive(lastId): follow the live stream from
+   * none); merged(): a merged view's {paths, lastId (the live stream's last
+   * id), sources (path -> the view's source)}, or null (mergedhistory.js
+   * pages each file back and merges); openLive(lastId): follow the live stream from
    * after that id; closeLive(): stop it; restart(): show the live end
    * afresh (the bar's button, after the anchor was dropped); maxPage(): the
    * most lines the server serves at once (--max-backlog), or null. The pane's
    * message (empty.js reads `error`) is told through the view's onChange.
    */
-  constructor({ view, path, openLive, closeLive, restart, maxPage }) {
+  constructor({ view, path, merged, openLive, closeLive, restart, maxPage }) {
     this.view = view;
     // Half a window at most: the lines the reader looks at stay when the far end gives way.
     this.page = () => Math.max(1, Math.min(PAGE, maxPage() ?? PAGE, Math.floor(view.max / 2)));
     this.path = path;
+    this.merged = merged;
+    this.mergedPages = new MergedHistory({ view, fetchPage });
     this.openLive = openLive;
     this.closeLive = closeLive;
     this.generation = 0; // a restart makes every fetch under way stale
@@ -147,6 +87,7 @@ export class History {
     this.olderBlocked = false;
     this.error = null;
     this.lastQueued = "";
+    this.mergedPages.reset();
     this.view.detached = false;
     this._bar();
   }
@@ -187,15 +128,16 @@ export class History {
 
   /** Scrolled to the top: put the page before the first line above it, the reader's place kept. */
   async loadOlder() {
-    const path = this.path();
-    if (!path || this.loading || this.olderBlocked || this.error || this.list.querySelector(".sep-start")) return;
+    const path = this.path(), merged = this.merged();
+    if ((!path && !merged) || this.loading || this.olderBlocked || this.error || this.list.querySelector(".sep-start")) return;
     const first = this.edgeId();
     if (!first) return;
     const gen = this.generation;
     this.loading = true;
     let page;
     try {
-      page = await fetchPage(path, { before: first, limit: this.page() });
+      page = merged ? await this.mergedPages.older(merged.paths, this.page(), merged.lastId, merged.sources)
+        : await fetchPage(path, { before: first, limit: this.page() });
     } catch (err) {
       if (gen !== this.generation) return;
       this.olderBlocked = true;
@@ -205,12 +147,25 @@ export class History {
       if (gen === this.generation) this.loading = false;
     }
     if (gen !== this.generation || this.edgeId() !== first) return; // the window changed meanwhile
-    const top = this._edgeIds(page.lines.length);
-    const items = unseen(page.lines, (id) => top.has(id));
-    if (!page.more_before) {
-      items.unshift({ kind: "sep", sepKind: "start", message: `The start of ${path}'s history (its oldest rotation still on disk)` });
+    let items;
+    if (merged) {
+      items = page.items;
+      for (const { id, message } of page.starts) {
+        const line = this.list.querySelector(`.ln[data-id="${CSS.escape(id)}"]`);
+        if (line) this.view.insertBeside(line, separatorElement("filestart", message), null);
+      }
+      if (this.mergedPages.finished) {
+        items.unshift({ kind: "sep", sepKind: "start", message: `The start of the history of these ${merged.paths.length} files` });
+      }
+    } else {
+      const top = this._edgeIds(page.lines.length);
+      items = unseen(page.lines, (id) => top.has(id));
+      if (!page.more_before) {
+        items.unshift({ kind: "sep", sepKind: "start", message: `The start of ${path}'s history (its oldest rotation still on disk)` });
+      }
     }
     this._prepend(items);
+    if (merged) this.mergedPages.placed();
     const excess = this.view.domCount - this.view.max;
     if (excess > 0) {
       this._detach();
@@ -229,6 +184,7 @@ export class History {
   /** Detached and at the bottom: the page after the last line, below it; at the end, follow the live stream on. */
   async loadNewer() {
     const path = this.path();
+    if (this.merged()) { this.followOn(); return; } // a merged view follows on: the stream's catch-up is interleaved
     if (!path || this.loading || this.error) return;
     const last = this._lastId();
     if (!last) return;
@@ -260,10 +216,30 @@ export class History {
     if (this.view.detached) {
       this.generation++; // a page under way would come after the stream's lines
       this.loading = false;
+      const merged = this.merged();
+      if (merged) { this._followMerged(merged.paths); return; }
       this._attach(this._lastId());
     }
     this.view.follow();
     this._bar();
+  }
+
+  /** A merged view follows on from every file's last line shown (mergedhistory.js), once the server named them. */
+  async _followMerged(paths) {
+    const gen = this.generation;
+    this.loading = true; // nothing is paged in meanwhile
+    let id;
+    try {
+      id = await this.mergedPages.resumeId(paths);
+    } catch (err) {
+      if (gen === this.generation) this.view.addSeparator("error", `Cannot follow on: ${err.reason}`);
+      return;
+    } finally {
+      if (gen === this.generation) this.loading = false;
+    }
+    if (gen !== this.generation) return;
+    this._attach(id);
+    this.view.follow();
   }
 
   /**
@@ -272,22 +248,25 @@ export class History {
    */
   async clearedByReader() {
     if (!this.view.detached && !state.anchor && !this.error) return;
-    const path = this.path();
+    const paths = this.merged()?.paths ?? [this.path()];
     this.reset();
     if (state.anchor) setAnchor(null);
     const gen = this.generation;
     this.view.detached = true; // until the stream is open: nothing is paged in meanwhile
-    let page;
+    let last;
     try {
-      page = await fetchPage(path, { limit: 1 });
+      // Each file's last line (a merged stream's id joins them); an empty file: where its history ends.
+      last = (await Promise.all(paths.map(async (p) => {
+        const page = await fetchPage(p, { limit: 1 });
+        return page.lines.length ? page.lines[page.lines.length - 1].id : (paths.length > 1 ? page.end : "");
+      }))).join(",");
     } catch (err) {
-      if (gen === this.generation) this.view.addSeparator("error", `Cannot follow ${path}: ${err.reason}`);
+      if (gen === this.generation) this.view.addSeparator("error", `Cannot follow ${paths.join(", ")}: ${err.reason}`);
       return;
     }
     if (gen !== this.generation) return;
-    const last = page.lines.length ? page.lines[page.lines.length - 1].id : "";
     this.view.detached = false;
-    this.openLive(last); // only what comes after the file's last line ("": it has none, nothing to skip)
+    this.openLive(last); // only what comes after the files' last lines ("": it has none, nothing to skip)
     this._bar();
   }
 

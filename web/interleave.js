@@ -21,6 +21,25 @@ export function lineTime(raw, now) {
   return ts ? toMillis(text.slice(ts.start, ts.end), now) : null;
 }
 
+/**
+ * Held merged lines ({path, ...}) cut to each file's last `n`, in their order:
+ * {lines, dropped} (how many went). A window of `n` lines shows the newest
+ * `n` of the union, and those are among each file's last `n`, so a long
+ * catch-up (following on from far back, history.js) is held in bounded
+ * memory (pure).
+ */
+export function newestOfEach(lines, n) {
+  const left = new Map();
+  const keep = new Array(lines.length).fill(false);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const k = left.get(lines[i].path) ?? n;
+    if (k > 0) keep[i] = true;
+    left.set(lines[i].path, k - 1);
+  }
+  const kept = lines.filter((_, i) => keep[i]);
+  return { lines: kept, dropped: lines.length - kept.length };
+}
+
 /** Merged backlog lines ({data, path, ...}) in time order (a new array). */
 export function interleaveByTime(lines) {
   const now = new Date();

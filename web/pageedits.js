@@ -9,18 +9,20 @@ import { prepareLine, separatorElement } from "./render.js";
 export const pageEdits = {
   /**
    * History paging (history.js): put older entries above the window at once,
-   * line items `{data, id}` or separators `{kind: "sep", sepKind, message}`,
-   * oldest first. The caller keeps the scroll position and the bound.
+   * line items `{data, id, source}` (source: a merged view's file) or
+   * separators `{kind: "sep", sepKind, message}`, oldest first. The caller
+   * keeps the scroll position and the bound.
    */
   prependEntries(items) {
     const elements = [];
-    let record;
+    const records = new Map(); // per file: the record a line's level may continue
     for (const item of items) {
       if (item.kind === "sep") { elements.push(separatorElement(item.sepKind, item.message)); this.sepCount++; continue; }
-      const before = record;
+      const key = item.source ? item.source.index : -1;
+      const before = records.get(key);
       const rec = prepareLine(item.data, before);
-      record = rec.record;
-      elements.push(this._drawn(rec, null, item.data, before, undefined, item.id)); // older: nothing continues it
+      records.set(key, rec.record);
+      elements.push(this._drawn(rec, item.source ?? null, item.data, before, undefined, item.id)); // older: nothing continues it
     }
     const CHUNK = this.constructor.CHUNK;
     for (let end = elements.length; end > 0; end -= CHUNK) {

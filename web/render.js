@@ -18,12 +18,12 @@ export const SOURCE_COLOURS = 8;
 
 function basename(path) { return path.slice(path.lastIndexOf("/") + 1); }
 
-/** The label of a line's file: {index, label, title, colour}. */
+/** The label of a line's file: {index, label, title, colour, path}. */
 export function sourceFor(path, index, paths = [path]) {
   // The file name alone, unless two open files share it (a/app.log, b/app.log).
   const name = basename(path);
   const clash = paths.filter((p) => basename(p) === name).length > 1;
-  return { index, label: clash ? path : name, title: path, colour: index % SOURCE_COLOURS };
+  return { index, label: clash ? path : name, title: path, colour: index % SOURCE_COLOURS, path };
 }
 
 /**

@@ -25,7 +25,17 @@ export function searchUrl(path, pattern, limit = HIT_LIMIT) {
 
 /** "12.3 MB of 40 MB" (pure). */
 export function progressText(p) {
-  return `${formatSize(Number(p.scanned_bytes) || 0)} of ${formatSize(Number(p.total_bytes) || 0)}`;
+  return `${scannedText(p)} of ${amount(p, p.total_bytes)}`;
+}
+
+/** How much a search read: bytes, or entries on a Redis-backed node (`unit: "entries"`) (pure). */
+export function scannedText(p) {
+  return amount(p, p.scanned_bytes);
+}
+
+function amount(p, n) {
+  n = Number(n) || 0;
+  return p.unit === "entries" ? `${n.toLocaleString()} entr${n === 1 ? "y" : "ies"}` : formatSize(n);
 }
 
 function textLine(cls, text, highlight) {
@@ -178,7 +188,7 @@ export class SearchPanel {
   _done(d) {
     $("search-progress").hidden = true;
     const n = Number(d.hits) || this.hits;
-    const where = `${formatSize(Number(d.scanned_bytes) || 0)} in ${(Number(d.elapsed_ms) || 0).toLocaleString()} ms`;
+    const where = `${scannedText(d)} in ${(Number(d.elapsed_ms) || 0).toLocaleString()} ms`;
     $("search-state").textContent = d.complete === false
       ? `The first ${n.toLocaleString()} hits (newest first): there are more; narrow the pattern. Searched ${where}.`
       : `${n ? n.toLocaleString() : "No"} hit${n === 1 ? "" : "s"} in ${where}.`;

@@ -9,7 +9,7 @@ function typing(target) {
   return target instanceof HTMLElement && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
 }
 
-export function bindShortcuts({ toolbar, view }) {
+export function bindShortcuts({ toolbar, view, lineLinks }) {
   const actions = {
     "/": () => toolbar.focusFilter(),
     "?": () => $("help").showModal(),
@@ -25,6 +25,9 @@ export function bindShortcuts({ toolbar, view }) {
     s: () => $("search-open").click(),
     g: () => $("time-open").click(),
     b: () => $("sidebar-toggle").click(),
+    "[": () => lineLinks.step(-1),
+    "]": () => lineLinks.step(1),
+    y: () => lineLinks.copySelected(),
     "+": () => toolbar.stepFontSize(1),
     "=": () => toolbar.stepFontSize(1),
     "-": () => toolbar.stepFontSize(-1),

@@ -352,6 +352,14 @@ export class LogView {
     }
   }
 
+  /** A line's element drawn in full: a plain row is drawn now, with the rest of its chunk (lazyrows.js). */
+  drawnLine(el) {
+    if (!el.classList.contains("plain")) return el;
+    const chunk = el.parentNode;
+    drawRows(chunk, this.highlight, this.look);
+    return chunk.querySelector(`:scope > .ln[data-id="${CSS.escape(el.dataset.id)}"]`) ?? el;
+  }
+
   setMax(max) {
     this.max = max;
     this._trim();

@@ -85,6 +85,16 @@ def time_arg(args, name: str) -> float | None:
         raise BadRequest(f"{name}: {exc}") from None
 
 
+def time_range(args) -> tuple[float | None, float | None]:
+    """``since`` and ``until`` (``time_arg``), either maybe None. Raises
+    ``BadRequest``, also for an ``until`` earlier than ``since`` (no line is
+    both: an empty answer would look like a quiet log)."""
+    since, until = time_arg(args, "since"), time_arg(args, "until")
+    if since is not None and until is not None and until < since:
+        raise BadRequest("until: earlier than since (no line can be both at or after since and at or before until)")
+    return since, until
+
+
 DEFAULT_PAGE = 200  # lines of a /api/lines page when no limit= is given
 
 
@@ -113,11 +123,11 @@ class LinesParams:
             raise BadRequest(f"give at most one of before, after, around and since (got {', '.join(anchors)})")
         limit = int_arg(args, "limit", min(DEFAULT_PAGE, config.max_backlog), 1, config.max_backlog)
         query = Query.build(args.get("filter", ""), bool_arg(args, "invert"), args.getlist("where"))
-        until = time_arg(args, "until")
+        since, until = time_range(args)
         if until is not None and args.get("around"):
             raise BadRequest("until: not with around (a page around a line is not bounded by time)")
         return cls(args.get("before") or None, args.get("after") or None, args.get("around") or None,
-                   time_arg(args, "since"), until, limit, query, bool_arg(args, "group"))
+                   since, until, limit, query, bool_arg(args, "group"))
 
 
 MAX_LISTED = 1_000_000  # `limit` of the file list at most (file_index.LIMIT)

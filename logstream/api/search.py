@@ -7,8 +7,9 @@ and times resolved by ``history.History``, which opens every link through the
 path gate, as for ``/api/lines``), and the response's loop: blocks are
 scanned two at once in the search pool's threads, at a lower priority (RE2 and
 ``pread`` release the GIL, so both cores scan and the hub serves live streams
-meanwhile: docs/benchmarks.md), their hits sent in order, and a client that
-hangs up stops the scan before the next block. Never reads lines itself
+meanwhile: docs/benchmarks.md; a Redis node's pages one at a time in a
+greenlet, ``sources.redis_search``), their hits sent in order, and a client
+that hangs up stops the scan before the next block. Never reads lines itself
 (``search.Search`` does); never sends an id a client could resume by: a search is
 not a stream.
 """
@@ -22,13 +23,14 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from functools import partial
 
 import gevent
 import gevent.threadpool
 from flask import Blueprint, request
 
 from .. import sse
-from ..errors import BadRequest
+from ..errors import BadRequest, LogstreamError
 from ..history import History, Place
 from ..lines import last_line_end
 from ..query import Query
@@ -85,20 +87,29 @@ class SearchParams:
 def search(path: str):
     rt = runtime()
     params = SearchParams.parse(request.args)
-    if rt.source.kind != "inotify":
-        raise BadRequest("search is served by a node with a local directory, not a Redis-backed one")
     history = rt.source.history(path)
     try:
-        regions = open_history(history, params)
+        scan = open_scan(history, params, rt.config.max_line)
         ip = request.remote_addr or "?"
         rt.admit(ip)
     except BaseException:
         history.close()
         raise
-    scan = Search(regions, params.query, max_line=rt.config.max_line, limit=params.limit,
+    return sse_response(SearchBody(rt, scan, history, ip, request.environ.get("logstream.handler")))
+
+
+def open_scan(history, params: SearchParams, max_line: int):
+    """The scan ``params`` ask for: a ``Search`` of the regions of a local
+    history, or the search a history makes of itself (a Redis node's:
+    ``sources.redis_search``); either yields ``search.Step``s."""
+    own = getattr(history, "search", None)
+    if own is not None:
+        return own(params.query, limit=params.limit, context=params.context, oldest_first=params.oldest_first,
+                   before=params.before, after=params.after, since=params.since, until=params.until)
+    scan = Search(open_history(history, params), params.query, max_line=max_line, limit=params.limit,
                   context=params.context, oldest_first=params.oldest_first)
     scan.skipped.extend(history.skipped)
-    return sse_response(SearchBody(rt, scan, history, ip, request.environ.get("logstream.handler")))
+    return scan
 
 
 def open_history(history: History, params: SearchParams) -> list[Region]:
@@ -155,7 +166,11 @@ class SearchBody:
         self.handler = handler  # the server's, for hang-up checks (none under gunicorn)
         self.started = time.monotonic()
         self.total = scan.total
-        self._jobs = scan.jobs()
+        # A file search: blocks, two scanned at once in threads (RE2 and pread release
+        # the GIL). A Redis one: its own steps, one at a time in a greenlet (its
+        # socket is gevent's). Both leave the hub free.
+        self._stepper = None if scan.threaded else _Stepper(scan)
+        self._jobs = scan.jobs() if scan.threaded else self._stepper.jobs()
         self._inflight: deque = deque()  # (job, its result) in sending order, being scanned in threads
         self._held = None  # a planned job that must wait for the ones in flight (a serial one, or after one)
         self._closed = False
@@ -163,11 +178,13 @@ class SearchBody:
 
     def _progress(self, scanned: int, file: str) -> bytes:
         info = {"scanned_bytes": scanned, "total_bytes": self.total, "file": file}
+        if self.scan.unit != "bytes":
+            info["unit"] = self.scan.unit  # a Redis node counts entries (README "Search")
         return sse.event(json.dumps(info, ensure_ascii=False), event="progress")
 
     def _fill(self) -> None:
         """Start planned jobs until ``SCANNERS`` are in flight (a serial job alone)."""
-        pool = scan_pool()
+        spawn = partial(scan_pool().spawn, _run_niced) if self.scan.threaded else partial(gevent.spawn, _run)
         while len(self._inflight) < SCANNERS:
             job, self._held = self._held or next(self._jobs, None), None
             if job is None:
@@ -175,37 +192,49 @@ class SearchBody:
             if self._inflight and (job.serial or self._inflight[-1][0].serial):
                 self._held = job
                 return
-            self._inflight.append((job, pool.spawn(_run, job)))
+            self._inflight.append((job, spawn(job)))
+
+    def _finish(self, job):
+        """A job done, in order: its ``Step``, or None (nothing to send)."""
+        return job.step if self._stepper else self.scan.finish(job)
 
     def __iter__(self):
         scan, metrics = self.scan, self.runtime.metrics
-        first = scan.regions[-1].rel if scan.regions and not scan.oldest_first else \
-            (scan.regions[0].rel if scan.regions else "")
+        first = scan.first_file
         yield self._progress(0, first)
         told = time.monotonic()
         failed = None
         counted = 0
+        scanned = metrics.search_scanned if scan.unit == "bytes" else metrics.search_scanned_entries
         self._fill()
         while self._inflight:
             job, result = self._inflight[0]
             try:
-                result.get()
+                outcome = result.get()
+                if isinstance(outcome, Exception):
+                    raise outcome
+            except LogstreamError as exc:  # a source that stopped answering (Redis): no traceback
+                log.warning("search of %s failed: %s", first, exc.message)
+                failed = f"the search failed: {exc.message}"
+                break
             except Exception:
                 log.exception("search of %s failed", first)
                 failed = "the search failed (see the server log)"
                 break
             # Killed while waiting (GreenletExit), the job stays in flight: close() waits for its thread.
             self._inflight.popleft()
-            step = scan.finish(job)
-            metrics.search_scanned.inc(scan.scanned - counted)
+            step = self._finish(job)
+            scanned.inc(scan.scanned - counted)
             counted = scan.scanned
             if self.handler is not None and self.handler.peer_gone():
                 return  # the client hung up: stop before the next block (close() follows)
             if self.runtime.shutdown.is_set():
                 yield sse.comment("server shutting down")
                 return
-            if scan.remaining > 0:
-                self._fill()  # the next blocks are scanned while this one's hits are encoded and sent
+            if scan.remaining > 0 or self._stepper:
+                # The next blocks are scanned while this one's hits are sent (a scan's own
+                # steps run on to their end, which says whether the limit stopped it).
+                self._fill()
             if step is None:
                 continue
             out = [sse.event(json.dumps(hit.as_json(), ensure_ascii=False), event="hit") for hit in step.hits]
@@ -214,11 +243,13 @@ class SearchBody:
                 out.append(self._progress(step.scanned, step.file))
                 told = now
                 yield b"".join(out)
-            if scan.remaining <= 0:
+            if scan.remaining <= 0 and not self._stepper:
                 break  # the limit: what is still in flight is not sent (close() waits for it)
         done = {"hits": scan.found, "scanned_bytes": scan.scanned,
                 "elapsed_ms": round((time.monotonic() - self.started) * 1000),
                 "complete": scan.complete and not scan.skipped and failed is None}
+        if scan.unit != "bytes":
+            done["unit"] = scan.unit
         if scan.skipped:
             done["skipped"] = scan.skipped  # .zst, or unreadable: these files were not searched (to their end)
         if failed:
@@ -266,8 +297,17 @@ def scan_pool():
     return _pool
 
 
-def _run(job: Job) -> Job:
-    """``job.run()`` in a search thread, which lowers its own priority once
+def _run(job):
+    """``job.run()``, or the exception it raised: a greenlet that raised would
+    have gevent's hub print a traceback besides ours."""
+    try:
+        return job.run()
+    except Exception as exc:
+        return exc
+
+
+def _run_niced(job: Job):
+    """``_run(job)`` in a search thread, which lowers its own priority once
     (Linux: a thread's nice, ``setpriority`` on its thread id)."""
     tid = threading.get_native_id()
     if tid not in _niced:
@@ -276,4 +316,33 @@ def _run(job: Job) -> Job:
             os.setpriority(os.PRIO_PROCESS, tid, SCAN_NICE)
         except OSError:
             pass  # not Linux, or not allowed: the same search at the same priority
-    return job.run()
+    return _run(job)
+
+
+class _Stepper:
+    """A scan that makes its own steps (a Redis node's, ``sources.redis_search``)
+    as jobs: serial, each taking its next step, planned until one finds none."""
+
+    def __init__(self, scan) -> None:
+        self.steps = scan.steps()
+        self.ended = False
+
+    def jobs(self):
+        try:
+            while not self.ended:
+                yield _StepJob(self)
+        finally:
+            self.steps.close()
+
+
+class _StepJob:
+    serial = True
+
+    def __init__(self, stepper: _Stepper) -> None:
+        self.stepper = stepper
+        self.step = None
+
+    def run(self) -> _StepJob:
+        self.step = next(self.stepper.steps, None)
+        self.stepper.ended = self.step is None
+        return self

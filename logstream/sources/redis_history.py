@@ -92,6 +92,16 @@ class RedisHistory:
         top = self._range("-", "+", 1, reverse=True)
         return top[0][0] if top else ZERO
 
+    def length(self) -> int:
+        """Entries the stream holds now (lines and control entries: ``XLEN``)."""
+        return self._call(lambda r: r.xlen(self.key))
+
+    def search(self, query, **bounds):
+        """A search of the retained entries: ``redis_search.open_search``."""
+        from .redis_search import open_search
+
+        return open_search(self, query, **bounds)
+
     def locate(self, text: str) -> EntryId:
         """The entry an id names. Raises ``BadRequest`` (malformed) or ``NotFound``
         (trimmed from Redis, or no entry of this stream): the stream's reasons."""
@@ -118,17 +128,32 @@ class RedisHistory:
     # -- walks -------------------------------------------------------------------------------------
     def forward(self, place: EntryId, stop: EntryId | None = None) -> Iterator[EntryChunk]:
         """Lines after ``place`` up to ``stop`` (inclusive), a page at a time."""
-        low = "(" + format_entry_id(place)
-        high = format_entry_id(stop) if stop is not None else "+"
-        while True:
-            page = self._range(low, high, PAGE)
+        for page in self.walk(place, stop):
             lines = Lines([f["l"] for _, f in page if "l" in f and "k" not in f],
                           [format_entry_id(e) for e, f in page if "l" in f and "k" not in f])
             if lines:
                 yield EntryChunk(lines)
-            if len(page) < PAGE:
+
+    def walk(self, low: EntryId, high: EntryId | None = None, newest_first: bool = False,
+             count: Callable[[], int] = lambda: PAGE) -> Iterator[list[tuple[EntryId, dict]]]:
+        """Every entry (lines and control entries) after ``low`` up to ``high``
+        (inclusive; None: the stream's end), oldest or ``newest_first``, in pages
+        of ``count()`` entries (asked before each page, so a caller may resize
+        them); never an empty page. Each page is one ``XRANGE``/``XREVRANGE``
+        resuming past the last entry of the one before (exclusive ``(id``)."""
+        lo, hi = "(" + format_entry_id(low), format_entry_id(high) if high is not None else "+"
+        while True:
+            want = count()
+            page = self._range(lo, hi, want, reverse=newest_first)
+            if not page:
                 return
-            low = "(" + format_entry_id(page[-1][0])
+            if newest_first:  # before yielding: the caller may reorder the page
+                hi = "(" + format_entry_id(page[-1][0])
+            else:
+                lo = "(" + format_entry_id(page[-1][0])
+            yield page
+            if len(page) < want:
+                return
 
     # -- pages --------------------------------------------------------------------------------------
     def before(self, place: EntryId, count: int, match: Callable[[str], bool] | None = None,
