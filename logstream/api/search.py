@@ -314,7 +314,7 @@ def _run_niced(job: Job):
         _niced.add(tid)
         try:
             os.setpriority(os.PRIO_PROCESS, tid, SCAN_NICE)
-        except OSError:
+        except (OSError, AttributeError):
             pass  # not Linux, or not allowed: the same search at the same priority
     return _run(job)
 
