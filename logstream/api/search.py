@@ -5,8 +5,8 @@ sent as Server-Sent Events: ``hit`` per matching line (with context),
 Owns the request's parameters, the regions of the history the bounds leave (ids
 and times resolved by ``history.History``, which opens every link through the
 path gate, as for ``/api/lines``), and the response's loop: blocks are
-scanned two at once in the search pool's threads, at a lower priority (RE2 and
-``pread`` release the GIL, so both cores scan and the hub serves live streams
+scanned two at once in the search pool's threads (RE2 and ``pread`` release
+the GIL, so both cores scan and the hub serves live streams
 meanwhile: docs/benchmarks.md; a Redis node's pages one at a time in a
 greenlet, ``sources.redis_search``), their hits sent in order, and a client
 that hangs up stops the scan before the next block. Never reads lines itself
@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from ..errors import BadRequest, LogstreamError
 from ..history import History, Place
 from ..lines import last_line_end
 from ..query import Query
-from ..search import MAX_CONTEXT, Job, Region, Search
+from ..search import MAX_CONTEXT, Region, Search
 from ..timeline import seek_time
 from . import runtime, sse_response
 from .params import bool_arg, int_arg, time_arg
@@ -184,7 +183,7 @@ class SearchBody:
 
     def _fill(self) -> None:
         """Start planned jobs until ``SCANNERS`` are in flight (a serial job alone)."""
-        spawn = partial(scan_pool().spawn, _run_niced) if self.scan.threaded else partial(gevent.spawn, _run)
+        spawn = partial(scan_pool().spawn, _run) if self.scan.threaded else partial(gevent.spawn, _run)
         while len(self._inflight) < SCANNERS:
             job, self._held = self._held or next(self._jobs, None), None
             if job is None:
@@ -283,14 +282,14 @@ class SearchBody:
 
 
 SCANNERS = 2  # blocks scanned at once: grep is single-threaded, this machine class has 2 cores
-SCAN_NICE = 10  # the scanning threads' nice: the hub (live streams) wins the CPU (docs/benchmarks.md)
 _pool = None
-_niced: set[int] = set()  # native ids of the threads that lowered their priority
 
 
 def scan_pool():
     """The search threads of this process (``SCANNERS`` of them, shared by all
-    searches), made on first use in the hub's thread."""
+    searches), made on first use in the hub's thread. At the process's priority:
+    a lower one (nice 10) was measured and did not protect the live streams
+    (docs/benchmarks.md, "30 Nov, afternoon")."""
     global _pool
     if _pool is None:
         _pool = gevent.threadpool.ThreadPool(SCANNERS)
@@ -304,19 +303,6 @@ def _run(job):
         return job.run()
     except Exception as exc:
         return exc
-
-
-def _run_niced(job: Job):
-    """``_run(job)`` in a search thread, which lowers its own priority once
-    (Linux: a thread's nice, ``setpriority`` on its thread id)."""
-    tid = threading.get_native_id()
-    if tid not in _niced:
-        _niced.add(tid)
-        try:
-            os.setpriority(os.PRIO_PROCESS, tid, SCAN_NICE)
-        except (OSError, AttributeError):
-            pass  # not Linux, or not allowed: the same search at the same priority
-    return _run(job)
 
 
 class _Stepper:
