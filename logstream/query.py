@@ -28,6 +28,8 @@ _BLOCK_OPTIONS.never_nl = True  # a match never spans two lines
 # What means something else over a block of lines than over one line's text:
 # text start and end (\A, \z), any byte (\C), multi-line mode turned off.
 _NOT_PER_BLOCK = re2.compile(r"\\[AzC]|\(\?[a-zA-Z]*-[a-zA-Z]*m", _RE2_OPTIONS)
+_PUNCT = r"\\[!-/:-@\[-`{-~]"  # an escaped ASCII punctuation mark: itself
+_ASCII_ONLY = re.compile(rf"(?:[ -\-/-Z\]-~]|\\[dswbB]|{_PUNCT}|\[(?!\^)(?:[ -Z^-~]|\\[dsw]|{_PUNCT})+\])*")
 
 
 class LineFilter:
@@ -69,6 +71,15 @@ class LineFilter:
                 except re2.error:
                     pass
         return self._block
+
+    @property
+    def ascii_only(self) -> bool:
+        """Whether every character the pattern can match is ASCII (literals,
+        escaped punctuation, ``\\d \\s \\w \\b``, classes of those without ``^``;
+        no ``.``, no negated class or escape): then a byte that is not UTF-8,
+        U+FFFD in the text, is matched by neither the pattern over the text nor
+        its block regex over the bytes, and a block needs no UTF-8 check."""
+        return _ASCII_ONLY.fullmatch(self.pattern) is not None
 
     @property
     def uses_line_end(self) -> bool:

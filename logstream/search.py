@@ -12,18 +12,20 @@ A compressed sibling (``.gz``, ``.bz2``, ``.xz``) is read forward through the
 standard library's decompressor (``search_archive``); its ids are offsets in
 the decompressed content.
 
-Pure: no gevent, no Flask, no sockets. Every step is one block's worth of work;
-the caller runs each ``next()`` where it likes (the server: in a thread of
-gevent's pool, so the hub serves live streams meanwhile) and stops whenever it
-likes (a client that hung up). Never opens a file: it is given descriptors the
-path gate opened.
+Pure: no gevent, no Flask, no sockets. Every ``Job`` is one block's worth of
+work, planned without reading; the caller runs each where it likes (the
+server: two at once in threads, so both cores scan and the hub serves live
+streams meanwhile), hands them back in order to ``finish`` and stops whenever
+it likes (a client that hung up). ``steps()`` runs them one by one. Never opens
+a file: it is given descriptors the path gate opened.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 from .block_search import MAX_BLOCK, Hit, block_hits, clock
 from .lines import LineSplitter, backlog_start, read_lines
@@ -33,6 +35,7 @@ from .search_archive import UNREADABLE, compressed_hits
 MIN_BLOCK = 64 * 1024  # bytes: the first block, so the first hits come at once
 STEP_SECONDS = 0.025  # CPU a block should take: progress and hang-up checks stay frequent
 MAX_CONTEXT = 20  # lines each side of a hit
+PROBE = 16 * 1024  # bytes read before a block to find where its first line starts (longer: prev_lf)
 
 
 @dataclass
@@ -43,6 +46,35 @@ class Step:
     hits: list[Hit]
     scanned: int
     file: str
+
+
+@dataclass
+class Job:
+    """One block of a search, planned by ``Search.jobs``: ``run()`` scans it
+    (``work`` returns its hits, or None for a compressed file read to its end)
+    and keeps ``hits``, ``failed`` (the file could not be read) and ``took``
+    (``clock()`` before and after, for a block sized by its own thread's CPU);
+    ``scanned``: bytes of the history it covers. ``serial``: must run alone (a
+    compressed file's one reader)."""
+
+    region: Region
+    work: Callable[[], list[Hit] | None]
+    scanned: int
+    serial: bool = False
+    timed: bool = False
+    hits: list[Hit] | None = None
+    failed: bool = False
+    took: tuple | None = None
+
+    def run(self) -> Job:
+        started = clock()
+        try:
+            self.hits = self.work()
+        except UNREADABLE:
+            self.failed = True
+        if self.timed:
+            self.took = (started, clock())
+        return self
 
 
 @dataclass
@@ -79,10 +111,12 @@ class Search:
     them) for the lines ``query`` keeps; ``steps()`` yields a ``Step`` per block,
     newest first unless ``oldest_first``. At most ``limit`` hits in all; set
     ``stopped`` when a caller ends early. ``context`` lines each side of every hit
-    (within the hit's file)."""
+    (within the hit's file). Blocks of ``min_block`` to ``max_block`` bytes; each
+    reads ``probe`` bytes before it to find where its first line starts."""
 
     def __init__(self, regions: list[Region], query: Query, *, max_line: int, limit: int, context: int = 0,
-                 oldest_first: bool = False, min_block: int = MIN_BLOCK, max_block: int = MAX_BLOCK) -> None:
+                 oldest_first: bool = False, min_block: int = MIN_BLOCK, max_block: int = MAX_BLOCK,
+                 probe: int = PROBE) -> None:
         self.regions = regions
         self.query = query
         self.max_line = max_line
@@ -92,6 +126,7 @@ class Search:
         self.scanned = 0
         self.block = self.min_block = min_block
         self.max_block = max_block
+        self.probe = probe
         self.complete = True  # False once the limit stopped the scan
         self.found = 0  # hits handed out
         self.skipped: list[str] = []
@@ -111,45 +146,123 @@ class Search:
         return self.regions[0 if self.oldest_first else -1].rel
 
     def steps(self) -> Iterator[Step]:
+        """The jobs run one after the other, here: a ``Step`` per block."""
+        for job in self.jobs():
+            step = self.finish(job.run())
+            if step is not None:
+                yield step
+
+    def jobs(self) -> Iterator[Job]:
+        """The blocks to scan, in the order their hits are sent, as ``Job``s: a
+        caller runs each (``Job.run``, in any thread: several at once, but a
+        ``serial`` one alone) and hands them to ``finish`` in this order. Planning
+        reads nothing: a plain file's blocks are byte ranges, each job finds its
+        own line boundaries (the lines whose LF falls in its range)."""
+        if self.query.line_filter is not None:
+            self.query.line_filter.block_regex()  # compiled here, not by two threads at once
         order = self.regions if self.oldest_first else reversed(self.regions)
         for region in order:
             if self.remaining <= 0:
                 break
-            reader = compressed_hits if region.compressed else (_forward if self.oldest_first else _backward)
-            blocks = reader(self, region)
-            while True:
-                try:
-                    hits = next(blocks, None)
-                    if hits is None:
-                        break
-                    for hit in hits:
-                        hit.ino = region.ino
-                    if len(hits) > self.remaining:
-                        del hits[self.remaining:]
-                    if self.context:
-                        self._add_context(region, hits)
-                except UNREADABLE:
-                    self.skipped.append(region.rel)  # never silent: done says which file was not read to its end
-                    break
-                self.remaining -= len(hits)
-                self.found += len(hits)
-                yield Step(hits, self.scanned, region.rel)
-                if self.remaining <= 0:
-                    break
+            if region.compressed:
+                yield from self._archive_jobs(region)
+                continue
+            tail = Job(region, partial(_tail_line, self, region), region.size - region.end) \
+                if region.final and region.size > region.end else None
+            if tail and not self.oldest_first:
+                yield tail
+            low, high = region.start, region.end
+            while low < high and self.remaining > 0 and region.rel not in self.skipped:
+                if self.oldest_first:
+                    lo, hi = low, min(high, low + self.block)
+                    low = hi
+                else:
+                    lo, hi = max(low, high - self.block), high
+                    high = lo
+                yield Job(region, partial(self._block, region, lo, hi, self.remaining), hi - lo, timed=True)
+            if tail and self.oldest_first and self.remaining > 0 and region.rel not in self.skipped:
+                yield tail
+
+    def _archive_jobs(self, region: Region) -> Iterator[Job]:
+        """A compressed file's blocks: one decompressing reader, so serial jobs,
+        planned until one finds it read to its end."""
+        blocks = compressed_hits(self, region)
+        ended = False
+
+        def block() -> list[Hit] | None:
+            nonlocal ended
+            hits = next(blocks, None)
+            ended = hits is None
+            return hits
+
+        try:
+            while self.remaining > 0 and not ended and region.rel not in self.skipped:
+                yield Job(region, block, 0, serial=True)  # planned before the last one ran: one may find nothing
+        finally:
+            blocks.close()
+
+    def finish(self, job: Job) -> Step | None:
+        """Take a job's hits, in ``jobs()`` order: the ``limit`` cuts them, the
+        progress counts them. None for a job with nothing to send (a compressed
+        file read to its end, a block of a file that could not be read)."""
+        region = job.region
+        if region.rel in self.skipped:
+            return None  # an earlier block of this file failed
+        if job.failed:
+            self.skipped.append(region.rel)  # never silent: done says which file was not read to its end
+            return None
+        if job.hits is None:
+            if self.remaining <= 0:
+                self.complete = False  # a compressed file's hits were cut to what memory holds
+            return None
+        hits = job.hits
+        for hit in hits:
+            hit.ino = region.ino
+        del hits[max(0, self.remaining):]
+        self.remaining -= len(hits)
+        self.found += len(hits)
+        self.scanned += job.scanned
+        if job.took is not None:
+            self._timed(*job.took)
         if self.remaining <= 0:
             self.complete = False  # the limit ended it: older (newer) lines were not looked at
+        return Step(hits, self.scanned, region.rel)
 
-    def _timed(self, started: tuple[float, float, int]) -> None:
+    def _timed(self, started: tuple[float, float, int], ended: tuple[float, float, int] | None = None) -> None:
         """Size the next block so that one takes about ``STEP_SECONDS``: of this
         thread's CPU, or of wall time when the block was read from the disk. On a
         busy machine wall time alone would count waits that are not the search's,
         shrink blocks to the minimum and multiply the per-block costs."""
-        wall, cpu, inblock = clock()
+        wall, cpu, inblock = ended or clock()
         took = wall - started[0] if inblock > started[2] else cpu - started[1]
         if took < STEP_SECONDS / 2:
             self.block = min(self.max_block, self.block * 2)
         elif took > STEP_SECONDS * 2:
             self.block = max(self.min_block, self.block // 2)
+
+    def _block(self, region: Region, lo: int, hi: int, want: int) -> list[Hit]:
+        """The hits of the lines of ``region`` whose LF is in [lo, hi), in the
+        order to send them, with context; at most ``want``. Thread-safe: reads
+        with ``pread``, changes nothing of the search."""
+        fd, low = region.fd, region.start
+        at = max(low, lo - self.probe)  # where the first line starts: just after the last LF before lo
+        data = os.pread(fd, hi - at, at)
+        last = data.rfind(b"\n", lo - at)
+        if last < 0:
+            return []  # no line ends here (the file shrank, or a long line goes on)
+        stop = last + 1
+        first = data.rfind(b"\n", 0, lo - at) + 1 if lo > low else 0
+        newest_first = not self.oldest_first
+        long: list[Hit] = []
+        if not first and at > low:  # a line longer than the probe ends in this block: read it as lines
+            first = data.find(b"\n", lo - at) + 1
+            long = _long_line(self, region, prev_lf(fd, at, low), at + first)
+        hits = self._hits(data, stop, at + first, newest_first, first) if first < stop else []
+        hits = hits + long[::-1] if newest_first else long + hits
+        del hits[want:]
+        if self.context:
+            self._add_context(region, hits)
+        return hits
 
     def _hits(self, data: bytes, n: int, base: int, newest_first: bool, lo: int = 0) -> list[Hit]:
         return block_hits(self.query, data, n, base, self.max_line, newest_first, self.remaining, lo)
@@ -178,9 +291,11 @@ def _tail_line(search: Search, region: Region) -> list[Hit]:
     splitter = LineSplitter(region.end, search.max_line)
     splitter.feed(os.pread(region.fd, region.size - region.end, region.end))
     lines = splitter.flush()
-    search.scanned += region.size - region.end
     keep = search.query.select(lines.texts)
-    return [Hit(0, region.end, lines.ends[i], lines.texts[i]) for i in keep]
+    hits = [Hit(0, region.end, lines.ends[i], lines.texts[i]) for i in keep]
+    if search.context:
+        search._add_context(region, hits)
+    return hits
 
 
 def _long_line(search: Search, region: Region, start: int, end: int) -> list[Hit]:
@@ -191,71 +306,6 @@ def _long_line(search: Search, region: Region, start: int, end: int) -> list[Hit
         hits.extend(Hit(0, starts[i], lines.ends[i], lines.texts[i]) for i in search.query.select(lines.texts))
         start = lines.ends[-1]
     return hits
-
-
-def _forward(search: Search, region: Region) -> Iterator[list[Hit]]:
-    """A plain file's region, oldest line first."""
-    fd, pos, end = region.fd, region.start, region.end
-    while pos < end:
-        started = clock()
-        data = os.pread(fd, min(search.block, end - pos), pos)
-        if not data:
-            break  # the file shrank under us
-        cut = data.rfind(b"\n") + 1
-        if cut:
-            hits = search._hits(data, cut, pos, False)
-        else:  # one line longer than the block: find its end, read it as lines
-            cut = _next_lf(fd, pos + len(data), end) - pos
-            hits = _long_line(search, region, pos, pos + cut)
-        pos += cut
-        search.scanned += cut
-        search._timed(started)
-        yield hits
-    if region.final and region.size > end and search.remaining > 0:
-        yield _tail_line(search, region)
-
-
-def _backward(search: Search, region: Region) -> Iterator[list[Hit]]:
-    """A plain file's region, newest line first: blocks read backwards from the
-    end, each block's lines searched forward and its hits sent newest first."""
-    if region.final and region.size > region.end:
-        yield _tail_line(search, region)
-    fd, low, pos = region.fd, region.start, region.end
-    while pos > low and search.remaining > 0:
-        started = clock()
-        at = max(low, pos - search.block)
-        data = os.pread(fd, pos - at, at)
-        if len(data) < pos - at:
-            break  # the file shrank under us
-        skip = 0
-        if at > low:
-            skip = data.find(b"\n") + 1  # the first line may begin in an earlier block
-            if skip == len(data) or skip == 0:  # one line longer than the block
-                begin = prev_lf(fd, at, low)
-                hits = _long_line(search, region, begin, pos)
-                hits.reverse()
-                search.scanned += pos - begin
-                pos = begin
-                yield hits
-                continue
-        hits = search._hits(data, len(data), at + skip, True, skip)
-        search.scanned += len(data) - skip
-        pos = at + skip
-        search._timed(started)
-        yield hits
-
-
-def _next_lf(fd: int, pos: int, end: int) -> int:
-    """Just past the first LF at or after ``pos`` (``end`` if none before it)."""
-    while pos < end:
-        data = os.pread(fd, min(MAX_BLOCK, end - pos), pos)
-        if not data:
-            return end
-        nl = data.find(b"\n")
-        if nl >= 0:
-            return pos + nl + 1
-        pos += len(data)
-    return end
 
 
 def prev_lf(fd: int, pos: int, low: int) -> int:

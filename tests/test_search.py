@@ -77,6 +77,20 @@ def test_limit_stops_the_scan_and_says_so(server, history):
     assert done == {**done, "hits": 2, "complete": False}
 
 
+@pytest.mark.parametrize("order, limit", [("newest", 3000), ("oldest", 3000), ("newest", 100_000)])
+def test_blocks_scanned_two_at_once_send_every_hit_once_in_order(server, logdir, order, limit):
+    # 8 MiB: blocks of 64 KiB growing to 4 MiB, two scanned at once; long lines
+    # (over the 16 KiB probe) make blocks find their first line's start further back.
+    lines = [(b"ERROR %06d " % i if i % 7 == 0 else b"info %06d " % i) + b"x" * (20_000 if i % 997 == 0 else 80)
+             for i in range(80_000)]
+    (logdir / "app.log").write_bytes(b"\n".join(lines) + b"\n")
+    want = [line.decode()[:12] for line in lines if line.startswith(b"ERROR")]
+    want = want if order == "oldest" else want[::-1]
+    hits, _, done = search(server, f"q=ERROR&order={order}&limit={limit}")
+    assert [h["text"][:12] for h in hits] == want[:limit]
+    assert done["hits"] == min(limit, len(want)) and done["complete"] == (limit > len(want))
+
+
 def test_context_lines_each_side_within_the_file(server, history):
     hits, _, _ = search(server, "q=middle|newer&context=1")
     assert hits[0]["context_before"] == [{"id": stream_ids(server, "app.log", 10)["5 error lower"],

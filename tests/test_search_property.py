@@ -86,11 +86,12 @@ def test_search_agrees_with_brute_force(data):
         context = data.draw(st.integers(0, 3))
         oldest_first = data.draw(st.booleans())
         block = data.draw(st.sampled_from([1, 7, 64, 4096]))
+        probe = data.draw(st.sampled_from([1, 5, 16384]))  # short: lines start before the bytes read with a block
         params = SearchParams(query, limit, context, oldest_first, None, None)
         with History(root, "app.log", MAX_LINE) as history:
             regions = open_history(history, params)
             scan = Search(regions, query, max_line=MAX_LINE, limit=limit, context=context,
-                          oldest_first=oldest_first, min_block=block, max_block=block)
+                          oldest_first=oldest_first, min_block=block, max_block=block, probe=probe)
             got = [hit.as_json() for step in scan.steps() for hit in step.hits]
             total = scan.total
         want, complete = reference(root, query, limit, context, oldest_first)
@@ -107,6 +108,10 @@ def test_search_agrees_with_brute_force(data):
     (b"a\xffb\n", "a.b"),  # a byte that is not UTF-8 is U+FFFD, which . matches
     (b"a\xffb\n", r"\x{FFFD}"),
     (b"ab\r\n", r"b\r"),  # a CR only before LF is not text
+    (b"\xffab\xe2\n", "ab"),  # an ASCII-only pattern: no UTF-8 check, the hit's text has U+FFFD all the same
+    (b"\xe2b\n\xc3\n", r"\bb|^\s*$"),
+    (b"ab\n", "^$"),  # the empty match after the last LF is no line of the block (it once looped forever)
+    (b"ab\n\ncd\n", "^$"),
 ])
 def test_block_hits_find_exactly_the_lines_the_filter_keeps(data, pattern):
     query = Query.build(pattern, False, [])
