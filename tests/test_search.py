@@ -206,6 +206,8 @@ def test_since_and_until_bound_the_history_by_time(server, logdir):
     ("q=a&since=yesterday-ish", 400, "since:"),
     ("q=a&until=2026-13-40", 400, "until:"),
     ("q=a&since=2h", 400, "no timestamp found"),
+    # Nothing can be both: an empty search would read as "no such line".
+    ("q=a&since=2026-11-30T05:00:00Z&until=2026-11-30T04:00:00Z", 400, "until: earlier than since"),
 ])
 def test_bad_times_get_a_json_400(server, logdir, query, status, words):
     append(logdir / "app.log", "a line without a time")

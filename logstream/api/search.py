@@ -36,7 +36,7 @@ from ..query import Query
 from ..search import MAX_CONTEXT, Region, Search
 from ..timeline import seek_time
 from . import runtime, sse_response
-from .params import bool_arg, int_arg, time_arg
+from .params import bool_arg, int_arg, time_range
 
 bp = Blueprint("search", __name__)
 log = logging.getLogger(__name__)
@@ -78,8 +78,7 @@ class SearchParams:
         limit = int_arg(args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         context = int_arg(args, "context", 0, 0, MAX_CONTEXT)
         before, after = args.get("before") or None, args.get("after") or None  # checked by History.locate
-        return cls(query, limit, context, order == "oldest", before, after, time_arg(args, "since"),
-                   time_arg(args, "until"))
+        return cls(query, limit, context, order == "oldest", before, after, *time_range(args))
 
 
 @bp.get("/api/search/<path:path>")
