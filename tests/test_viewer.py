@@ -207,6 +207,25 @@ def test_rotation_truncation_and_deletion_show_inline_separators(viewer, logdir)
     assert "deleted" in page.inner_text("#lines .sep-deleted")
 
 
+@pytest.mark.parametrize("files", ["file=app.log", "file=app.log&file=other.log"])
+def test_lines_after_a_truncation_show_though_their_ids_were_seen_before(viewer, logdir, files):
+    # A truncated file keeps its inode, so its new lines reuse the ids (inode and
+    # offset) of lines shown before: lines of one length land exactly on them.
+    # The viewer's guard against repeats dropped them all.
+    log = logdir / "app.log"
+    append(log, *[f"old line {n:02d}" for n in range(6)])
+    append(logdir / "other.log", "other file")
+    page = viewer.open(files).page
+    viewer.wait_count(7 if "other" in files else 6)
+    viewer.wait_state("live")
+    with open(log, "r+b") as f:
+        f.truncate(0)
+    page.wait_for_selector("#lines .sep-truncate")
+    append(log, *[f"new line {n:02d}" for n in range(6)])  # the same lengths: the same ids
+    page.wait_for_function("""() => [...document.querySelectorAll('#lines .ln')]
+        .filter((el) => el.textContent.includes('new line')).length === 6""", timeout=10_000)
+
+
 def test_a_backlog_that_stopped_looking_back_says_so_in_the_pane(viewer, logdir):
     # Never a blank pane marked Live when most of the file was not searched.
     from logstream.lines import MAX_BACKLOG_SCAN

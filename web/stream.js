@@ -14,6 +14,7 @@ const BACKOFF_CAP_MS = 30000;
 const OFFLINE_AFTER = 5; // failed attempts before we call the server unreachable
 
 export const CONTROL_EVENTS = ["rotate", "truncate", "reset", "deleted", "error", "backlog", "late"];
+const FRESH_POSITIONS = ["rotate", "truncate", "reset", "deleted"]; // after these, a file's ids may be reused
 
 /**
  * A merged stream's event data is "<path>\n<line>": split it into {path, data}.
@@ -78,6 +79,13 @@ export class ResumableStream {
     return true;
   }
 
+  /** Forget the ids delivered so far: the positions they name now name other lines. */
+  _forget() {
+    this.seen.clear();
+    this.seenOrder = [];
+    this.seenHead = 0;
+  }
+
   _open() {
     if (this.stopped) return;
     clearTimeout(this.timer);
@@ -107,6 +115,9 @@ export class ResumableStream {
             lines.push(e.type === "continuation" ? { ...line, continuation: true } : line);
           } else if (CONTROL_EVENTS.includes(e.type)) {
             if (lines.length) { this.onLines(lines.splice(0)); }
+            // A file truncated (or recreated on the same inode, or read again after
+            // a reset) starts its offsets over: its new lines reuse ids seen before.
+            if (FRESH_POSITIONS.includes(e.type)) this._forget();
             let info = {};
             try { info = JSON.parse(e.data); } catch { /* keep {} */ }
             this.onControl(e.type, info, e.id);
