@@ -191,3 +191,32 @@ def test_a_held_catch_up_cut_to_each_file_s_last_lines_keeps_what_the_window_sho
     want = [x["data"] for i, x in enumerate(lines)
             if sum(1 for y in lines[i + 1:] if y["path"] == x["path"]) < n]
     assert got["kept"] == want and got["dropped"] == len(lines) - len(want)
+
+
+def test_a_busy_file_beside_a_quiet_one_starts_and_scrolls_back_in_time_order(new_page, logserver, logdir):
+    # Each file sends its last N lines: the busy file's reach back 100 s, the
+    # quiet one's the whole 1,000 s. Shown as it came, the quiet file's older
+    # lines sat where the busy file's older lines, paged in later, belonged
+    # above them: time went backwards at the seam (a new-user trial found it).
+    busy = [f"{stamp(t)} INFO busy {t:04d}" for t in range(400, 1000)]  # one a second
+    quiet = [f"{stamp(t)} INFO quiet {t:04d}" for t in range(0, 1000, 10)]  # one every 10 s
+    both = sorted(busy + quiet, key=lambda line: line[:20])
+    append(logdir / "busy.log", *busy)
+    append(logdir / "quiet.log", *quiet)
+    srv = logserver(logdir, "--max-backlog", "100")
+    viewer = fixtures.Viewer(new_page(), srv).open("file=busy.log&file=quiet.log&max=500")
+    viewer.wait_state("live")
+    page = viewer.page
+    page.wait_for_function("() => document.querySelectorAll('#lines .ln').length >= 100")
+    texts = viewer.texts()
+    assert texts == both[-len(texts):], "the backlog: one stretch up to the newest line, in time order"
+    assert texts[0] >= busy[-100], "nothing older than the busy file's first line sent"
+    for _ in range(12):
+        first = page.evaluate(FIRST_TEXT)
+        page.evaluate(TO_TOP)
+        page.wait_for_function(f"(was) => ({FIRST_TEXT})() !== was", arg=first)
+        texts = viewer.texts()
+        start = both.index(texts[0])
+        assert texts == both[start:start + len(texts)], "one stretch of the merged history, in time order, each once"
+        if page.query_selector("#lines .sep-start"):
+            break

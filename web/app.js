@@ -238,17 +238,26 @@ function restartStream() {
   // A merged backlog (or the catch-up of following on, history.js) is held until it is all there, then shown in time order (interleave.js).
   let held = null;
   let dropped = 0; // held lines let go beyond what the window can show
+  let backlog = false; // held is the backlog (not the catch-up of following on)
   const release = () => {
     if (held === null) return;
     const lines = held;
     held = null;
     if (dropped) view.addSeparator("skipped", `${dropped.toLocaleString()} older lines are not shown: more came at once than the ${view.max.toLocaleString()}-line window holds`);
-    if (lines.length) show(interleaveByTime(lines));
+    if (!lines.length) return;
+    // A backlog starts where every file's lines are in hand: a file that sent fewer
+    // lines than asked (and did not stop looking) reached its start.
+    const asked = backlogLines(settings);
+    const sent = new Map();
+    for (const l of lines) sent.set(l.path, (sent.get(l.path) || 0) + 1);
+    const whole = (path) => (sent.get(path) || 0) < asked && !streamNotes.backlog.has(path);
+    show(interleaveByTime(lines, backlog ? whole : null));
   };
   // Follow the live end: with its backlog, or (history.js) from after the last line shown.
   openLive = (lastId = "") => {
     held = merged ? [] : null;
     dropped = 0;
+    backlog = !lastId;
     openStream(lastId);
   };
   const openStream = (lastId) => connections.openStream({

@@ -40,16 +40,32 @@ export function newestOfEach(lines, n) {
   return { lines: kept, dropped: lines.length - kept.length };
 }
 
-/** Merged backlog lines ({data, path, ...}) in time order (a new array). */
-export function interleaveByTime(lines) {
+/**
+ * Merged backlog lines ({data, path, ...}) in time order (a new array).
+ * `whole(path)`, if given: whether that file's backlog reached its first line.
+ * Each file sends its last N lines, so a busy file reaches back a few minutes
+ * and a quiet one hours: before the latest first time of the files that did
+ * not reach their start, only some files' lines are in hand, and showing them
+ * would put the others' older lines, paged in later (mergedhistory.js), above
+ * lines they are newer than. Those lines are left out (scrolling back brings
+ * them, in order); a file without any timestamp sets no bound and keeps its
+ * lines.
+ */
+export function interleaveByTime(lines, whole = null) {
   const now = new Date();
   const last = new Map(); // path -> time of its latest line that had one
+  const first = new Map(); // path -> time of its first line that had one
   const keyed = lines.map((line, i) => {
     let t = lineTime(line.data, now);
     if (t === null) t = last.has(line.path) ? last.get(line.path) : -Infinity;
-    else last.set(line.path, t);
+    else {
+      last.set(line.path, t);
+      if (!first.has(line.path)) first.set(line.path, t);
+    }
     return { line, t, i };
   });
   keyed.sort((a, b) => a.t - b.t || a.i - b.i);
-  return keyed.map((k) => k.line);
+  let bound = -Infinity;
+  if (whole) for (const [path, t] of first) if (!whole(path) && t > bound) bound = t;
+  return keyed.filter((k) => k.t >= bound || !first.has(k.line.path)).map((k) => k.line);
 }
