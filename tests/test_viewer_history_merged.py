@@ -53,6 +53,20 @@ def two_files(events: int) -> tuple[list[str], list[str], list[str]]:
     return a, b, both
 
 
+def scroll_to_older_page(viewer, both: list[str]) -> str:
+    """Scroll to the top, wait for the older page, check the pane is one stretch
+    of ``both`` (the merged history in time order), each line once. Returns the
+    text of the line that was first before."""
+    page = viewer.page
+    first = page.evaluate(FIRST_TEXT)
+    page.evaluate(TO_TOP)
+    page.wait_for_function(f"(was) => ({FIRST_TEXT})() !== was", arg=first)
+    texts = viewer.texts()
+    start = both.index(texts[0])
+    assert texts == both[start:start + len(texts)], "one stretch of the merged history, in time order, each once"
+    return first
+
+
 def test_scrolling_back_a_merged_view_shows_both_histories_in_time_order_each_once(viewer, logdir):
     a, b, both = two_files(1200)
     append(logdir / "a.log", *a)
@@ -61,12 +75,7 @@ def test_scrolling_back_a_merged_view_shows_both_histories_in_time_order_each_on
     viewer.wait_texts(both[-500:])  # the backlogs, interleaved: the last 500 of the two
 
     for _ in range(20):
-        first = page.evaluate(FIRST_TEXT)
-        page.evaluate(TO_TOP)
-        page.wait_for_function(f"(was) => ({FIRST_TEXT})() !== was", arg=first)
-        texts = viewer.texts()
-        start = both.index(texts[0])
-        assert texts == both[start:start + len(texts)], "one stretch of the merged history, in time order, each once"
+        first = scroll_to_older_page(viewer, both)
         # At the top, the first line was just under the pane's top; the older page goes above it, out of sight.
         assert 0 <= page.evaluate(OFFSET, first) < 40, "the line the reader looked at stays put"
         assert page.evaluate("() => document.querySelectorAll('#lines .ln, #lines .sep').length") <= 500
@@ -212,11 +221,6 @@ def test_a_busy_file_beside_a_quiet_one_starts_and_scrolls_back_in_time_order(ne
     assert texts == both[-len(texts):], "the backlog: one stretch up to the newest line, in time order"
     assert texts[0] >= busy[-100], "nothing older than the busy file's first line sent"
     for _ in range(12):
-        first = page.evaluate(FIRST_TEXT)
-        page.evaluate(TO_TOP)
-        page.wait_for_function(f"(was) => ({FIRST_TEXT})() !== was", arg=first)
-        texts = viewer.texts()
-        start = both.index(texts[0])
-        assert texts == both[start:start + len(texts)], "one stretch of the merged history, in time order, each once"
-        if page.query_selector("#lines .sep-start"):
+        scroll_to_older_page(viewer, both)
+        if viewer.page.query_selector("#lines .sep-start"):
             break
