@@ -1,11 +1,11 @@
 """handler: one client connection under gevent's pywsgi. Owns the request head's
 total deadline and the count of unfinished heads, the per-send write timeout,
 chunk framing beside shared bytes, JSON answers to requests the app never sees,
-access-log lines without secrets, and the socket work a live stream asks of its
+and the socket work a live stream asks of its
 connection (a send from another greenlet, a hang-up watch).
 
 Never patches gevent (the entry points do, first); never logs a query string
-without removing tokens from it; never holds more than one attribute per
+without removing tokens from it (``access_log``); never holds more than one attribute per
 concern on a connection (see ``Handler._awaiting``).
 """
 
@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import errno
 import json
-import logging
-import re
 import select
 import socket
 import ssl
@@ -24,11 +22,9 @@ import gevent
 import gevent.event
 from gevent import pywsgi
 
+from .access_log import access_line
 from .listener import Unfinished
 from .parking import ParkedConnection, chunk_parts
-
-_SECRET_QUERY = re.compile(r"((?:^|[?&])access_token=)[^&\s]*", re.IGNORECASE)
-_ADDRESS = re.compile(r"[0-9A-Za-z.:_%\[\]-]{1,80}")  # an IP address or a proxy's name for the client
 
 
 class _HeadTimedOut(BaseException):
@@ -352,26 +348,7 @@ class Handler(pywsgi.WSGIHandler):
             self.close_connection = True
 
     def format_request(self):
-        line = super().format_request()
-        # Behind --trusted-proxies, the app's ProxyFix put the client's address in
-        # REMOTE_ADDR: log it before the proxy's (pywsgi logs the socket's peer).
-        env = self.environ or {}
-        client = env.get("REMOTE_ADDR")
-        if "werkzeug.proxy_fix.orig" in env and client != env["werkzeug.proxy_fix.orig"].get("REMOTE_ADDR"):
-            shown = client if _ADDRESS.fullmatch(client or "") else "(unparsable)"  # no log forging
-            line = f"{shown} via {line}"
-        return _SECRET_QUERY.sub(r"\1***", line)
-
-
-class _MaskTokens(logging.Filter):
-    """Takes ``access_token`` values out of a log record's text."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = _SECRET_QUERY.sub(r"\1***", record.getMessage()), ()
-        return True
-
-
-MASK_TOKENS = _MaskTokens()  # one instance: adding it again is a no-op
+        return access_line(super().format_request(), self.environ or {})
 
 
 class _Live:

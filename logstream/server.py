@@ -19,9 +19,10 @@ import gevent
 import gevent.event
 from gevent import pywsgi
 
+from .access_log import MASK_TOKENS
 from .app import create_app
 from .config import Config
-from .handler import MASK_TOKENS, Handler
+from .handler import Handler
 from .listener import Listener, Unfinished, share_descriptors
 from .parking import RESUMED
 from .runtime import Runtime
