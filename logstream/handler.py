@@ -24,7 +24,7 @@ from gevent import pywsgi
 
 from .access_log import access_line
 from .listener import Unfinished
-from .parking import ParkedConnection, chunk_parts
+from .parking import ParkedConnection, chunk_parts, hangup_seen
 
 
 class _HeadTimedOut(BaseException):
@@ -158,18 +158,8 @@ class Handler(pywsgi.WSGIHandler):
 
     def hung_up(self) -> bool:
         """After a wake by ``watch_hangup``: whether the client closed its
-        connection. A client that sent bytes instead (nothing is expected after the
-        request of a stream) is not watched any more: its stream falls back to the
-        heartbeat's check, and a chatty client cannot make the server spin."""
-        live = self._live
-        if live is None or not live.readable:
-            return False
-        live.readable = False
-        if self.peer_gone():
-            return True
-        live.hangup.close()
-        live.hangup = False
-        return False
+        connection (``parking.hangup_seen``)."""
+        return hangup_seen(self._live, self.peer_gone)
 
     def handle(self):
         try:

@@ -39,6 +39,23 @@ def chunk_parts(data: bytes, chunked: bool) -> tuple[bytes, ...]:
     return (b"%x\r\n" % len(data), data, b"\r\n") if chunked else (data,)
 
 
+def hangup_seen(watch, peer_gone) -> bool:
+    """After a hang-up watcher fired: whether the client closed its connection.
+    ``watch`` holds the watcher's state (``readable``: it fired; ``hangup``: the
+    libev watcher, None or False); ``peer_gone()`` peeks at the socket. A client
+    that sent bytes instead is not watched any more (``hangup`` False): its stream
+    falls back to the heartbeat's check, and a chatty client cannot make the
+    server spin. Shared by ``Handler`` and ``ParkedConnection``."""
+    if watch is None or not watch.readable:
+        return False
+    watch.readable = False
+    if peer_gone():
+        return True
+    watch.hangup.close()
+    watch.hangup = False
+    return False
+
+
 class ParkedConnection:
     """A live stream's socket once its connection greenlet ended: what a ``Stream``
     asks of its handler (``send_nowait``, ``pending``, ``flush_pending``,
@@ -118,16 +135,8 @@ class ParkedConnection:
         wake()
 
     def hung_up(self) -> bool:
-        """As ``Handler.hung_up``: after the watcher fired, whether the client closed
-        the connection; a client that sent bytes instead is not watched any more."""
-        if not self.readable:
-            return False
-        self.readable = False
-        if self.peer_gone():
-            return True
-        self.hangup.close()
-        self.hangup = False
-        return False
+        """As ``Handler.hung_up`` (``hangup_seen``)."""
+        return hangup_seen(self, self.peer_gone)
 
     def peer_gone(self) -> bool:
         """The client hung up: the socket reads as end-of-file. Never blocks."""

@@ -44,12 +44,12 @@ def test_resume_inside_a_shown_group_with_a_filter_drops_its_continuation(server
     s = server.stream("/api/stream/app.log?group=1&filter=ERROR")
     append(log, "ERROR boom", "  at one")
     s.read_until(lambda c: msgs(c), message="trace")
-    time.sleep(0.3)
+    time.sleep(0.3)  # the scenario: the trace's hold (GROUP_HOLD) runs out while the client is connected
     last = [e for e in s.events if e.last_event_id][-1].last_event_id
     s.close()
     append(log, "  at two", "INFO b")
     r = server.stream("/api/stream/app.log?group=1&filter=ERROR", headers={"Last-Event-ID": last})
     r.read_until(lambda c: b"caught up" in c.raw, message="caught up")
-    time.sleep(0.3)
+    time.sleep(0.3)  # the scenario: the resumed trace's hold runs out before we look
     r.read_some(0.3)
     assert any(m.data == "  at two" for m in msgs(r)), "the rest of a shown trace is shown after a resume too"
