@@ -1,7 +1,9 @@
 """procstat: what a server process tree costs, read from /proc.
 
 CPU is utime+stime of the server and all its live descendants (frontail and the
-floor run `tail` children; counting only the parent would flatter them). Memory is
+floor run `tail` children; counting only the parent would flatter them), plus
+cutime+cstime: the children each has waited for (logstream's search processes,
+which end and are reaped within a search). Memory is
 the main process's VmRSS/VmHWM: the peers' `tail` children are a few hundred KB
 each and are listed separately as ``children_rss_kb``.
 """
@@ -14,7 +16,7 @@ _TICK = os.sysconf("SC_CLK_TCK")
 
 
 def _stat(pid: int) -> tuple[int, float] | None:
-    """(ppid, cpu seconds) of one process, or None if it is gone."""
+    """(ppid, cpu seconds of it and its reaped children) of one process, or None if it is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             raw = f.read()
@@ -23,8 +25,8 @@ def _stat(pid: int) -> tuple[int, float] | None:
     # The command name may hold spaces and parentheses: split after the last ')'.
     fields = raw[raw.rindex(b")") + 2 :].split()
     ppid = int(fields[1])
-    utime, stime = int(fields[11]), int(fields[12])
-    return ppid, (utime + stime) / _TICK
+    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
+    return ppid, (utime + stime + cutime + cstime) / _TICK
 
 
 def descendants(pid: int) -> list[int]:

@@ -99,8 +99,11 @@ def search(port: int, path: str, pattern: str, limit: int = 100_000,
             if event.type == "done":
                 done = json.loads(event.data)
     elapsed = time.perf_counter() - t
-    cpu = procstat.cpu_seconds(pid) - cpu0 if pid else 0.0
     conn.close()
+    end = time.monotonic() + 5
+    while pid and procstat.descendants(pid) and time.monotonic() < end:
+        time.sleep(0.01)  # the search's process ends after done: its CPU counts once reaped
+    cpu = procstat.cpu_seconds(pid) - cpu0 if pid else 0.0
     if done is None:
         raise RuntimeError(f"search of {path} for {pattern!r} ended without done")
     return elapsed, done, cpu

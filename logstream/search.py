@@ -14,8 +14,8 @@ the decompressed content.
 
 Pure: no gevent, no Flask, no sockets. Every ``Job`` is one block's worth of
 work, planned without reading; the caller runs each where it likes (the
-server: two at once in threads, so both cores scan and the hub serves live
-streams meanwhile), hands them back in order to ``finish`` and stops whenever
+server: two at once in threads of a process of its own, ``scan_process``),
+hands them back in order to ``finish`` and stops whenever
 it likes (a client that hung up). ``steps()`` runs them one by one. Never opens
 a file: it is given descriptors the path gate opened.
 """
@@ -131,7 +131,6 @@ class Search:
         self.found = 0  # hits handed out
         self.skipped: list[str] = []
 
-    threaded = True  # pread and RE2 release the GIL: the server runs each step in a thread
     unit = "bytes"  # what ``scanned`` and ``total`` count
 
     @property

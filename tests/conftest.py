@@ -312,8 +312,9 @@ def gunicorn_streams_a_line(gunicorn: list[str], target: str, root: Path, *, cwd
                             errors: Path) -> None:
     """Run ``gunicorn`` (its command) with the gevent worker on ``target`` serving
     ``root`` (which holds ``app.log`` with one line): a line appended arrives on a
-    stream within 5 s (only inotify is that fast with a long poll interval), and
-    gunicorn's stderr holds no traceback."""
+    stream within 5 s (only inotify is that fast with a long poll interval), a
+    search (its own forked process in the gevent worker) finds it, and gunicorn's
+    stderr holds no traceback."""
     port = free_port()
     env = {**env, "LOGSTREAM_ROOT": str(root), "LOGSTREAM_POLL_INTERVAL": "3600", "LOGSTREAM_HEARTBEAT": "1"}
     err = open(errors, "wb")
@@ -332,6 +333,10 @@ def gunicorn_streams_a_line(gunicorn: list[str], target: str, root: Path, *, cwd
         append(root / "app.log", "under gunicorn")
         assert s.wait_lines(2, timeout=5)[-1] == "under gunicorn"
         s.close()
+        found = SSEClient(port, "/api/search/app.log?q=gunicorn", None, 10)
+        found.read_until(lambda c: c.of_type("done"), message="the search's done")
+        assert [json.loads(e.data)["text"] for e in found.of_type("hit")] == ["under gunicorn"]
+        found.close()
     finally:
         proc.terminate()
         proc.wait(10)

@@ -4,12 +4,12 @@ sent as Server-Sent Events: ``hit`` per matching line (with context),
 
 Owns the request's parameters, the regions of the history the bounds leave (ids
 and times resolved by ``history.History``, which opens every link through the
-path gate, as for ``/api/lines``), and the response's loop: blocks are
-scanned two at once in the search pool's threads (RE2 and ``pread`` release
-the GIL, so both cores scan and the hub serves live streams
-meanwhile: docs/benchmarks.md; a Redis node's pages one at a time in a
-greenlet, ``sources.redis_search``), their hits sent in order, and a client
-that hangs up stops the scan before the next block. Never reads lines itself
+path gate, as for ``/api/lines``), and the response's loop: a file's blocks
+are scanned in a process of its own at a lower priority (``scan_process``:
+so live streams keep the CPU and the GIL; docs/benchmarks.md), a Redis node's
+pages one at a time in the response's greenlet (``sources.redis_search``),
+their hits sent in order, and a client that hangs up stops the scan at once
+(its process is killed). Never reads lines itself
 (``search.Search`` does); never sends an id a client could resume by: a search is
 not a stream.
 """
@@ -20,12 +20,8 @@ import json
 import logging
 import os
 import time
-from collections import deque
 from dataclasses import dataclass
-from functools import partial
 
-import gevent
-import gevent.threadpool
 from flask import Blueprint, request
 
 from .. import sse
@@ -33,6 +29,7 @@ from ..errors import BadRequest, LogstreamError
 from ..history import History, Place
 from ..lines import last_line_end
 from ..query import Query
+from ..scan_process import Block, Outcome, ScanProcess
 from ..search import MAX_CONTEXT, Region, Search
 from ..timeline import seek_time
 from . import runtime, sse_response
@@ -149,28 +146,28 @@ def open_history(history: History, params: SearchParams) -> list[Region]:
     return regions
 
 
+def hit_event(hit) -> bytes:
+    """A hit as its SSE ``hit`` event (a ``block_search.Hit`` or a Redis entry's)."""
+    return sse.event(json.dumps(hit.as_json(), ensure_ascii=False), event="hit")
+
+
 class SearchBody:
     """The response body: a first ``progress``, then per block its ``hit``s and a
-    ``progress`` when 100 ms have passed, then ``done``. Up to ``SCANNERS`` blocks
-    are scanned at once in the search pool's threads, their hits sent in order.
-    ``close()`` (the client went away, or the body ended) stops the scan and
-    releases everything once no thread reads the files."""
+    ``progress`` when 100 ms have passed, then ``done``. A file search runs in a
+    process of its own (``scan_process``: threads there, at a lower priority,
+    hits encoded there); a Redis node's in this greenlet, page by page (its
+    socket is gevent's). ``close()`` (the client went away, or the body ended)
+    stops the scan at once and releases everything."""
 
-    def __init__(self, rt, scan: Search, history: History, ip: str, handler=None) -> None:
+    def __init__(self, rt, scan, history: History, ip: str, handler=None) -> None:
         self.runtime = rt
         self.scan = scan
-        self.history = history  # owns the descriptors the scan reads
+        self.history = history  # owns the descriptors the scan reads (the child has its own copies)
         self.ip = ip
         self.handler = handler  # the server's, for hang-up checks (none under gunicorn)
         self.started = time.monotonic()
         self.total = scan.total
-        # A file search: blocks, two scanned at once in threads (RE2 and pread release
-        # the GIL). A Redis one: its own steps, one at a time in a greenlet (its
-        # socket is gevent's). Both leave the hub free.
-        self._stepper = None if scan.threaded else _Stepper(scan)
-        self._jobs = scan.jobs() if scan.threaded else self._stepper.jobs()
-        self._inflight: deque = deque()  # (job, its result) in sending order, being scanned in threads
-        self._held = None  # a planned job that must wait for the ones in flight (a serial one, or after one)
+        self.blocks = ScanProcess(scan, hit_event) if isinstance(scan, Search) else _InHub(scan)
         self._closed = False
         rt.metrics.search_started()
 
@@ -180,78 +177,44 @@ class SearchBody:
             info["unit"] = self.scan.unit  # a Redis node counts entries (README "Search")
         return sse.event(json.dumps(info, ensure_ascii=False), event="progress")
 
-    def _fill(self) -> None:
-        """Start planned jobs until ``SCANNERS`` are in flight (a serial job alone)."""
-        spawn = partial(scan_pool().spawn, _run) if self.scan.threaded else partial(gevent.spawn, _run)
-        while len(self._inflight) < SCANNERS:
-            job, self._held = self._held or next(self._jobs, None), None
-            if job is None:
-                return
-            if self._inflight and (job.serial or self._inflight[-1][0].serial):
-                self._held = job
-                return
-            self._inflight.append((job, spawn(job)))
-
-    def _finish(self, job):
-        """A job done, in order: its ``Step``, or None (nothing to send)."""
-        return job.step if self._stepper else self.scan.finish(job)
-
     def __iter__(self):
         scan, metrics = self.scan, self.runtime.metrics
         first = scan.first_file
         yield self._progress(0, first)
         told = time.monotonic()
-        failed = None
         counted = 0
         scanned = metrics.search_scanned if scan.unit == "bytes" else metrics.search_scanned_entries
-        self._fill()
-        while self._inflight:
-            job, result = self._inflight[0]
-            try:
-                outcome = result.get()
-                if isinstance(outcome, Exception):
-                    raise outcome
-            except LogstreamError as exc:  # a source that stopped answering (Redis): no traceback
-                log.warning("search of %s failed: %s", first, exc.message)
-                failed = f"the search failed: {exc.message}"
-                break
-            except Exception:
-                log.exception("search of %s failed", first)
-                failed = "the search failed (see the server log)"
-                break
-            # Killed while waiting (GreenletExit), the job stays in flight: close() waits for its thread.
-            self._inflight.popleft()
-            step = self._finish(job)
-            scanned.inc(scan.scanned - counted)
-            counted = scan.scanned
-            if self.handler is not None and self.handler.peer_gone():
-                return  # the client hung up: stop before the next block (close() follows)
-            if self.runtime.shutdown.is_set():
-                yield sse.comment("server shutting down")
-                return
-            if scan.remaining > 0 or self._stepper:
-                # The next blocks are scanned while this one's hits are sent (a scan's own
-                # steps run on to their end, which says whether the limit stopped it).
-                self._fill()
-            if step is None:
-                continue
-            out = [sse.event(json.dumps(hit.as_json(), ensure_ascii=False), event="hit") for hit in step.hits]
-            now = time.monotonic()
-            if out or now - told >= PROGRESS_SECONDS:
-                out.append(self._progress(step.scanned, step.file))
-                told = now
-                yield b"".join(out)
-            if scan.remaining <= 0 and not self._stepper:
-                break  # the limit: what is still in flight is not sent (close() waits for it)
-        done = {"hits": scan.found, "scanned_bytes": scan.scanned,
+        try:
+            for block in self.blocks:
+                scanned.inc(block.scanned - counted)
+                counted = block.scanned
+                if self.handler is not None and self.handler.peer_gone():
+                    return  # the client hung up: close() stops the scan
+                if self.runtime.shutdown.is_set():
+                    yield sse.comment("server shutting down")
+                    return
+                now = time.monotonic()
+                if block.hits or now - told >= PROGRESS_SECONDS:
+                    told = now
+                    yield block.events + self._progress(block.scanned, block.file)
+        except OSError as exc:  # no process for the search (fork: EAGAIN, ENOMEM)
+            log.warning("search of %s could not start: %s", first, exc)
+            self.blocks.outcome = Outcome(error=f"the search could not start: {exc.strerror or exc}")
+        outcome = self.blocks.outcome
+        if outcome is None:
+            log.warning("search of %s: its process ended without a word", first)
+            outcome = Outcome(scanned=counted, error="the search failed (its process ended early)")
+        elif outcome.error:
+            log.warning("search of %s failed: %s", first, outcome.error)
+        done = {"hits": outcome.found, "scanned_bytes": outcome.scanned,
                 "elapsed_ms": round((time.monotonic() - self.started) * 1000),
-                "complete": scan.complete and not scan.skipped and failed is None}
+                "complete": outcome.complete and not outcome.skipped and outcome.error is None}
         if scan.unit != "bytes":
             done["unit"] = scan.unit
-        if scan.skipped:
-            done["skipped"] = scan.skipped  # .zst, or unreadable: these files were not searched (to their end)
-        if failed:
-            done["error"] = failed
+        if outcome.skipped:
+            done["skipped"] = outcome.skipped  # .zst, or unreadable: these files were not searched (to their end)
+        if outcome.error:
+            done["error"] = outcome.error
         yield sse.event(json.dumps(done), event="done")
 
     def close(self) -> None:
@@ -260,74 +223,31 @@ class SearchBody:
         self._closed = True
         self.runtime.metrics.search_ended()
         self.runtime.release(self.ip)
-        busy = [result for _, result in self._inflight if not result.ready()]
-        left = [len(busy)]
-
-        def one_done(_) -> None:
-            left[0] -= 1
-            if not left[0]:
-                self._release_files()  # never close a descriptor a thread reads
-
-        for result in busy:
-            result.rawlink(one_done)
-        if not busy:
-            self._release_files()
-
-    def _release_files(self) -> None:
-        self._inflight.clear()
-        self._held = None
-        self._jobs.close()
+        self.blocks.close()
         self.history.close()
 
 
-SCANNERS = 2  # blocks scanned at once: grep is single-threaded, this machine class has 2 cores
-_pool = None
-
-
-def scan_pool():
-    """The search threads of this process (``SCANNERS`` of them, shared by all
-    searches), made on first use in the hub's thread. At the process's priority:
-    a lower one (nice 10) was measured and did not protect the live streams
-    (docs/benchmarks.md, "30 Nov, afternoon")."""
-    global _pool
-    if _pool is None:
-        _pool = gevent.threadpool.ThreadPool(SCANNERS)
-    return _pool
-
-
-def _run(job):
-    """``job.run()``, or the exception it raised: a greenlet that raised would
-    have gevent's hub print a traceback besides ours."""
-    try:
-        return job.run()
-    except Exception as exc:
-        return exc
-
-
-class _Stepper:
-    """A scan that makes its own steps (a Redis node's, ``sources.redis_search``)
-    as jobs: serial, each taking its next step, planned until one finds none."""
+class _InHub:
+    """A scan that makes its own steps (a Redis node's, ``sources.redis_search``),
+    run in the response's greenlet: ``scan_process.Block``s, then ``outcome``."""
 
     def __init__(self, scan) -> None:
+        self.scan = scan
         self.steps = scan.steps()
-        self.ended = False
+        self.outcome: Outcome | None = None
 
-    def jobs(self):
+    def __iter__(self):
+        scan = self.scan
+        error = None
         try:
-            while not self.ended:
-                yield _StepJob(self)
-        finally:
-            self.steps.close()
+            for step in self.steps:
+                yield Block(b"".join(map(hit_event, step.hits)), len(step.hits), step.scanned, step.file)
+        except LogstreamError as exc:  # a source that stopped answering (Redis): no traceback
+            error = f"the search failed: {exc.message}"
+        except Exception:
+            log.exception("search of %s failed", scan.first_file)
+            error = "the search failed (see the server log)"
+        self.outcome = Outcome(scan.found, scan.scanned, scan.complete, list(scan.skipped), error)
 
-
-class _StepJob:
-    serial = True
-
-    def __init__(self, stepper: _Stepper) -> None:
-        self.stepper = stepper
-        self.step = None
-
-    def run(self) -> _StepJob:
-        self.step = next(self.stepper.steps, None)
-        self.stepper.ended = self.step is None
-        return self
+    def close(self) -> None:
+        self.steps.close()

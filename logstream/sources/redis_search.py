@@ -88,7 +88,6 @@ class RedisSearch:
     unless ``oldest_first``. At most ``limit`` hits; ``context`` lines each side
     (from the whole stream up to ``top``, the end when the search began)."""
 
-    threaded = False  # redis-py over gevent sockets: run in the hub, never in a thread
     unit = "entries"
 
     def __init__(self, history: RedisHistory, query: Query, *, limit: int, context: int, oldest_first: bool,

@@ -1,0 +1,125 @@
+"""A file search runs in a forked process of its own (logstream.scan_process),
+checked from the outside through /proc: at a lower priority, holding none of
+the server's descriptors but the history's and its socket, at most
+MAX_PROCESSES at a time, and never outliving its client, a SIGTERM or a
+killed server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+
+from logstream.scan_process import MAX_PROCESSES, NICE
+from tests.conftest import wait_for
+
+HITS = 100_000  # the most a search sends
+LINES = HITS - 2  # all matching: ~10 MB of events, far more than socket buffers hold
+
+
+def children(pid: int) -> list[int]:
+    """The live (not zombie) processes whose parent is ``pid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended meanwhile
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
+def nice(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[16])
+
+
+def descriptors(pid: int) -> list[str]:
+    """What each descriptor above stderr of ``pid`` is (a path, or ``socket:[inode]``)."""
+    out = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        if int(fd) > 2:
+            try:
+                out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+            except OSError:
+                pass
+    return out
+
+
+def write_history(logdir):
+    with open(logdir / "app.log.1", "w") as f:
+        f.write("ERROR rotated line of some length\n" * (LINES // 2))
+    with open(logdir / "app.log", "w") as f:
+        f.write("ERROR current line of some length\n" * (LINES // 2))
+
+
+def stalled_search(server):
+    """A search with every line a hit whose client reads nothing: the server's
+    writes stall, then the process's, so it stays alive to be looked at."""
+    client = server.stream(f"/api/search/app.log?q=ERROR&limit={HITS}", rcvbuf=4096)
+    assert client.status == 200, client.raw
+    return client
+
+
+def test_the_scan_runs_in_a_lower_priority_process_that_holds_only_the_history(server, logdir):
+    write_history(logdir)
+    client = stalled_search(server)
+    pid = server.proc.pid
+    wait_for(lambda: len(children(pid)) == 1, message="the search's process")
+    child = children(pid)[0]
+    assert nice(child) == min(19, nice(pid) + NICE)
+    with open(f"/proc/{child}/comm") as f:
+        assert f.read().strip() == "logstream-scan"
+    held = descriptors(child)
+    # Its socket to the server, and the history: not the listening socket, not
+    # the client's connection, not any other file the server has open.
+    assert sum(d.startswith("socket:") for d in held) == 1, held
+    assert sorted(d for d in held if not d.startswith("socket:")) == [str(logdir / "app.log"),
+                                                                      str(logdir / "app.log.1")]
+    client.close()
+    wait_for(lambda: not children(pid), message="the process to be stopped when its client hung up")
+
+
+def test_searches_past_the_process_limit_wait_their_turn_and_all_finish(server, logdir):
+    write_history(logdir)
+    pid = server.proc.pid
+    clients = [stalled_search(server) for _ in range(MAX_PROCESSES)]
+    wait_for(lambda: len(children(pid)) == MAX_PROCESSES, message="a process per search")
+    late = stalled_search(server)
+    late.read_until(lambda c: c.of_type("progress"), message="the first progress of the one waiting")
+    assert len(children(pid)) == MAX_PROCESSES  # it waits for a turn: no process yet
+    for client in [*clients, late]:
+        client.read_until(lambda c: c.of_type("done"), timeout=60, message="done")
+        done = json.loads(client.of_type("done")[0].data)
+        assert done["hits"] == LINES and done["complete"], done
+        assert len(client.of_type("hit")) == LINES
+        client.close()
+    wait_for(lambda: not children(pid), message="every process ended")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_a_stopped_server_leaves_no_search_process(logserver, logdir, sig):
+    write_history(logdir)
+    server = logserver(logdir)
+    stalled_search(server)
+    pid = server.proc.pid
+    wait_for(lambda: len(children(pid)) == 1, message="the search's process")
+    child = children(pid)[0]
+    code = server.stop(sig)
+    assert code == (0 if sig == signal.SIGTERM else -signal.SIGKILL)
+    # Killed outright, the server cannot stop it: its next write fails (EPIPE) and it exits.
+    wait_for(lambda: _state(child) in ("gone", "Z"), message=f"the search's process to end after {sig.name}")
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
