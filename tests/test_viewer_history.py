@@ -242,3 +242,14 @@ def test_a_line_link_from_one_web_node_opens_on_another(new_page, scale):
     texts = linked.evaluate(LINE_TEXTS)
     i = texts.index("a line 00060")
     assert texts[i - 2:i + 3] == lines[58:63]
+
+
+def test_the_link_copied_note_leaves_the_jump_to_bottom_bar_visible(viewer, logdir):
+    append(logdir / "app.log", *numbered("a", 0, 400))
+    page = viewer.open("file=app.log").page
+    viewer.wait_texts(numbered("a", 0, 400))
+    page.evaluate(TO_TOP)
+    page.wait_for_selector("#jump:not([hidden])")
+    copied_link(page, "a line 00005")
+    toast, jump = (page.locator(s).bounding_box() for s in ("#toast", "#jump"))
+    assert toast["y"] + toast["height"] <= jump["y"] or jump["y"] + jump["height"] <= toast["y"], (toast, jump)
