@@ -61,14 +61,24 @@ def block_hits(query: Query, data: bytes, n: int, base: int, max_line: int, newe
         return hits[:want] if want is not None else hits
     spans = []
     pos = lo
-    search, find, rfind = regex.search, data.find, data.rfind
+    prefilter = lf.block_prefilter()
+    tail = prefilter.choose(data, lo, n) if prefilter is not None else None
+    search, find, rfind = (tail or regex).search, data.find, data.rfind
+    whole, refused = regex.search, 0
     while pos < n:
         m = search(data, pos, n)
         if m is None or m.start() >= n:
             break  # an empty match at n (`^$`) is the line after the block: from it, find() would restart at 0
         begin = rfind(b"\n", lo, m.start()) + 1 or lo
         pos = find(b"\n", m.end(), n) + 1  # no match spans an LF, and data[n-1] is one
+        # A line with a match of the tail is the pattern's only if the pattern
+        # matches in it: searched in the whole block, ^ $ \b see its neighbours.
+        if tail is not None and whole(data, begin, pos - 1) is None:
+            refused += 1
+            continue
         spans.append((begin, pos))
+    if tail is not None:
+        prefilter.record(len(spans), refused)
     if newest_first:
         spans.reverse()
     # A line's text is its bytes here (checked above), but for the CR of a CRLF:
