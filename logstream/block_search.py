@@ -83,11 +83,14 @@ def block_hits(query: Query, data: bytes, n: int, base: int, max_line: int, newe
         spans.reverse()
     # A line's text is its bytes here (checked above), but for the CR of a CRLF:
     # only then, or with where= clauses, can a line with a match be one the
-    # query refuses.
-    check = spans and (query.clauses or data.find(b"\r", lo, n) >= 0)
+    # query refuses. Few lines (under one per KiB) are looked at one by one: a
+    # memchr of the whole block is ~0.4 ms, a fifth of a rare pattern's scan.
+    by_line = not query.clauses and len(spans) * 1024 < n - lo
+    block_check = bool(spans) and not by_line and (query.clauses or data.find(b"\r", lo, n) >= 0)
     base -= lo
     hits = []
     for begin, end in spans:
+        check = block_check or (by_line and data.find(b"\r", begin, end) >= 0)
         if check:
             text = split_complete(bytes(data[begin:end]), base + begin, max_line).texts[0]
         else:  # no CR, hole or mark, within max_line: the bytes are the text (U+FFFD for what is not UTF-8)
