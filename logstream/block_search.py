@@ -64,7 +64,8 @@ def block_hits(query: Query, data: bytes, n: int, base: int, max_line: int, newe
     prefilter = lf.block_prefilter()
     tail = prefilter.choose(data, lo, n) if prefilter is not None else None
     search, find, rfind = (tail or regex).search, data.find, data.rfind
-    whole, refused = regex.search, 0
+    whole = regex.search
+    refused = 0
     while pos < n:
         m = search(data, pos, n)
         if m is None or m.start() >= n:
@@ -75,10 +76,10 @@ def block_hits(query: Query, data: bytes, n: int, base: int, max_line: int, newe
         # matches in it: searched in the whole block, ^ $ \b see its neighbours.
         if tail is not None and whole(data, begin, pos - 1) is None:
             refused += 1
+            if prefilter.refuses(len(spans), refused):
+                tail, search = None, whole  # the rest of the block (and of the search) as without a prefilter
             continue
         spans.append((begin, pos))
-    if tail is not None:
-        prefilter.record(len(spans), refused)
     if newest_first:
         spans.reverse()
     # A line's text is its bytes here (checked above), but for the CR of a CRLF:

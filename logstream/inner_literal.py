@@ -190,11 +190,12 @@ class Prefilter:
     a candidate when it starts with a literal). Built by ``build`` (None where
     the pattern has no cut) in the thread that compiles the block regex.
 
-    ``choose`` picks a block's regex; ``record`` keeps the guard: a tail whose
-    candidates were mostly refused by the whole pattern in a block (more than
-    2 per hit + 64) is not used again by this filter. Two threads scanning
-    blocks of one search may race on that flag: one of them then scans a block
-    more with a tail, which costs time, never a hit."""
+    ``choose`` picks a block's regex; ``refuses`` keeps the guard: once a tail's
+    candidates in a block are mostly refused by the whole pattern (more than 2
+    per hit + 64 so far), the rest of that block and of the search go without
+    it. Two threads scanning blocks of one search may race on that flag: one of
+    them then scans some more of a block with a tail, which costs time, never a
+    hit."""
 
     def __init__(self, candidates: list[tuple[bytes, object, bool]]) -> None:
         self.candidates = candidates
@@ -245,8 +246,10 @@ class Prefilter:
                 best, choice = cost, (None if whole else regex)
         return choice
 
-    def record(self, hits: int, refused: int) -> None:
-        """After a block scanned with a tail: ``hits`` lines the whole pattern
-        matched, ``refused`` candidate lines it did not."""
+    def refuses(self, hits: int, refused: int) -> bool:
+        """Whether a block scanned with a tail, so far ``hits`` lines the whole
+        pattern matched and ``refused`` candidate lines it did not, should go on
+        without it: then the tail is off for good (the guard)."""
         if refused > 2 * hits + 64:
             self.off = True
+        return self.off
