@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from logstream.block_search import block_hits
 from logstream.errors import BadRequest
-from logstream.inner_literal import Prefilter, cuts
+from logstream.inner_literal import MAX_CANDIDATES, MAX_RUN, Prefilter, cuts
 from logstream.lines import split_complete
 from logstream.query import Query
 from tests.conftest import append
@@ -70,6 +70,16 @@ MAX_LINE = 64
 ])
 def test_cuts_are_the_required_top_level_literals(pattern, want):
     assert [(cut.at, cut.run.decode()) for cut in cuts(pattern)] == want
+
+
+def test_a_long_pattern_gets_one_tail_per_first_byte_and_a_bounded_number_of_them():
+    pattern = "".join(chr(c) for c in range(ord("a"), ord("z") + 1)) * 38  # 988 characters
+    query = Query.build(pattern, False, [])
+    query.line_filter.block_regex()
+    candidates = query.line_filter.block_prefilter().candidates
+    firsts = [run[:1] for run, _, _ in candidates]
+    assert firsts == [bytes([c]) for c in range(ord("a"), ord("a") + MAX_CANDIDATES)]  # the earliest cut of each
+    assert all(len(run) == MAX_RUN for run, _, _ in candidates)
 
 
 class Pinned(Prefilter):
