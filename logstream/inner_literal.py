@@ -231,7 +231,8 @@ class Prefilter:
         return cls(candidates)
 
     def choose(self, data: bytes, lo: int, n: int):
-        """The regex to run over ``data[lo:n]``, None for the whole pattern. Each
+        """The regex to run over ``data[lo:n]`` (bytes, or any buffer that slices
+        to bytes), None for the whole pattern. Each
         candidate's cost in the first ``SAMPLE`` bytes: RE2 stops at each of its
         first byte (memchr, ~10 ns a stop) and the search loop runs once for each
         of its run (~2.5 us a line: ``RUN_WEIGHT``); the cheapest wins (on a
@@ -241,17 +242,17 @@ class Prefilter:
         match (at most the rarest run). The whole pattern after the guard."""
         if self.off:
             return None
-        stop = min(n, lo + SAMPLE)
-        count = data.count
-        stops = {byte: count(byte, lo, stop) for byte in self.bytes}
+        sample = bytes(data[lo:min(n, lo + SAMPLE)])  # any buffer (an mmap has no count)
+        count = sample.count
+        stops = {byte: count(byte) for byte in self.bytes}
         best, choice = None, None
         if not self.literal_start:
-            best = (stop - lo) // DFA_STOPS + RUN_WEIGHT * min(count(run, lo, stop) for run in self.heads)
+            best = len(sample) // DFA_STOPS + RUN_WEIGHT * min(count(run) for run in self.heads)
         for run, regex, whole in sorted(self.candidates, key=lambda c: stops[c[0][:1]]):  # sort is stable
             first = stops[run[:1]]
             if best is not None and first >= best:
                 break  # this cost and every one after is at least best
-            cost = first + RUN_WEIGHT * (count(run, lo, stop) if len(run) > 1 else first)
+            cost = first + RUN_WEIGHT * (count(run) if len(run) > 1 else first)
             if best is None or cost < best:
                 best, choice = cost, (None if whole else regex)
         return choice
