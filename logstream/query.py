@@ -17,6 +17,7 @@ import re2
 from .errors import BadRequest
 from .fields import SEVERITY, Fields, level_name, lookup
 from .fields import parse as parse_fields
+from .inner_literal import Prefilter
 
 MAX_PATTERN = 1000  # characters
 
@@ -30,6 +31,10 @@ _BLOCK_OPTIONS.never_nl = True  # a match never spans two lines
 _NOT_PER_BLOCK = re2.compile(r"\\[AzC]|\(\?[a-zA-Z]*-[a-zA-Z]*m", _RE2_OPTIONS)
 _PUNCT = r"\\[!-/:-@\[-`{-~]"  # an escaped ASCII punctuation mark: itself
 _ASCII_ONLY = re.compile(rf"(?:[ -\-/-Z\]-~]|\\[dswbB]|{_PUNCT}|\[(?!\^)(?:[ -Z^-~]|\\[dsw]|{_PUNCT})+\])*")
+
+
+def _compile_block(pattern: str):
+    return re2.compile("(?m)" + pattern, _BLOCK_OPTIONS)
 
 
 class LineFilter:
@@ -52,6 +57,7 @@ class LineFilter:
         self.pattern = pattern
         self.key = (pattern, invert)
         self._block = False  # block_regex(), compiled on first use
+        self._prefilter = None  # block_prefilter(), compiled with it
 
     def block_regex(self):
         """The same pattern for a search over a block of many lines at once (a
@@ -62,15 +68,23 @@ class LineFilter:
         (RE2's ``never_nl``), so each line this filter matches holds a match of
         this one; a match may still be a line this filter refuses (a CR before
         the LF, a cut line, a byte that is not UTF-8): callers check each such
-        line with ``match``."""
+        line with ``match``. Compiles ``block_prefilter``'s tails too."""
         if self._block is False:
             self._block = None
             if not self.invert and not _NOT_PER_BLOCK.search(self.pattern):
                 try:
-                    self._block = re2.compile("(?m)" + self.pattern, _BLOCK_OPTIONS)
+                    self._block = _compile_block(self.pattern)
                 except re2.error:
                     pass
+                else:
+                    self._prefilter = Prefilter.build(self.pattern, _compile_block)
         return self._block
+
+    def block_prefilter(self) -> Prefilter | None:
+        """The tails of ``block_regex`` a block search may start with
+        (``inner_literal``), or None; compiled by ``block_regex``, so None too
+        before it ran."""
+        return self._prefilter
 
     @property
     def ascii_only(self) -> bool:

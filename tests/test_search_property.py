@@ -112,6 +112,8 @@ def test_search_agrees_with_brute_force(data):
     (b"\xe2b\n\xc3\n", r"\bb|^\s*$"),
     (b"ab\n", "^$"),  # the empty match after the last LF is no line of the block (it once looped forever)
     (b"ab\n\ncd\n", "^$"),
+    (b"xxxxx\n" * 800 + b"ab\r\n", "b"),  # few hits in a big block: each line checked for its CR
+    (b"xxxxx\n" * 800 + b"ab\r\n", r"b\r"),
 ])
 def test_block_hits_find_exactly_the_lines_the_filter_keeps(data, pattern):
     query = Query.build(pattern, False, [])
