@@ -96,6 +96,13 @@ class LineFilter:
         return _ASCII_ONLY.fullmatch(self.pattern) is not None
 
     @property
+    def uses_line_start(self) -> bool:
+        """Whether the pattern may test where a line starts (``^``, also counted
+        inside a negated class): a line's text starts after a hole's NULs, a block
+        of lines keeps them."""
+        return "^" in self.pattern
+
+    @property
     def uses_line_end(self) -> bool:
         """Whether the pattern may test where a line ends (``$``): a line's text
         drops the CR of its CRLF, a block of lines keeps it."""

@@ -104,6 +104,10 @@ def test_search_agrees_with_brute_force(data):
     (b"xb\r\nb\n", "b$"),  # the CR of a CRLF is not text: b$ holds
     (BOM + b"ab\nab\n", "^a"),  # nor the byte-order mark: ^a holds on the first line
     (b"\0\0ab\nab\n", "^a"),  # nor a hole where a line starts
+    (b"x\n\0\0ab\n", "ab"),  # a hit in a line after a hole: its text without the NULs
+    (b"x\n\0ab\n", ".ab"),  # a match in the hole's NULs is not one in the text
+    (b"x\n\0ab\n", r"\W?ab"),
+    (b"\0ab\n", r"\bab"),  # the text's start is a word boundary, and so is a NUL before it
     (b"a" * 40 + b"\n", r"cut \d+ bytes\]$"),  # a line over max_line is its cut text and the marker
     (b"a\xffb\n", "a.b"),  # a byte that is not UTF-8 is U+FFFD, which . matches
     (b"a\xffb\n", r"\x{FFFD}"),
