@@ -119,7 +119,7 @@ def _one_pass_finds_all(data: bytes, lo: int, n: int, base: int, max_line: int, 
     # lines are checked one by one (block_hits). A memchr saved: ~0.1 s/GiB.
     if line_start and data.find(b"\0", lo, n) >= 0 and (data[lo:lo + 1] == b"\0" or data.find(b"\n\0", lo, n) >= 0):
         return False  # memchr first: \n\0 is slow
-    if base == 0 and data.startswith(BOM, lo):
+    if base == 0 and data.startswith(BOM, lo, n):
         return False  # the first line's text starts after the byte-order mark
     if line_end and data.find(b"\r", lo, n) >= 0:
         return False  # a CRLF line's text ends before its CR: `$` would miss it
@@ -131,7 +131,7 @@ def _one_pass_finds_all(data: bytes, lo: int, n: int, base: int, max_line: int, 
         for at in range(lo, n - window + 1, window):
             if data.find(b"\n", at, at + window) < 0:
                 return False
-    if not any_bytes and not data.isascii():
+    if not any_bytes and not data.isascii():  # all of data: a reused buffer's bytes past n only make it cautious
         try:
             str(memoryview(data)[lo:n], "utf-8")
         except UnicodeDecodeError:
