@@ -53,6 +53,7 @@ from .search import Job, Search, Step
 SCANNERS = 2  # threads per search process: blocks scanned at once (grep is single-threaded; 2 cores here)
 NICE = 10  # added to the child's nice value: weight 110 against a live stream's 1024 (sched(7))
 MAX_PROCESSES = max(2, os.cpu_count() or 1)  # searches scanning at once; later ones wait their turn
+IDLE_SECONDS = 0.1  # a Block with nothing new this often while waiting (a turn, a slow block): progress, hang-ups
 _HEADER = struct.Struct("!I")
 _turns = None
 log = logging.getLogger(__name__)
@@ -157,10 +158,15 @@ class ScanProcess:
         self._sock = None
         self._turn = False
         self._closed = False
+        self._last = (0, scan.first_file)  # the last block's scanned and file
 
     def __iter__(self) -> Iterator[Block]:
         turns()
-        _turns.acquire()  # at most MAX_PROCESSES scanning; a client waits here with its first progress sent
+        # At most MAX_PROCESSES scanning; one waiting for its turn, or for a block
+        # that takes long (a slow disk), gets an empty Block every IDLE_SECONDS: its
+        # client keeps getting progress, and a client that hung up is noticed.
+        while not _turns.acquire(timeout=IDLE_SECONDS):
+            yield self._idle()
         self._turn = True
         if self._closed:
             return
@@ -169,10 +175,19 @@ class ScanProcess:
             frame = self._read()
             if frame is None:
                 return
+            if frame == ():
+                yield self._idle()
+                continue
             if frame[0] == "end":
                 self.outcome = Outcome(*frame[1:])
                 return
-            yield Block(*frame[1:])
+            block = Block(*frame[1:])
+            self._last = block.scanned, block.file
+            yield block
+
+    def _idle(self) -> Block:
+        """Nothing new: no hits, the bytes scanned so far."""
+        return Block(b"", 0, *self._last)
 
     def _start(self) -> None:
         parent, child = gsocket.socketpair()
@@ -194,11 +209,21 @@ class ScanProcess:
             self._pidfd = None  # before Linux 5.3: os.kill, racing a reused pid only after it ended
 
     def _read(self) -> tuple | None:
-        """The child's next frame, or None at its end of file (it died: outcome stays None)."""
-        head = self._recv(_HEADER.size)
-        if head is None:
+        """The child's next frame; () if none began within ``IDLE_SECONDS``; None
+        at its end of file (it died: outcome stays None)."""
+        self._sock.settimeout(IDLE_SECONDS)
+        try:
+            head = self._sock.recv(_HEADER.size)
+        except TimeoutError:
+            return ()
+        finally:
+            self._sock.settimeout(None)  # a frame begun is read to its end
+        if not head:
             return None
-        body = self._recv(_HEADER.unpack(head)[0])
+        rest = self._recv(_HEADER.size - len(head))
+        if rest is None:
+            return None
+        body = self._recv(_HEADER.unpack(head + rest)[0])
         return None if body is None else marshal.loads(body)
 
     def _recv(self, n: int) -> bytes | None:

@@ -13,7 +13,7 @@ import signal
 import pytest
 
 from logstream.scan_process import MAX_PROCESSES, NICE
-from tests.conftest import wait_for
+from tests.conftest import metrics, wait_for
 
 HITS = 100_000  # the most a search sends
 LINES = HITS - 2  # all matching: ~10 MB of events, far more than socket buffers hold
@@ -86,12 +86,18 @@ def test_the_scan_runs_in_a_lower_priority_process_that_holds_only_the_history(s
     wait_for(lambda: not children(pid), message="the process to be stopped when its client hung up")
 
 
-def test_searches_past_the_process_limit_wait_their_turn_and_all_finish(server, logdir):
+def all_turns_taken(server, logdir):
+    """``MAX_PROCESSES`` stalled searches, each with its process, and one more
+    (``late``) that must wait for a turn."""
     write_history(logdir)
-    pid = server.proc.pid
     clients = [stalled_search(server) for _ in range(MAX_PROCESSES)]
-    wait_for(lambda: len(children(pid)) == MAX_PROCESSES, message="a process per search")
-    late = stalled_search(server)
+    wait_for(lambda: len(children(server.proc.pid)) == MAX_PROCESSES, message="a process per search")
+    return clients, stalled_search(server)
+
+
+def test_searches_past_the_process_limit_wait_their_turn_and_all_finish(server, logdir):
+    pid = server.proc.pid
+    clients, late = all_turns_taken(server, logdir)
     late.read_until(lambda c: c.of_type("progress"), message="the first progress of the one waiting")
     assert len(children(pid)) == MAX_PROCESSES  # it waits for a turn: no process yet
     for client in [*clients, late]:
@@ -99,6 +105,20 @@ def test_searches_past_the_process_limit_wait_their_turn_and_all_finish(server, 
         done = json.loads(client.of_type("done")[0].data)
         assert done["hits"] == LINES and done["complete"], done
         assert len(client.of_type("hit")) == LINES
+        client.close()
+    wait_for(lambda: not children(pid), message="every process ended")
+
+
+def test_a_search_waiting_for_its_turn_sends_progress_and_notices_its_client_leave(server, logdir):
+    pid = server.proc.pid
+    clients, late = all_turns_taken(server, logdir)
+    # The contract: progress at least every 250 ms, waiting for a turn too.
+    late.read_until(lambda c: len(c.of_type("progress")) >= 3, message="progress while waiting for a turn")
+    assert len(children(pid)) == MAX_PROCESSES and not late.of_type("hit")
+    late.close()
+    wait_for(lambda: metrics(server)["logstream_searches"] == MAX_PROCESSES,
+             message="the search that waited to end when its client hung up")
+    for client in clients:
         client.close()
     wait_for(lambda: not children(pid), message="every process ended")
 
