@@ -123,6 +123,20 @@ def test_a_search_waiting_for_its_turn_sends_progress_and_notices_its_client_lea
     wait_for(lambda: not children(pid), message="every process ended")
 
 
+def test_a_search_process_killed_midway_ends_with_done_counting_the_hits_sent(server, logdir):
+    write_history(logdir)
+    client = stalled_search(server)
+    pid = server.proc.pid
+    wait_for(lambda: len(children(pid)) == 1, message="the search's process")
+    client.read_until(lambda c: c.of_type("hit"), message="a first hit")
+    os.kill(children(pid)[0], signal.SIGKILL)  # as the OOM killer would
+    client.read_until(lambda c: c.of_type("done"), timeout=60, message="done")
+    done = json.loads(client.of_type("done")[0].data)
+    assert done["error"] == "the search failed (its process ended early)" and not done["complete"], done
+    assert 0 < done["hits"] == len(client.of_type("hit")) < LINES, done
+    assert "Traceback" not in server.stderr()
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_a_stopped_server_leaves_no_search_process(logserver, logdir, sig):
     write_history(logdir)
