@@ -20,12 +20,12 @@ happens in the child too, so it costs the hub nothing.
 The child shares nothing it could harm: right after ``fork`` it closes every
 descriptor but the history's and its socket (a client's connection must close
 when the server closes it), restores the default signal handlers (the server's
-are not its), turns the cyclic GC off (it would touch every shared page), and
-never returns into the server's code (``os._exit``). The server stops it with
-SIGKILL through a pidfd (no race with a reused pid) when the client hangs up,
-and gevent's child watcher reaps it. A server killed outright leaves it to end
-at its next write (EPIPE), a block later. Idea and caveats of fork in a server:
-Redis's ``BGSAVE`` (https://redis.io/docs/latest/operate/oss_and_stack/management/persistence/).
+are not its; signals are blocked across the fork until then), turns the cyclic
+GC off (it would touch every shared page), and never returns into the server's
+code (``os._exit``). The server stops it with SIGKILL through a pidfd (no race
+with a reused pid) when the client hangs up, and gevent's child watcher reaps it.
+A server killed outright leaves it to end at its next write (EPIPE), a block later.
+Idea and caveats of fork in a server: Redis's ``BGSAVE`` (https://redis.io/docs/latest/operate/oss_and_stack/management/persistence/).
 """
 
 from __future__ import annotations
@@ -192,12 +192,18 @@ class ScanProcess:
     def _start(self) -> None:
         parent, child = gsocket.socketpair()
         fork = monkey.get_original("os", "fork")
+        # Signals wait until the child has its own handlers (_default_signals): one
+        # caught in between would run the server's handler in the child.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
         try:
             pid = gevent.os.fork_and_watch(fork=fork)  # the hub's child watcher reaps it
         except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             parent.close()
             child.close()
             raise
+        if pid:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         if not pid:
             _child(self.scan, child.fileno(), self.encode)  # never returns
         self.pid = pid
@@ -273,11 +279,7 @@ def _child(scan: Search, fd: int, encode: Callable[[Hit], bytes]) -> None:
     try:
         keep = sorted({0, 1, 2, fd, *(region.fd for region in scan.regions)})
         _close_all_but(keep)
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
-                       signal.SIGUSR2, signal.SIGCHLD):
-            signal.signal(signum, signal.SIG_DFL)
-        signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # a server gone: EPIPE, then exit
-        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        _default_signals()
         gc.disable()
         _name("logstream-scan")
         os.nice(NICE)  # threads started below inherit it
@@ -304,6 +306,25 @@ def _child(scan: Search, fd: int, encode: Callable[[Hit], bytes]) -> None:
         log.exception("search process of %s failed", scan.first_file)
     finally:
         os._exit(code)
+
+
+def _default_signals() -> None:
+    """In the child, before it unblocks signals: every signal the server's
+    environment did not ignore gets its default action (the server's handlers,
+    Python's or gevent's or gunicorn's, are not the child's: SIGTERM and SIGINT
+    end it, SIGWINCH does nothing), no wakeup descriptor, SIGPIPE ignored (a
+    server gone: EPIPE, then exit). Through the stdlib's functions: gevent's
+    ``signal`` would touch the server's hub for SIGCHLD."""
+    setsig, getsig = monkey.get_original("signal", ["signal", "getsignal"])
+    signal.set_wakeup_fd(-1)
+    for signum in signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP}:
+        try:
+            if getsig(signum) is not signal.SIG_IGN:  # nohup's SIGHUP stays ignored, as for the server
+                setsig(signum, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass  # a signal the C library keeps for itself
+    setsig(signal.SIGPIPE, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
 
 
 def _name(name: str) -> None:

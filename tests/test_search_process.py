@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 
 import pytest
 
 from logstream.scan_process import MAX_PROCESSES, NICE
-from tests.conftest import metrics, wait_for
+from tests.conftest import ROOT, SSEClient, gunicorn_worker, metrics, wait_for
 
 HITS = 100_000  # the most a search sends
 LINES = HITS - 2  # all matching: ~10 MB of events, far more than socket buffers hold
@@ -135,6 +136,35 @@ def test_a_search_process_killed_midway_ends_with_done_counting_the_hits_sent(se
     assert done["error"] == "the search failed (its process ended early)" and not done["complete"], done
     assert 0 < done["hits"] == len(client.of_type("hit")) < LINES, done
     assert "Traceback" not in server.stderr()
+
+
+def test_a_search_process_under_gunicorn_runs_none_of_the_workers_signal_handlers(logdir, tmp_path):
+    write_history(logdir)
+    errors = tmp_path / "gunicorn.err"
+    with gunicorn_worker([sys.executable, "-m", "gunicorn"], "logstream.wsgi:app", logdir, cwd=ROOT,
+                         env=dict(os.environ), errors=errors) as (port, worker):
+        client = SSEClient(port, f"/api/search/app.log?q=ERROR&limit={HITS}", None, 10, rcvbuf=4096)
+        wait_for(lambda: len(children(worker)) == 1, message="the search's process")
+        child = children(worker)[0]
+        wait_for(lambda: _comm(child) == "logstream-scan", message="the search's process to be set up")
+        # A terminal's resize (SIGWINCH) reaches its whole process group. gunicorn's
+        # worker handles it (and SIGABRT, SIGUSR1...) in Python, writing to a wakeup
+        # pipe: the search process must not run those handlers.
+        os.kill(child, signal.SIGWINCH)
+        client.read_until(lambda c: c.of_type("done"), timeout=60, message="done")
+        done = json.loads(client.of_type("done")[0].data)
+        assert done["hits"] == LINES and done["complete"], done
+        client.close()
+    err = errors.read_text()
+    assert "Traceback" not in err and "wakeup" not in err, err
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return "gone"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
