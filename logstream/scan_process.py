@@ -18,12 +18,13 @@ idle machine a nice process runs at full speed. The hits' JSON and SSE encoding
 happens in the child too, so it costs the hub nothing.
 
 The child shares nothing it could harm: right after ``fork`` it closes every
-descriptor but the history's and its socket (a client's connection must close
-when the server closes it), restores the default signal handlers (the server's
-are not its; signals are blocked across the fork until then), turns the cyclic
-GC off (it would touch every shared page), and never returns into the server's
-code (``os._exit``). The server stops it with SIGKILL through a pidfd (no race
-with a reused pid) when the client hangs up, and gevent's child watcher reaps it.
+descriptor but the history's, its socket and the server's stdout and stderr (a
+client's connection must close when the server closes it), restores the
+default signal handlers (the server's are not its; signals are blocked across
+the fork until then), turns the cyclic GC off (it would touch every shared
+page), and never returns into the server's code (``os._exit``). The server
+stops it with SIGKILL through a pidfd (no race with a reused pid) when the
+client hangs up, and gevent's child watcher reaps it.
 A server killed outright leaves it to end at its next write (EPIPE), a block later.
 Idea and caveats of fork in a server: Redis's ``BGSAVE`` (https://redis.io/docs/latest/operate/oss_and_stack/management/persistence/).
 """
@@ -37,6 +38,7 @@ import marshal
 import os
 import signal
 import struct
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -277,8 +279,7 @@ def _child(scan: Search, fd: int, encode: Callable[[Hit], bytes]) -> None:
     Never returns (``os._exit``), whatever happens."""
     code = 0
     try:
-        keep = sorted({0, 1, 2, fd, *(region.fd for region in scan.regions)})
-        _close_all_but(keep)
+        _close_all_but(sorted({fd, *(region.fd for region in scan.regions), *_std_outputs()}))
         _default_signals()
         gc.disable()
         _name("logstream-scan")
@@ -339,6 +340,21 @@ def _name(name: str) -> None:
 def _send(out, frame: tuple) -> None:
     body = marshal.dumps(frame)
     out.sendall(_HEADER.pack(len(body)) + body)
+
+
+def _std_outputs() -> set[int]:
+    """Which of descriptors 1 and 2 are the server's standard output and error
+    (Python's ``sys.stdout``/``sys.stderr`` on them; a server started with them
+    closed has its own files there: the hub's epoll, a socket). Not 0: a search
+    reads no input, and ``logstream -`` reads a producer's pipe there."""
+    out = set()
+    for fd, stream in ((1, sys.stdout), (2, sys.stderr)):
+        try:
+            if stream is not None and stream.fileno() == fd:
+                out.add(fd)
+        except (AttributeError, OSError, ValueError):
+            pass  # replaced by an object without a descriptor
+    return out
 
 
 def _close_all_but(keep: list[int]) -> None:

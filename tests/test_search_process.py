@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from logstream.scan_process import MAX_PROCESSES, NICE
-from tests.conftest import ROOT, SSEClient, gunicorn_worker, metrics, wait_for
+from tests.conftest import ROOT, Server, SSEClient, gunicorn_worker, metrics, wait_for
 
 HITS = 100_000  # the most a search sends
 LINES = HITS - 2  # all matching: ~10 MB of events, far more than socket buffers hold
@@ -41,11 +41,11 @@ def nice(pid: int) -> int:
         return int(f.read().rsplit(")", 1)[1].split()[16])
 
 
-def descriptors(pid: int) -> list[str]:
-    """What each descriptor above stderr of ``pid`` is (a path, or ``socket:[inode]``)."""
+def descriptors(pid: int, above: int = 2) -> list[str]:
+    """What each descriptor above ``above`` (stderr) of ``pid`` is (a path, or ``socket:[inode]``)."""
     out = []
     for fd in os.listdir(f"/proc/{pid}/fd"):
-        if int(fd) > 2:
+        if int(fd) > above:
             try:
                 out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
             except OSError:
@@ -85,6 +85,23 @@ def test_the_scan_runs_in_a_lower_priority_process_that_holds_only_the_history(s
                                                                       str(logdir / "app.log.1")]
     client.close()
     wait_for(lambda: not children(pid), message="the process to be stopped when its client hung up")
+
+
+def test_a_server_started_with_stdin_and_stderr_closed_gives_its_search_process_none_of_its_files(logdir):
+    # Started so (a daemon's launcher), the server's own files take descriptors 0
+    # and 2 (the hub's epoll, its eventfd, a socket): the process must not keep them.
+    write_history(logdir)
+    server = Server(logdir, (), launcher=("sh", "-c", 'exec "$@" 0<&- 2>&-', "sh"))
+    try:
+        assert not {os.readlink(f"/proc/{server.proc.pid}/fd/{fd}") for fd in (0, 2)} & {"/dev/null"}
+        stalled_search(server)
+        pid = server.proc.pid
+        wait_for(lambda: len(children(pid)) == 1, message="the search's process")
+        held = descriptors(children(pid)[0], above=-1)
+        assert sum(d.startswith("socket:") for d in held) == 1, held
+        assert not [d for d in held if d.startswith("anon_inode:")], held
+    finally:
+        server.stop()
 
 
 def all_turns_taken(server, logdir):
