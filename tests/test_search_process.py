@@ -141,6 +141,26 @@ def test_a_search_waiting_for_its_turn_sends_progress_and_notices_its_client_lea
     wait_for(lambda: not children(pid), message="every process ended")
 
 
+def test_a_search_process_that_sends_nothing_for_a_while_still_gives_progress(server, logdir):
+    write_history(logdir)
+    client = server.stream(f"/api/search/app.log?q=ERROR&limit={HITS}")
+    pid = server.proc.pid
+    wait_for(lambda: len(children(pid)) == 1, message="the search's process")
+    child = children(pid)[0]
+    os.kill(child, signal.SIGSTOP)  # as a block read from a stalled disk would hold it
+    try:
+        def stalled(c) -> bool:  # its last events: progress without news, three times
+            last = c.events[-3:]
+            return len(last) == 3 and {e.type for e in last} == {"progress"} and len({e.data for e in last}) == 1
+
+        client.read_until(stalled, message="progress while the process sends nothing")
+    finally:
+        os.kill(child, signal.SIGCONT)
+    client.read_until(lambda c: c.of_type("done"), timeout=60, message="done")
+    done = json.loads(client.of_type("done")[0].data)
+    assert done["hits"] == LINES == len(client.of_type("hit")) and done["complete"], done
+
+
 def test_a_search_process_killed_midway_ends_with_done_counting_the_hits_sent(server, logdir):
     write_history(logdir)
     client = stalled_search(server)
