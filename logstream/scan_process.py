@@ -121,7 +121,8 @@ def run_jobs(scan: Search, spawn: Callable[[Job], Callable[[], None]], scanners:
 
 def _thread_spawn(job: Job) -> Callable[[], None]:
     """``job.run()`` in a new OS thread (the real one, even when gevent patched
-    ``threading``: the child runs no hub)."""
+    ``threading``: the child runs no hub); here and now if no thread can be had
+    (RLIMIT_NPROC, systemd's TasksMax: the search goes on, one block at a time)."""
     start, allocate = monkey.get_original("_thread", ["start_new_thread", "allocate_lock"])
     done = allocate()
     done.acquire()
@@ -135,7 +136,10 @@ def _thread_spawn(job: Job) -> Callable[[], None]:
         finally:
             done.release()
 
-    start(run, ())
+    try:
+        start(run, ())
+    except RuntimeError:  # "can't start new thread" (EAGAIN)
+        run()
 
     def wait() -> None:
         done.acquire()

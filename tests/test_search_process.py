@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -102,6 +105,68 @@ def test_a_server_started_with_stdin_and_stderr_closed_gives_its_search_process_
         assert not [d for d in held if d.startswith("anon_inode:")], held
     finally:
         server.stop()
+
+
+NOBODY = 65534
+
+
+def _tasks_of(uid: int) -> int:
+    """Threads of every process of ``uid``: what RLIMIT_NPROC counts."""
+    count = 0
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                status = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        if int(status["Uid"].split()[0]) == uid:
+            count += int(status["Threads"])
+    return count
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not (shutil.which("setpriv") and shutil.which("prlimit")),
+                    reason="runs the server as nobody under a process limit (root, util-linux)")
+def test_a_search_under_a_process_limit_scans_without_threads_or_says_it_could_not_start():
+    base = Path(tempfile.mkdtemp(dir="/tmp"))  # pytest's directories are root's alone
+    try:
+        os.chmod(base, 0o755)
+        logs = base / "logs"
+        logs.mkdir()
+        (logs / "app.log").write_text("".join(f"ERROR line {i}\n" for i in range(1000)))
+        os.chmod(logs / "app.log", 0o644)
+        as_nobody = ("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
+        path = "/api/search/app.log?q=ERROR&limit=5000"
+
+        def search(server) -> dict:
+            client = server.stream(path)
+            client.read_until(lambda c: c.of_type("done"), message="done")
+            return json.loads(client.of_type("done")[0].data)
+
+        server = Server(logs, (), launcher=as_nobody)
+        try:
+            assert search(server)["complete"]
+            tasks = _tasks_of(NOBODY)  # the server's threads, all it may have below
+        finally:
+            server.stop()
+        # One task more: the search process, but none of its threads.
+        server = Server(logs, (), launcher=("prlimit", f"--nproc={tasks + 1}", *as_nobody))
+        try:
+            done = search(server)
+            assert done["complete"] and done["hits"] == 1000 and "error" not in done, done
+        finally:
+            server.stop()
+        assert "Traceback" not in server.stderr()
+        # None more: no search process (fork: EAGAIN). Said, and the turn given back.
+        server = Server(logs, (), launcher=("prlimit", f"--nproc={tasks}", *as_nobody))
+        try:
+            for _ in range(MAX_PROCESSES + 1):
+                done = search(server)
+                assert done["error"] == "the search could not start: Resource temporarily unavailable", done
+                assert not done["complete"] and done["hits"] == 0, done
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(base)
 
 
 def all_turns_taken(server, logdir):
