@@ -286,8 +286,8 @@ def _child(scan: Search, fd: int, encode: Callable[[Hit], bytes]) -> None:
         _close_all_but(sorted({fd, *(region.fd for region in scan.regions), *_std_outputs()}))
         _default_signals()
         gc.disable()
-        _name("logstream-scan")
         os.nice(NICE)  # threads started below inherit it
+        _name("logstream-scan")  # last: named, it is set up (tests/test_search_process.py waits for it)
         out = _socket.socket(fileno=fd)  # the C socket: blocking sendall, no gevent
         out.setblocking(True)
         outcome = Outcome()

@@ -39,6 +39,14 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def scan_process(pid: int) -> int:
+    """The one search process of server ``pid``, once it is set up (named last)."""
+    wait_for(lambda: len(children(pid)) == 1, message="the search's process")
+    child = children(pid)[0]
+    wait_for(lambda: _comm(child) == "logstream-scan", message="the search's process to be set up")
+    return child
+
+
 def nice(pid: int) -> int:
     with open(f"/proc/{pid}/stat") as f:
         return int(f.read().rsplit(")", 1)[1].split()[16])
@@ -75,11 +83,8 @@ def test_the_scan_runs_in_a_lower_priority_process_that_holds_only_the_history(s
     write_history(logdir)
     client = stalled_search(server)
     pid = server.proc.pid
-    wait_for(lambda: len(children(pid)) == 1, message="the search's process")
-    child = children(pid)[0]
+    child = scan_process(pid)
     assert nice(child) == min(19, nice(pid) + NICE)
-    with open(f"/proc/{child}/comm") as f:
-        assert f.read().strip() == "logstream-scan"
     held = descriptors(child)
     # Its socket to the server, and the history: not the listening socket, not
     # the client's connection, not any other file the server has open.
@@ -98,9 +103,7 @@ def test_a_server_started_with_stdin_and_stderr_closed_gives_its_search_process_
     try:
         assert not {os.readlink(f"/proc/{server.proc.pid}/fd/{fd}") for fd in (0, 2)} & {"/dev/null"}
         stalled_search(server)
-        pid = server.proc.pid
-        wait_for(lambda: len(children(pid)) == 1, message="the search's process")
-        held = descriptors(children(pid)[0], above=-1)
+        held = descriptors(scan_process(server.proc.pid), above=-1)
         assert sum(d.startswith("socket:") for d in held) == 1, held
         assert not [d for d in held if d.startswith("anon_inode:")], held
     finally:
@@ -246,9 +249,7 @@ def test_a_search_process_under_gunicorn_runs_none_of_the_workers_signal_handler
     with gunicorn_worker([sys.executable, "-m", "gunicorn"], "logstream.wsgi:app", logdir, cwd=ROOT,
                          env=dict(os.environ), errors=errors) as (port, worker):
         client = SSEClient(port, f"/api/search/app.log?q=ERROR&limit={HITS}", None, 10, rcvbuf=4096)
-        wait_for(lambda: len(children(worker)) == 1, message="the search's process")
-        child = children(worker)[0]
-        wait_for(lambda: _comm(child) == "logstream-scan", message="the search's process to be set up")
+        child = scan_process(worker)
         # A terminal's resize (SIGWINCH) reaches its whole process group. gunicorn's
         # worker handles it (and SIGABRT, SIGUSR1...) in Python, writing to a wakeup
         # pipe: the search process must not run those handlers.
