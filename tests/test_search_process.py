@@ -23,8 +23,8 @@ HITS = 100_000  # the most a search sends
 LINES = HITS - 2  # all matching: ~10 MB of events, far more than socket buffers hold
 
 
-def children(pid: int) -> list[int]:
-    """The live (not zombie) processes whose parent is ``pid``."""
+def children(pid: int, zombies: bool = False) -> list[int]:
+    """The live processes whose parent is ``pid`` (and the zombies: ended, not reaped)."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -34,7 +34,7 @@ def children(pid: int) -> list[int]:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue  # it ended meanwhile
-        if int(fields[1]) == pid and fields[0] != "Z":
+        if int(fields[1]) == pid and (zombies or fields[0] != "Z"):
             found.append(int(entry))
     return found
 
@@ -92,7 +92,7 @@ def test_the_scan_runs_in_a_lower_priority_process_that_holds_only_the_history(s
     assert sorted(d for d in held if not d.startswith("socket:")) == [str(logdir / "app.log"),
                                                                       str(logdir / "app.log.1")]
     client.close()
-    wait_for(lambda: not children(pid), message="the process to be stopped when its client hung up")
+    wait_for(lambda: not children(pid, zombies=True), message="the process to be stopped and reaped")
 
 
 def test_a_server_started_with_stdin_and_stderr_closed_gives_its_search_process_none_of_its_files(logdir):
@@ -243,7 +243,7 @@ def test_a_search_process_killed_midway_ends_with_done_counting_the_hits_sent(se
     assert "Traceback" not in server.stderr()
 
 
-def test_a_search_process_under_gunicorn_runs_none_of_the_workers_signal_handlers(logdir, tmp_path):
+def test_a_search_process_under_gunicorn_runs_none_of_the_workers_signal_handlers_and_is_reaped(logdir, tmp_path):
     write_history(logdir)
     errors = tmp_path / "gunicorn.err"
     with gunicorn_worker([sys.executable, "-m", "gunicorn"], "logstream.wsgi:app", logdir, cwd=ROOT,
@@ -258,6 +258,7 @@ def test_a_search_process_under_gunicorn_runs_none_of_the_workers_signal_handler
         done = json.loads(client.of_type("done")[0].data)
         assert done["hits"] == LINES and done["complete"], done
         client.close()
+        wait_for(lambda: not children(worker, zombies=True), message="the process reaped by the worker")
     err = errors.read_text()
     assert "Traceback" not in err and "wakeup" not in err, err
 
