@@ -18,14 +18,15 @@ idle machine a nice process runs at full speed. The hits' JSON and SSE encoding
 happens in the child too, so it costs the hub nothing.
 
 The child shares nothing it could harm: right after ``fork`` it closes every
-descriptor but the history's and its socket (a client's connection must close
-when the server closes it), restores the default signal handlers (the server's
-are not its), turns the cyclic GC off (it would touch every shared page), and
-never returns into the server's code (``os._exit``). The server stops it with
-SIGKILL through a pidfd (no race with a reused pid) when the client hangs up,
-and gevent's child watcher reaps it. A server killed outright leaves it to end
-at its next write (EPIPE), a block later. Idea and caveats of fork in a server:
-Redis's ``BGSAVE`` (https://redis.io/docs/latest/operate/oss_and_stack/management/persistence/).
+descriptor but the history's, its socket and the server's stdout and stderr (a
+client's connection must close when the server closes it), restores the
+default signal handlers (the server's are not its; signals are blocked across
+the fork until then), turns the cyclic GC off (it would touch every shared
+page), and never returns into the server's code (``os._exit``). The server
+stops it with SIGKILL through a pidfd (no race with a reused pid) when the
+client hangs up, and gevent's child watcher reaps it.
+A server killed outright leaves it to end at its next write (EPIPE), a block later.
+Idea and caveats of fork in a server: Redis's ``BGSAVE`` (https://redis.io/docs/latest/operate/oss_and_stack/management/persistence/).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import marshal
 import os
 import signal
 import struct
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -53,6 +55,7 @@ from .search import Job, Search, Step
 SCANNERS = 2  # threads per search process: blocks scanned at once (grep is single-threaded; 2 cores here)
 NICE = 10  # added to the child's nice value: weight 110 against a live stream's 1024 (sched(7))
 MAX_PROCESSES = max(2, os.cpu_count() or 1)  # searches scanning at once; later ones wait their turn
+IDLE_SECONDS = 0.1  # a Block with nothing new this often while waiting (a turn, a slow block): progress, hang-ups
 _HEADER = struct.Struct("!I")
 _turns = None
 log = logging.getLogger(__name__)
@@ -118,7 +121,8 @@ def run_jobs(scan: Search, spawn: Callable[[Job], Callable[[], None]], scanners:
 
 def _thread_spawn(job: Job) -> Callable[[], None]:
     """``job.run()`` in a new OS thread (the real one, even when gevent patched
-    ``threading``: the child runs no hub)."""
+    ``threading``: the child runs no hub); here and now if no thread can be had
+    (RLIMIT_NPROC, systemd's TasksMax: the search goes on, one block at a time)."""
     start, allocate = monkey.get_original("_thread", ["start_new_thread", "allocate_lock"])
     done = allocate()
     done.acquire()
@@ -132,7 +136,10 @@ def _thread_spawn(job: Job) -> Callable[[], None]:
         finally:
             done.release()
 
-    start(run, ())
+    try:
+        start(run, ())
+    except RuntimeError:  # "can't start new thread" (EAGAIN)
+        run()
 
     def wait() -> None:
         done.acquire()
@@ -157,10 +164,15 @@ class ScanProcess:
         self._sock = None
         self._turn = False
         self._closed = False
+        self._last = (0, scan.first_file)  # the last block's scanned and file
 
     def __iter__(self) -> Iterator[Block]:
         turns()
-        _turns.acquire()  # at most MAX_PROCESSES scanning; a client waits here with its first progress sent
+        # At most MAX_PROCESSES scanning; one waiting for its turn, or for a block
+        # that takes long (a slow disk), gets an empty Block every IDLE_SECONDS: its
+        # client keeps getting progress, and a client that hung up is noticed.
+        while not _turns.acquire(timeout=IDLE_SECONDS):
+            yield self._idle()
         self._turn = True
         if self._closed:
             return
@@ -169,20 +181,35 @@ class ScanProcess:
             frame = self._read()
             if frame is None:
                 return
+            if frame == ():
+                yield self._idle()
+                continue
             if frame[0] == "end":
                 self.outcome = Outcome(*frame[1:])
                 return
-            yield Block(*frame[1:])
+            block = Block(*frame[1:])
+            self._last = block.scanned, block.file
+            yield block
+
+    def _idle(self) -> Block:
+        """Nothing new: no hits, the bytes scanned so far."""
+        return Block(b"", 0, *self._last)
 
     def _start(self) -> None:
         parent, child = gsocket.socketpair()
         fork = monkey.get_original("os", "fork")
+        # Signals wait until the child has its own handlers (_default_signals): one
+        # caught in between would run the server's handler in the child.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
         try:
             pid = gevent.os.fork_and_watch(fork=fork)  # the hub's child watcher reaps it
         except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             parent.close()
             child.close()
             raise
+        if pid:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         if not pid:
             _child(self.scan, child.fileno(), self.encode)  # never returns
         self.pid = pid
@@ -194,11 +221,21 @@ class ScanProcess:
             self._pidfd = None  # before Linux 5.3: os.kill, racing a reused pid only after it ended
 
     def _read(self) -> tuple | None:
-        """The child's next frame, or None at its end of file (it died: outcome stays None)."""
-        head = self._recv(_HEADER.size)
-        if head is None:
+        """The child's next frame; () if none began within ``IDLE_SECONDS``; None
+        at its end of file (it died: outcome stays None)."""
+        self._sock.settimeout(IDLE_SECONDS)
+        try:
+            head = self._sock.recv(_HEADER.size)
+        except TimeoutError:
+            return ()
+        finally:
+            self._sock.settimeout(None)  # a frame begun is read to its end
+        if not head:
             return None
-        body = self._recv(_HEADER.unpack(head)[0])
+        rest = self._recv(_HEADER.size - len(head))
+        if rest is None:
+            return None
+        body = self._recv(_HEADER.unpack(head + rest)[0])
         return None if body is None else marshal.loads(body)
 
     def _recv(self, n: int) -> bytes | None:
@@ -246,16 +283,11 @@ def _child(scan: Search, fd: int, encode: Callable[[Hit], bytes]) -> None:
     Never returns (``os._exit``), whatever happens."""
     code = 0
     try:
-        keep = sorted({0, 1, 2, fd, *(region.fd for region in scan.regions)})
-        _close_all_but(keep)
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
-                       signal.SIGUSR2, signal.SIGCHLD):
-            signal.signal(signum, signal.SIG_DFL)
-        signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # a server gone: EPIPE, then exit
-        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        _close_all_but(sorted({fd, *(region.fd for region in scan.regions), *_std_outputs()}))
+        _default_signals()
         gc.disable()
-        _name("logstream-scan")
         os.nice(NICE)  # threads started below inherit it
+        _name("logstream-scan")  # last: named, it is set up (tests/test_search_process.py waits for it)
         out = _socket.socket(fileno=fd)  # the C socket: blocking sendall, no gevent
         out.setblocking(True)
         outcome = Outcome()
@@ -281,6 +313,25 @@ def _child(scan: Search, fd: int, encode: Callable[[Hit], bytes]) -> None:
         os._exit(code)
 
 
+def _default_signals() -> None:
+    """In the child, before it unblocks signals: every signal the server's
+    environment did not ignore gets its default action (the server's handlers,
+    Python's or gevent's or gunicorn's, are not the child's: SIGTERM and SIGINT
+    end it, SIGWINCH does nothing), no wakeup descriptor, SIGPIPE ignored (a
+    server gone: EPIPE, then exit). Through the stdlib's functions: gevent's
+    ``signal`` would touch the server's hub for SIGCHLD."""
+    setsig, getsig = monkey.get_original("signal", ["signal", "getsignal"])
+    signal.set_wakeup_fd(-1)
+    for signum in signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP}:
+        try:
+            if getsig(signum) is not signal.SIG_IGN:  # nohup's SIGHUP stays ignored, as for the server
+                setsig(signum, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass  # a signal the C library keeps for itself
+    setsig(signal.SIGPIPE, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
+
 def _name(name: str) -> None:
     """This process's name in ``top`` and ``ps -o comm`` (Linux; elsewhere it keeps the server's)."""
     try:
@@ -293,6 +344,21 @@ def _name(name: str) -> None:
 def _send(out, frame: tuple) -> None:
     body = marshal.dumps(frame)
     out.sendall(_HEADER.pack(len(body)) + body)
+
+
+def _std_outputs() -> set[int]:
+    """Which of descriptors 1 and 2 are the server's standard output and error
+    (Python's ``sys.stdout``/``sys.stderr`` on them; a server started with them
+    closed has its own files there: the hub's epoll, a socket). Not 0: a search
+    reads no input, and ``logstream -`` reads a producer's pipe there."""
+    out = set()
+    for fd, stream in ((1, sys.stdout), (2, sys.stderr)):
+        try:
+            if stream is not None and stream.fileno() == fd:
+                out.add(fd)
+        except (AttributeError, OSError, ValueError):
+            pass  # replaced by an object without a descriptor
+    return out
 
 
 def _close_all_but(keep: list[int]) -> None:

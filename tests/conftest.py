@@ -4,6 +4,7 @@ conditions with deadlines, never on fixed sleeps."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -308,13 +309,11 @@ def metrics(server) -> dict[str, float]:
     return out
 
 
-def gunicorn_streams_a_line(gunicorn: list[str], target: str, root: Path, *, cwd: Path, env: dict,
-                            errors: Path) -> None:
-    """Run ``gunicorn`` (its command) with the gevent worker on ``target`` serving
-    ``root`` (which holds ``app.log`` with one line): a line appended arrives on a
-    stream within 5 s (only inotify is that fast with a long poll interval), a
-    search (its own forked process in the gevent worker) finds it, and gunicorn's
-    stderr holds no traceback."""
+@contextlib.contextmanager
+def gunicorn_worker(gunicorn: list[str], target: str, root: Path, *, cwd: Path, env: dict, errors: Path):
+    """Run ``gunicorn`` (its command) with one gevent worker on ``target``
+    serving ``root``, its stderr in ``errors``; yields ``(port, the worker's pid)``
+    once it accepts (a stream of ``app.log`` is open), stops it after."""
     port = free_port()
     env = {**env, "LOGSTREAM_ROOT": str(root), "LOGSTREAM_POLL_INTERVAL": "3600", "LOGSTREAM_HEARTBEAT": "1"}
     err = open(errors, "wb")
@@ -328,7 +327,24 @@ def gunicorn_streams_a_line(gunicorn: list[str], target: str, root: Path, *, cwd
             except OSError:
                 return None
 
-        s = wait_for(connect, timeout=30, interval=0.1, message="gunicorn to accept")
+        wait_for(connect, timeout=30, interval=0.1, message="gunicorn to accept").close()
+        with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+            yield port, int(f.read().split()[0])
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        err.close()
+
+
+def gunicorn_streams_a_line(gunicorn: list[str], target: str, root: Path, *, cwd: Path, env: dict,
+                            errors: Path) -> None:
+    """Run ``gunicorn`` (its command) with the gevent worker on ``target`` serving
+    ``root`` (which holds ``app.log`` with one line): a line appended arrives on a
+    stream within 5 s (only inotify is that fast with a long poll interval), a
+    search (its own forked process in the gevent worker) finds it, and gunicorn's
+    stderr holds no traceback."""
+    with gunicorn_worker(gunicorn, target, root, cwd=cwd, env=env, errors=errors) as (port, _):
+        s = SSEClient(port, "/api/stream/app.log", None, 10)
         s.wait_lines(1)
         append(root / "app.log", "under gunicorn")
         assert s.wait_lines(2, timeout=5)[-1] == "under gunicorn"
@@ -337,8 +353,4 @@ def gunicorn_streams_a_line(gunicorn: list[str], target: str, root: Path, *, cwd
         found.read_until(lambda c: c.of_type("done"), message="the search's done")
         assert [json.loads(e.data)["text"] for e in found.of_type("hit")] == ["under gunicorn"]
         found.close()
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        err.close()
     assert b"Traceback" not in errors.read_bytes()

@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from logstream.scan_process import MAX_PROCESSES, NICE
-from tests.conftest import wait_for
+from tests.conftest import ROOT, Server, SSEClient, gunicorn_worker, metrics, wait_for
 
 HITS = 100_000  # the most a search sends
 LINES = HITS - 2  # all matching: ~10 MB of events, far more than socket buffers hold
 
 
-def children(pid: int) -> list[int]:
-    """The live (not zombie) processes whose parent is ``pid``."""
+def children(pid: int, zombies: bool = False) -> list[int]:
+    """The live processes whose parent is ``pid`` (and the zombies: ended, not reaped)."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -30,9 +34,17 @@ def children(pid: int) -> list[int]:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue  # it ended meanwhile
-        if int(fields[1]) == pid and fields[0] != "Z":
+        if int(fields[1]) == pid and (zombies or fields[0] != "Z"):
             found.append(int(entry))
     return found
+
+
+def scan_process(pid: int) -> int:
+    """The one search process of server ``pid``, once it is set up (named last)."""
+    wait_for(lambda: len(children(pid)) == 1, message="the search's process")
+    child = children(pid)[0]
+    wait_for(lambda: _comm(child) == "logstream-scan", message="the search's process to be set up")
+    return child
 
 
 def nice(pid: int) -> int:
@@ -40,11 +52,11 @@ def nice(pid: int) -> int:
         return int(f.read().rsplit(")", 1)[1].split()[16])
 
 
-def descriptors(pid: int) -> list[str]:
-    """What each descriptor above stderr of ``pid`` is (a path, or ``socket:[inode]``)."""
+def descriptors(pid: int, above: int = 2) -> list[str]:
+    """What each descriptor above ``above`` (stderr) of ``pid`` is (a path, or ``socket:[inode]``)."""
     out = []
     for fd in os.listdir(f"/proc/{pid}/fd"):
-        if int(fd) > 2:
+        if int(fd) > above:
             try:
                 out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
             except OSError:
@@ -71,11 +83,8 @@ def test_the_scan_runs_in_a_lower_priority_process_that_holds_only_the_history(s
     write_history(logdir)
     client = stalled_search(server)
     pid = server.proc.pid
-    wait_for(lambda: len(children(pid)) == 1, message="the search's process")
-    child = children(pid)[0]
+    child = scan_process(pid)
     assert nice(child) == min(19, nice(pid) + NICE)
-    with open(f"/proc/{child}/comm") as f:
-        assert f.read().strip() == "logstream-scan"
     held = descriptors(child)
     # Its socket to the server, and the history: not the listening socket, not
     # the client's connection, not any other file the server has open.
@@ -83,15 +92,98 @@ def test_the_scan_runs_in_a_lower_priority_process_that_holds_only_the_history(s
     assert sorted(d for d in held if not d.startswith("socket:")) == [str(logdir / "app.log"),
                                                                       str(logdir / "app.log.1")]
     client.close()
-    wait_for(lambda: not children(pid), message="the process to be stopped when its client hung up")
+    wait_for(lambda: not children(pid, zombies=True), message="the process to be stopped and reaped")
+
+
+def test_a_server_started_with_stdin_and_stderr_closed_gives_its_search_process_none_of_its_files(logdir):
+    # Started so (a daemon's launcher), the server's own files take descriptors 0
+    # and 2 (the hub's epoll, its eventfd, a socket): the process must not keep them.
+    write_history(logdir)
+    server = Server(logdir, (), launcher=("sh", "-c", 'exec "$@" 0<&- 2>&-', "sh"))
+    try:
+        assert not {os.readlink(f"/proc/{server.proc.pid}/fd/{fd}") for fd in (0, 2)} & {"/dev/null"}
+        stalled_search(server)
+        held = descriptors(scan_process(server.proc.pid), above=-1)
+        assert sum(d.startswith("socket:") for d in held) == 1, held
+        assert not [d for d in held if d.startswith("anon_inode:")], held
+    finally:
+        server.stop()
+
+
+NOBODY = 65534
+
+
+def _tasks_of(uid: int) -> int:
+    """Threads of every process of ``uid``: what RLIMIT_NPROC counts."""
+    count = 0
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                status = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        if int(status["Uid"].split()[0]) == uid:
+            count += int(status["Threads"])
+    return count
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not (shutil.which("setpriv") and shutil.which("prlimit")),
+                    reason="runs the server as nobody under a process limit (root, util-linux)")
+def test_a_search_under_a_process_limit_scans_without_threads_or_says_it_could_not_start():
+    base = Path(tempfile.mkdtemp(dir="/tmp"))  # pytest's directories are root's alone
+    try:
+        os.chmod(base, 0o755)
+        logs = base / "logs"
+        logs.mkdir()
+        (logs / "app.log").write_text("".join(f"ERROR line {i}\n" for i in range(1000)))
+        os.chmod(logs / "app.log", 0o644)
+        as_nobody = ("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
+        path = "/api/search/app.log?q=ERROR&limit=5000"
+
+        def search(server) -> dict:
+            client = server.stream(path)
+            client.read_until(lambda c: c.of_type("done"), message="done")
+            return json.loads(client.of_type("done")[0].data)
+
+        server = Server(logs, (), launcher=as_nobody)
+        try:
+            assert search(server)["complete"]
+            tasks = _tasks_of(NOBODY)  # the server's threads, all it may have below
+        finally:
+            server.stop()
+        # One task more: the search process, but none of its threads.
+        server = Server(logs, (), launcher=("prlimit", f"--nproc={tasks + 1}", *as_nobody))
+        try:
+            done = search(server)
+            assert done["complete"] and done["hits"] == 1000 and "error" not in done, done
+        finally:
+            server.stop()
+        assert "Traceback" not in server.stderr()
+        # None more: no search process (fork: EAGAIN). Said, and the turn given back.
+        server = Server(logs, (), launcher=("prlimit", f"--nproc={tasks}", *as_nobody))
+        try:
+            for _ in range(MAX_PROCESSES + 1):
+                done = search(server)
+                assert done["error"] == "the search could not start: Resource temporarily unavailable", done
+                assert not done["complete"] and done["hits"] == 0, done
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(base)
+
+
+def all_turns_taken(server, logdir):
+    """``MAX_PROCESSES`` stalled searches, each with its process, and one more
+    (``late``) that must wait for a turn."""
+    write_history(logdir)
+    clients = [stalled_search(server) for _ in range(MAX_PROCESSES)]
+    wait_for(lambda: len(children(server.proc.pid)) == MAX_PROCESSES, message="a process per search")
+    return clients, stalled_search(server)
 
 
 def test_searches_past_the_process_limit_wait_their_turn_and_all_finish(server, logdir):
-    write_history(logdir)
     pid = server.proc.pid
-    clients = [stalled_search(server) for _ in range(MAX_PROCESSES)]
-    wait_for(lambda: len(children(pid)) == MAX_PROCESSES, message="a process per search")
-    late = stalled_search(server)
+    clients, late = all_turns_taken(server, logdir)
     late.read_until(lambda c: c.of_type("progress"), message="the first progress of the one waiting")
     assert len(children(pid)) == MAX_PROCESSES  # it waits for a turn: no process yet
     for client in [*clients, late]:
@@ -101,6 +193,82 @@ def test_searches_past_the_process_limit_wait_their_turn_and_all_finish(server, 
         assert len(client.of_type("hit")) == LINES
         client.close()
     wait_for(lambda: not children(pid), message="every process ended")
+
+
+def test_a_search_waiting_for_its_turn_sends_progress_and_notices_its_client_leave(server, logdir):
+    pid = server.proc.pid
+    clients, late = all_turns_taken(server, logdir)
+    # The contract: progress at least every 250 ms, waiting for a turn too.
+    late.read_until(lambda c: len(c.of_type("progress")) >= 3, message="progress while waiting for a turn")
+    assert len(children(pid)) == MAX_PROCESSES and not late.of_type("hit")
+    late.close()
+    wait_for(lambda: metrics(server)["logstream_searches"] == MAX_PROCESSES,
+             message="the search that waited to end when its client hung up")
+    for client in clients:
+        client.close()
+    wait_for(lambda: not children(pid), message="every process ended")
+
+
+def test_a_search_process_that_sends_nothing_for_a_while_still_gives_progress(server, logdir):
+    write_history(logdir)
+    client = server.stream(f"/api/search/app.log?q=ERROR&limit={HITS}")
+    pid = server.proc.pid
+    wait_for(lambda: len(children(pid)) == 1, message="the search's process")
+    child = children(pid)[0]
+    os.kill(child, signal.SIGSTOP)  # as a block read from a stalled disk would hold it
+    try:
+        def stalled(c) -> bool:  # its last events: progress without news, three times
+            last = c.events[-3:]
+            return len(last) == 3 and {e.type for e in last} == {"progress"} and len({e.data for e in last}) == 1
+
+        client.read_until(stalled, message="progress while the process sends nothing")
+    finally:
+        os.kill(child, signal.SIGCONT)
+    client.read_until(lambda c: c.of_type("done"), timeout=60, message="done")
+    done = json.loads(client.of_type("done")[0].data)
+    assert done["hits"] == LINES == len(client.of_type("hit")) and done["complete"], done
+
+
+def test_a_search_process_killed_midway_ends_with_done_counting_the_hits_sent(server, logdir):
+    write_history(logdir)
+    client = stalled_search(server)
+    pid = server.proc.pid
+    wait_for(lambda: len(children(pid)) == 1, message="the search's process")
+    client.read_until(lambda c: c.of_type("hit"), message="a first hit")
+    os.kill(children(pid)[0], signal.SIGKILL)  # as the OOM killer would
+    client.read_until(lambda c: c.of_type("done"), timeout=60, message="done")
+    done = json.loads(client.of_type("done")[0].data)
+    assert done["error"] == "the search failed (its process ended early)" and not done["complete"], done
+    assert 0 < done["hits"] == len(client.of_type("hit")) < LINES, done
+    assert "Traceback" not in server.stderr()
+
+
+def test_a_search_process_under_gunicorn_runs_none_of_the_workers_signal_handlers_and_is_reaped(logdir, tmp_path):
+    write_history(logdir)
+    errors = tmp_path / "gunicorn.err"
+    with gunicorn_worker([sys.executable, "-m", "gunicorn"], "logstream.wsgi:app", logdir, cwd=ROOT,
+                         env=dict(os.environ), errors=errors) as (port, worker):
+        client = SSEClient(port, f"/api/search/app.log?q=ERROR&limit={HITS}", None, 10, rcvbuf=4096)
+        child = scan_process(worker)
+        # A terminal's resize (SIGWINCH) reaches its whole process group. gunicorn's
+        # worker handles it (and SIGABRT, SIGUSR1...) in Python, writing to a wakeup
+        # pipe: the search process must not run those handlers.
+        os.kill(child, signal.SIGWINCH)
+        client.read_until(lambda c: c.of_type("done"), timeout=60, message="done")
+        done = json.loads(client.of_type("done")[0].data)
+        assert done["hits"] == LINES and done["complete"], done
+        client.close()
+        wait_for(lambda: not children(worker, zombies=True), message="the process reaped by the worker")
+    err = errors.read_text()
+    assert "Traceback" not in err and "wakeup" not in err, err
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return "gone"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])

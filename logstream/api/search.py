@@ -182,12 +182,13 @@ class SearchBody:
         first = scan.first_file
         yield self._progress(0, first)
         told = time.monotonic()
-        counted = 0
+        counted = sent = 0  # bytes counted in the metrics, hits sent
         scanned = metrics.search_scanned if scan.unit == "bytes" else metrics.search_scanned_entries
         try:
             for block in self.blocks:
                 scanned.inc(block.scanned - counted)
                 counted = block.scanned
+                sent += block.hits
                 if self.handler is not None and self.handler.peer_gone():
                     return  # the client hung up: close() stops the scan
                 if self.runtime.shutdown.is_set():
@@ -199,11 +200,11 @@ class SearchBody:
                     yield block.events + self._progress(block.scanned, block.file)
         except OSError as exc:  # no process for the search (fork: EAGAIN, ENOMEM)
             log.warning("search of %s could not start: %s", first, exc)
-            self.blocks.outcome = Outcome(error=f"the search could not start: {exc.strerror or exc}")
+            self.blocks.outcome = Outcome(sent, counted, error=f"the search could not start: {exc.strerror or exc}")
         outcome = self.blocks.outcome
         if outcome is None:
             log.warning("search of %s: its process ended without a word", first)
-            outcome = Outcome(scanned=counted, error="the search failed (its process ended early)")
+            outcome = Outcome(sent, counted, error="the search failed (its process ended early)")
         elif outcome.error:
             log.warning("search of %s failed: %s", first, outcome.error)
         done = {"hits": outcome.found, "scanned_bytes": outcome.scanned,
