@@ -146,7 +146,9 @@ class Searching(Logstream):
         while not self._stop.is_set():
             try:
                 self.searches.append(search(self.port, "big.log", self.pattern)[0])
-            except (OSError, RuntimeError):
+            except (OSError, RuntimeError, http.client.HTTPException) as exc:
+                if not self._stop.is_set():
+                    run.log(f"a search failed while the server ran: {exc!r}")
                 return  # the server is stopping
 
     def stop(self) -> None:

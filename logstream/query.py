@@ -158,6 +158,7 @@ class Clause:
     expected."""
 
     def __init__(self, text: str) -> None:
+        self.text = text  # as the client wrote it (a search process builds it again: scan_child.spec)
         if len(text) > MAX_CLAUSE:
             raise BadRequest(f"where: clause longer than {MAX_CLAUSE} characters")
         pos = _skip(text, 0)

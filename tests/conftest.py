@@ -341,7 +341,7 @@ def gunicorn_streams_a_line(gunicorn: list[str], target: str, root: Path, *, cwd
     """Run ``gunicorn`` (its command) with the gevent worker on ``target`` serving
     ``root`` (which holds ``app.log`` with one line): a line appended arrives on a
     stream within 5 s (only inotify is that fast with a long poll interval), a
-    search (its own forked process in the gevent worker) finds it, and gunicorn's
+    search (its own process, started by the gevent worker) finds it, and gunicorn's
     stderr holds no traceback."""
     with gunicorn_worker(gunicorn, target, root, cwd=cwd, env=env, errors=errors) as (port, _):
         s = SSEClient(port, "/api/stream/app.log", None, 10)

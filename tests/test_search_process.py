@@ -1,4 +1,4 @@
-"""A file search runs in a forked process of its own (logstream.scan_process),
+"""A file search runs in a process of its own (logstream.scan_process, scan_child),
 checked from the outside through /proc: at a lower priority, holding none of
 the server's descriptors but the history's and its socket, at most
 MAX_PROCESSES at a time, and never outliving its client, a SIGTERM or a
@@ -10,13 +10,15 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from logstream.scan_process import MAX_PROCESSES, NICE
+from logstream.scan_child import NICE
+from logstream.scan_process import MAX_PROCESSES
 from tests.conftest import ROOT, Server, SSEClient, gunicorn_worker, metrics, wait_for
 
 HITS = 100_000  # the most a search sends
@@ -47,7 +49,7 @@ def scan_process(pid: int) -> int:
     return child
 
 
-def nice(pid: int) -> int:
+def nice(pid: int | str) -> int:
     with open(f"/proc/{pid}/stat") as f:
         return int(f.read().rsplit(")", 1)[1].split()[16])
 
@@ -95,6 +97,27 @@ def test_the_scan_runs_in_a_lower_priority_process_that_holds_only_the_history(s
     wait_for(lambda: not children(pid, zombies=True), message="the process to be stopped and reaped")
 
 
+def threads(pid: int) -> dict[int, int]:
+    """Each thread of ``pid``: its nice value."""
+    return {int(tid): nice(f"{pid}/task/{tid}") for tid in os.listdir(f"/proc/{pid}/task")}
+
+
+def test_the_scanning_threads_are_kept_for_the_whole_search_and_all_lowered(server, logdir):
+    # A thread per block would start each block level with the live streams'
+    # tasks and escape the nice value (docs/benchmarks.md, "30 Nov, evening").
+    write_history(logdir)
+    client = stalled_search(server)
+    child = scan_process(server.proc.pid)
+    wait_for(lambda: len(threads(child)) == 3, message="the main thread and two scanners")
+    first = threads(child)
+    assert set(first.values()) == {min(19, nice(server.proc.pid) + NICE)}, first
+    for _ in range(3):  # read on: blocks are scanned meanwhile, by the same threads
+        seen = len(client.events)
+        client.read_until(lambda c, seen=seen: len(c.events) > seen + 1000, message="more hits")
+        assert threads(child) == first
+    client.close()
+
+
 def test_a_server_started_with_stdin_and_stderr_closed_gives_its_search_process_none_of_its_files(logdir):
     # Started so (a daemon's launcher), the server's own files take descriptors 0
     # and 2 (the hub's epoll, its eventfd, a socket): the process must not keep them.
@@ -127,8 +150,19 @@ def _tasks_of(uid: int) -> int:
     return count
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not (shutil.which("setpriv") and shutil.which("prlimit")),
-                    reason="runs the server as nobody under a process limit (root, util-linux)")
+def _nobody_runs_python() -> bool:
+    """Whether nobody may start this interpreter, as the server does for each
+    search (it may not under a home directory of mode 700, such as pyenv's in /root)."""
+    if os.geteuid() != 0 or not (shutil.which("setpriv") and shutil.which("prlimit")):
+        return False
+    probe = "import os, sys; os.execv(sys.executable, [sys.executable, '-c', ''])"
+    return subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", sys.executable,
+                           "-c", probe], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _nobody_runs_python(),
+                    reason="runs the server as nobody under a process limit (root, util-linux, an interpreter "
+                           "nobody may run)")
 def test_a_search_under_a_process_limit_scans_without_threads_or_says_it_could_not_start():
     base = Path(tempfile.mkdtemp(dir="/tmp"))  # pytest's directories are root's alone
     try:
@@ -159,7 +193,7 @@ def test_a_search_under_a_process_limit_scans_without_threads_or_says_it_could_n
         finally:
             server.stop()
         assert "Traceback" not in server.stderr()
-        # None more: no search process (fork: EAGAIN). Said, and the turn given back.
+        # None more: no search process (posix_spawn: EAGAIN). Said, and the turn given back.
         server = Server(logs, (), launcher=("prlimit", f"--nproc={tasks}", *as_nobody))
         try:
             for _ in range(MAX_PROCESSES + 1):

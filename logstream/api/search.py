@@ -29,6 +29,7 @@ from ..errors import BadRequest, LogstreamError
 from ..history import History, Place
 from ..lines import last_line_end
 from ..query import Query
+from ..scan_child import hit_event
 from ..scan_process import Block, Outcome, ScanProcess
 from ..search import MAX_CONTEXT, Region, Search
 from ..timeline import seek_time
@@ -146,11 +147,6 @@ def open_history(history: History, params: SearchParams) -> list[Region]:
     return regions
 
 
-def hit_event(hit) -> bytes:
-    """A hit as its SSE ``hit`` event (a ``block_search.Hit`` or a Redis entry's)."""
-    return sse.event(json.dumps(hit.as_json(), ensure_ascii=False), event="hit")
-
-
 class SearchBody:
     """The response body: a first ``progress``, then per block its ``hit``s and a
     ``progress`` when 100 ms have passed, then ``done``. A file search runs in a
@@ -167,7 +163,7 @@ class SearchBody:
         self.handler = handler  # the server's, for hang-up checks (none under gunicorn)
         self.started = time.monotonic()
         self.total = scan.total
-        self.blocks = ScanProcess(scan, hit_event) if isinstance(scan, Search) else _InHub(scan)
+        self.blocks = ScanProcess(scan) if isinstance(scan, Search) else _InHub(scan)
         self._closed = False
         rt.metrics.search_started()
 
@@ -198,7 +194,7 @@ class SearchBody:
                 if block.hits or now - told >= PROGRESS_SECONDS:
                     told = now
                     yield block.events + self._progress(block.scanned, block.file)
-        except OSError as exc:  # no process for the search (fork: EAGAIN, ENOMEM)
+        except OSError as exc:  # no process for the search (posix_spawn: EAGAIN, ENOMEM, EACCES)
             log.warning("search of %s could not start: %s", first, exc)
             self.blocks.outcome = Outcome(sent, counted, error=f"the search could not start: {exc.strerror or exc}")
         outcome = self.blocks.outcome
