@@ -136,9 +136,12 @@ class ScanProcess:
                 os.set_inheritable(fd, True)
             try:
                 # vfork and exec: nothing of the server's memory is shared or copied;
-                # every signal unblocked and at its default in the new program.
+                # handlers at their default in the new program, SIGINT blocked until it
+                # has made it so (a terminal's Ctrl-C reaches the whole group: the
+                # interpreter's KeyboardInterrupt would print a traceback in the log).
                 self.pid = os.posix_spawn(sys.executable, [sys.executable, "-m", "logstream.scan_child",
-                                                           str(child.fileno())], env, setsigmask=())
+                                                           str(child.fileno())], env,
+                                          setsigmask=(signal.SIGINT,))
             finally:
                 for fd in passed:
                     os.set_inheritable(fd, False)

@@ -325,3 +325,18 @@ def _state(pid: int) -> str:
             return f.read().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "gone"
+
+
+def test_a_ctrl_c_reaching_the_search_process_ends_it_without_a_traceback(server, logdir):
+    # A terminal's Ctrl-C goes to the foreground process group: the server and
+    # its search processes. The search ends (done with an error), quietly.
+    write_history(logdir)
+    client = stalled_search(server)
+    child = scan_process(server.proc.pid)
+    client.read_until(lambda c: c.of_type("hit"), message="a first hit")
+    os.kill(child, signal.SIGINT)
+    client.read_until(lambda c: c.of_type("done"), timeout=60, message="done")
+    done = json.loads(client.of_type("done")[0].data)
+    assert done["error"] == "the search failed (its process ended early)" and not done["complete"], done
+    assert "Traceback" not in server.stderr() and "KeyboardInterrupt" not in server.stderr(), server.stderr()
+
