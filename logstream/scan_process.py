@@ -136,10 +136,12 @@ class ScanProcess:
                 os.set_inheritable(fd, True)
             try:
                 # vfork and exec: nothing of the server's memory is shared or copied;
-                # handlers at their default in the new program, SIGINT blocked until it
+                # handlers as exec leaves them (caught: default), SIGINT blocked until it
                 # has made it so (a terminal's Ctrl-C reaches the whole group: the
                 # interpreter's KeyboardInterrupt would print a traceback in the log).
-                self.pid = os.posix_spawn(sys.executable, [sys.executable, "-m", "logstream.scan_child",
+                # -P: the server's working directory is not on its sys.path (a queue.py
+                # there would be imported; an installed command never puts it there).
+                self.pid = os.posix_spawn(sys.executable, [sys.executable, "-P", "-m", "logstream.scan_child",
                                                            str(child.fileno())], env,
                                           setsigmask=(signal.SIGINT,))
             finally:

@@ -340,3 +340,21 @@ def test_a_ctrl_c_reaching_the_search_process_ends_it_without_a_traceback(server
     assert done["error"] == "the search failed (its process ended early)" and not done["complete"], done
     assert "Traceback" not in server.stderr() and "KeyboardInterrupt" not in server.stderr(), server.stderr()
 
+
+def test_a_search_process_imports_nothing_from_the_servers_working_directory(logdir, tmp_path):
+    # An installed command (or python -P) never puts its working directory on
+    # sys.path: neither may the search process, or a queue.py there would run.
+    write_history(logdir)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    (cwd / "queue.py").write_text("raise ImportError('the queue.py of the working directory')\n")
+    server = Server(logdir, (), program=(sys.executable, "-P", "-m", "logstream"), cwd=cwd,
+                    env={"PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))})
+    try:
+        client = server.stream("/api/search/app.log?q=rotated&limit=10")
+        client.read_until(lambda c: c.of_type("done"), timeout=60, message="done")
+        done = json.loads(client.of_type("done")[0].data)
+        assert done["hits"] == 10 and "error" not in done, done
+    finally:
+        server.stop()
+    assert "working directory" not in server.stderr(), server.stderr()
