@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import site
 import subprocess
 import sys
 import tempfile
@@ -358,3 +359,25 @@ def test_a_search_process_imports_nothing_from_the_servers_working_directory(log
     finally:
         server.stop()
     assert "working directory" not in server.stderr(), server.stderr()
+
+
+def test_a_search_whose_interpreter_is_gone_says_it_could_not_start_and_gives_its_turn_back(logdir, tmp_path):
+    # The interpreter the server runs (its sys.executable) removed or replaced
+    # since (an upgrade, a venv rebuilt): each search ends at once, saying so.
+    (logdir / "app.log").write_text("ERROR one\n")
+    python = tmp_path / "python"
+    python.symlink_to(sys.executable)
+    paths = [str(ROOT), *site.getsitepackages(), os.environ.get("PYTHONPATH")]
+    server = Server(logdir, (), program=(str(python), "-m", "logstream"),
+                    env={"PYTHONPATH": os.pathsep.join(filter(None, paths))})
+    try:
+        python.unlink()
+        for _ in range(MAX_PROCESSES + 1):  # past the turns: each one was given back
+            client = server.stream("/api/search/app.log?q=ERROR")
+            client.read_until(lambda c: c.of_type("done"), message="done")
+            done = json.loads(client.of_type("done")[0].data)
+            assert done["error"] == "the search could not start: No such file or directory", done
+            assert not done["complete"] and done["hits"] == 0, done
+    finally:
+        server.stop()
+    assert "Traceback" not in server.stderr()
