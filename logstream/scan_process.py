@@ -38,6 +38,7 @@ import logging
 import marshal
 import os
 import signal
+import site
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -129,7 +130,8 @@ class ScanProcess:
         parent, child = gsocket.socketpair()
         passed = [child.fileno(), *(region.fd for region in self.scan.regions)]
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, (PACKAGE_PARENT, env.get("PYTHONPATH"))))
+        if not installed():
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, (PACKAGE_PARENT, env.get("PYTHONPATH"))))
         try:
             # Inheritable only for this call (the hub's thread spawns nothing else meanwhile).
             for fd in passed:
@@ -213,6 +215,16 @@ class ScanProcess:
             self._sock.close()
         if self._turn:
             _turns.release()
+
+
+def installed() -> bool:
+    """Whether the package lives in a site directory of this interpreter, which
+    the child searches anyway. Then its parent is not put on PYTHONPATH: there
+    it would come before the standard library, and a module of site-packages
+    named as one of it (enum34's ``enum``, the ``pathlib`` backport) would be
+    imported by every search instead."""
+    sites = [*site.getsitepackages(), *([site.getusersitepackages()] if site.ENABLE_USER_SITE else [])]
+    return os.path.realpath(PACKAGE_PARENT) in {os.path.realpath(path) for path in sites}
 
 
 def turns():

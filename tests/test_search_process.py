@@ -342,6 +342,17 @@ def test_a_ctrl_c_reaching_the_search_process_ends_it_without_a_traceback(server
     assert "Traceback" not in server.stderr() and "KeyboardInterrupt" not in server.stderr(), server.stderr()
 
 
+def searches_and_stops(server) -> None:
+    """A search of ``write_history``'s files finds what it asks for; then the server is stopped."""
+    try:
+        client = server.stream("/api/search/app.log?q=rotated&limit=10")
+        client.read_until(lambda c: c.of_type("done"), timeout=60, message="done")
+        done = json.loads(client.of_type("done")[0].data)
+        assert done["hits"] == 10 and "error" not in done, done
+    finally:
+        server.stop()
+
+
 def test_a_search_process_imports_nothing_from_the_servers_working_directory(logdir, tmp_path):
     # An installed command (or python -P) never puts its working directory on
     # sys.path: neither may the search process, or a queue.py there would run.
@@ -351,13 +362,7 @@ def test_a_search_process_imports_nothing_from_the_servers_working_directory(log
     (cwd / "queue.py").write_text("raise ImportError('the queue.py of the working directory')\n")
     server = Server(logdir, (), program=(sys.executable, "-P", "-m", "logstream"), cwd=cwd,
                     env={"PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))})
-    try:
-        client = server.stream("/api/search/app.log?q=rotated&limit=10")
-        client.read_until(lambda c: c.of_type("done"), timeout=60, message="done")
-        done = json.loads(client.of_type("done")[0].data)
-        assert done["hits"] == 10 and "error" not in done, done
-    finally:
-        server.stop()
+    searches_and_stops(server)
     assert "working directory" not in server.stderr(), server.stderr()
 
 
@@ -381,3 +386,21 @@ def test_a_search_whose_interpreter_is_gone_says_it_could_not_start_and_gives_it
     finally:
         server.stop()
     assert "Traceback" not in server.stderr()
+
+
+def test_an_installed_package_s_search_process_keeps_the_standard_library_first(logdir, tmp_path):
+    # Installed, the package's parent is site-packages. On PYTHONPATH it would
+    # come before the standard library, and a module there named as one of it
+    # (enum34's enum, the pathlib backport; a queue.py here) would be imported
+    # by every search.
+    write_history(logdir)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    (installed,) = venv.glob("lib/python*/site-packages")
+    (installed / "logstream").symlink_to(ROOT / "logstream")  # as a wheel would install it
+    (installed / "dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")  # after the package
+    (installed / "queue.py").write_text("raise ImportError('a queue.py of site-packages')\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    server = Server(logdir, (), program=(str(venv / "bin" / "python"), "-m", "logstream"), cwd=tmp_path, env=env)
+    searches_and_stops(server)
+    assert "site-packages" not in server.stderr(), server.stderr()
