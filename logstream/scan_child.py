@@ -24,6 +24,7 @@ import logging
 import marshal
 import os
 import queue
+import signal
 import socket
 import struct
 import sys
@@ -239,6 +240,18 @@ def close_all_but(keep: list[int]) -> None:
     os.closerange(low, max(low + 1, os.sysconf("SC_OPEN_MAX")))
 
 
+def quiet_interrupt() -> None:
+    """SIGINT (a terminal's Ctrl-C, sent to the server's whole process group)
+    ends this process without a word, as its default does, rather than as a
+    KeyboardInterrupt with a traceback in the server's log; then unblocked (the
+    server blocks it for the start-up: ``scan_process``). An ignored SIGINT
+    (a server started in the background of a script) stays ignored."""
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 if __name__ == "__main__":
+    quiet_interrupt()  # first: the scanning threads inherit the mask
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sys.exit(main(sys.argv))

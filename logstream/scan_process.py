@@ -38,6 +38,7 @@ import logging
 import marshal
 import os
 import signal
+import site
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -129,16 +130,22 @@ class ScanProcess:
         parent, child = gsocket.socketpair()
         passed = [child.fileno(), *(region.fd for region in self.scan.regions)]
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, (PACKAGE_PARENT, env.get("PYTHONPATH"))))
+        if not installed():
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, (PACKAGE_PARENT, env.get("PYTHONPATH"))))
         try:
             # Inheritable only for this call (the hub's thread spawns nothing else meanwhile).
             for fd in passed:
                 os.set_inheritable(fd, True)
             try:
                 # vfork and exec: nothing of the server's memory is shared or copied;
-                # every signal unblocked and at its default in the new program.
-                self.pid = os.posix_spawn(sys.executable, [sys.executable, "-m", "logstream.scan_child",
-                                                           str(child.fileno())], env, setsigmask=())
+                # handlers as exec leaves them (caught: default), SIGINT blocked until it
+                # has made it so (a terminal's Ctrl-C reaches the whole group: the
+                # interpreter's KeyboardInterrupt would print a traceback in the log).
+                # -P: the server's working directory is not on its sys.path (a queue.py
+                # there would be imported; an installed command never puts it there).
+                self.pid = os.posix_spawn(sys.executable, [sys.executable, "-P", "-m", "logstream.scan_child",
+                                                           str(child.fileno())], env,
+                                          setsigmask=(signal.SIGINT,))
             finally:
                 for fd in passed:
                     os.set_inheritable(fd, False)
@@ -208,6 +215,16 @@ class ScanProcess:
             self._sock.close()
         if self._turn:
             _turns.release()
+
+
+def installed() -> bool:
+    """Whether the package lives in a site directory of this interpreter, which
+    the child searches anyway. Then its parent is not put on PYTHONPATH: there
+    it would come before the standard library, and a module of site-packages
+    named as one of it (enum34's ``enum``, the ``pathlib`` backport) would be
+    imported by every search instead."""
+    sites = [*site.getsitepackages(), *([site.getusersitepackages()] if site.ENABLE_USER_SITE else [])]
+    return os.path.realpath(PACKAGE_PARENT) in {os.path.realpath(path) for path in sites}
 
 
 def turns():

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import site
 import subprocess
 import sys
 import tempfile
@@ -325,3 +326,81 @@ def _state(pid: int) -> str:
             return f.read().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "gone"
+
+
+def test_a_ctrl_c_reaching_the_search_process_ends_it_without_a_traceback(server, logdir):
+    # A terminal's Ctrl-C goes to the foreground process group: the server and
+    # its search processes. The search ends (done with an error), quietly.
+    write_history(logdir)
+    client = stalled_search(server)
+    child = scan_process(server.proc.pid)
+    client.read_until(lambda c: c.of_type("hit"), message="a first hit")
+    os.kill(child, signal.SIGINT)
+    client.read_until(lambda c: c.of_type("done"), timeout=60, message="done")
+    done = json.loads(client.of_type("done")[0].data)
+    assert done["error"] == "the search failed (its process ended early)" and not done["complete"], done
+    assert "Traceback" not in server.stderr() and "KeyboardInterrupt" not in server.stderr(), server.stderr()
+
+
+def searches_and_stops(server) -> None:
+    """A search of ``write_history``'s files finds what it asks for; then the server is stopped."""
+    try:
+        client = server.stream("/api/search/app.log?q=rotated&limit=10")
+        client.read_until(lambda c: c.of_type("done"), timeout=60, message="done")
+        done = json.loads(client.of_type("done")[0].data)
+        assert done["hits"] == 10 and "error" not in done, done
+    finally:
+        server.stop()
+
+
+def test_a_search_process_imports_nothing_from_the_servers_working_directory(logdir, tmp_path):
+    # An installed command (or python -P) never puts its working directory on
+    # sys.path: neither may the search process, or a queue.py there would run.
+    write_history(logdir)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    (cwd / "queue.py").write_text("raise ImportError('the queue.py of the working directory')\n")
+    server = Server(logdir, (), program=(sys.executable, "-P", "-m", "logstream"), cwd=cwd,
+                    env={"PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))})
+    searches_and_stops(server)
+    assert "working directory" not in server.stderr(), server.stderr()
+
+
+def test_a_search_whose_interpreter_is_gone_says_it_could_not_start_and_gives_its_turn_back(logdir, tmp_path):
+    # The interpreter the server runs (its sys.executable) removed or replaced
+    # since (an upgrade, a venv rebuilt): each search ends at once, saying so.
+    (logdir / "app.log").write_text("ERROR one\n")
+    python = tmp_path / "python"
+    python.symlink_to(sys.executable)
+    paths = [str(ROOT), *site.getsitepackages(), os.environ.get("PYTHONPATH")]
+    server = Server(logdir, (), program=(str(python), "-m", "logstream"),
+                    env={"PYTHONPATH": os.pathsep.join(filter(None, paths))})
+    try:
+        python.unlink()
+        for _ in range(MAX_PROCESSES + 1):  # past the turns: each one was given back
+            client = server.stream("/api/search/app.log?q=ERROR")
+            client.read_until(lambda c: c.of_type("done"), message="done")
+            done = json.loads(client.of_type("done")[0].data)
+            assert done["error"] == "the search could not start: No such file or directory", done
+            assert not done["complete"] and done["hits"] == 0, done
+    finally:
+        server.stop()
+    assert "Traceback" not in server.stderr()
+
+
+def test_an_installed_package_s_search_process_keeps_the_standard_library_first(logdir, tmp_path):
+    # Installed, the package's parent is site-packages. On PYTHONPATH it would
+    # come before the standard library, and a module there named as one of it
+    # (enum34's enum, the pathlib backport; a queue.py here) would be imported
+    # by every search.
+    write_history(logdir)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    (installed,) = venv.glob("lib/python*/site-packages")
+    (installed / "logstream").symlink_to(ROOT / "logstream")  # as a wheel would install it
+    (installed / "dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")  # after the package
+    (installed / "queue.py").write_text("raise ImportError('a queue.py of site-packages')\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    server = Server(logdir, (), program=(str(venv / "bin" / "python"), "-m", "logstream"), cwd=tmp_path, env=env)
+    searches_and_stops(server)
+    assert "site-packages" not in server.stderr(), server.stderr()
