@@ -69,20 +69,26 @@ def search_of(described: tuple) -> Search:
     return scan
 
 
-def send(sock: socket.socket, frame: tuple) -> None:
+def frame(message: tuple) -> bytes:
+    """``message`` as one frame: its length, then its ``marshal``."""
+    body = marshal.dumps(message)
+    return HEADER.pack(len(body)) + body
+
+
+def send(sock: socket.socket, message: tuple) -> None:
     """One frame, whole (``sendall``)."""
-    body = marshal.dumps(frame)
-    sock.sendall(HEADER.pack(len(body)) + body)
+    sock.sendall(frame(message))
 
 
 def receive(sock: socket.socket) -> tuple | None:
     """One frame, or None at the end of the stream (blocking)."""
-    head = _exactly(sock, HEADER.size)
-    body = None if head is None else _exactly(sock, HEADER.unpack(head)[0])
+    head = exactly(sock, HEADER.size)
+    body = None if head is None else exactly(sock, HEADER.unpack(head)[0])
     return None if body is None else marshal.loads(body)
 
 
-def _exactly(sock: socket.socket, n: int) -> bytes | None:
+def exactly(sock, n: int) -> bytes | None:
+    """``n`` bytes from ``sock`` (any socket: the server's is gevent's), or None at its end of file."""
     parts, left = [], n
     while left:
         chunk = sock.recv(min(left, 1 << 20))

@@ -105,7 +105,9 @@ class ScanProcess:
         while not _turns.acquire(timeout=IDLE_SECONDS):
             yield self._idle()
         self._turn = True
-        if self._closed:
+        if self._closed:  # closed meanwhile: no process, and the turn goes back
+            self._turn = False
+            _turns.release()
             return
         self._start()
         while True:
@@ -165,7 +167,7 @@ class ScanProcess:
             self._pidfd = os.pidfd_open(self.pid)
         except (OSError, AttributeError):
             self._pidfd = None  # before Linux 5.3: os.kill, racing a reused pid only after it ended
-        parent.sendall(_frame(scan_child.spec(self.scan)))
+        parent.sendall(scan_child.frame(scan_child.spec(self.scan)))
 
     def _read(self) -> tuple | None:
         """The child's next frame; () if none began within ``IDLE_SECONDS``; None
@@ -179,21 +181,11 @@ class ScanProcess:
             self._sock.settimeout(None)  # a frame begun is read to its end
         if not head:
             return None
-        rest = self._recv(_HEADER.size - len(head))
+        rest = scan_child.exactly(self._sock, _HEADER.size - len(head))
         if rest is None:
             return None
-        body = self._recv(_HEADER.unpack(head + rest)[0])
+        body = scan_child.exactly(self._sock, _HEADER.unpack(head + rest)[0])
         return None if body is None else marshal.loads(body)
-
-    def _recv(self, n: int) -> bytes | None:
-        parts, left = [], n
-        while left:
-            chunk = self._sock.recv(min(left, 1 << 20))
-            if not chunk:
-                return None
-            parts.append(chunk)
-            left -= len(chunk)
-        return b"".join(parts)
 
     def close(self) -> None:
         """Stop the child (SIGKILL, unless it already said it ended) and let go of
@@ -233,8 +225,3 @@ def turns():
     if _turns is None:
         _turns = gevent.lock.BoundedSemaphore(MAX_PROCESSES)
     return _turns
-
-
-def _frame(frame: tuple) -> bytes:
-    body = marshal.dumps(frame)
-    return _HEADER.pack(len(body)) + body
