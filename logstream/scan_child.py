@@ -28,6 +28,7 @@ import signal
 import socket
 import struct
 import sys
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
 
@@ -257,7 +258,27 @@ def quiet_interrupt() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """``main``, then exit at once with its status: the interpreter's shutdown
+    would end scanning threads still inside RE2 (a limit reached while the next
+    block was being scanned), and C++ then aborts them ("terminate called
+    without an active exception" in the server's log)."""
     quiet_interrupt()  # first: the scanning threads inherit the mask
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    sys.exit(main(sys.argv))
+    code = 1
+    try:
+        code = main(sys.argv)
+    except BaseException:
+        traceback.print_exc()  # to the server's log; the server tells the client the search failed
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+
+
+if __name__ == "__main__":
+    run()
